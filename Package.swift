@@ -1,0 +1,42 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "dartscope",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dartscope", targets: ["dartscope"]),
+        .library(name: "DartsEngine", targets: ["DartsEngine"]),
+        .library(name: "Dashboard", targets: ["Dashboard"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(
+            name: "DartsEngine",
+            dependencies: [
+                "CBLAS", "CZlib",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ]
+        ),
+        .target(
+            name: "Dashboard",
+            dependencies: ["DartsEngine", "CNCurses"]
+        ),
+        .executableTarget(
+            name: "dartscope",
+            dependencies: [
+                "DartsEngine",
+                "Dashboard",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DartsEngineTests", dependencies: ["DartsEngine"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "DartsEngine"]),
+    ]
+)

@@ -1,0 +1,104 @@
+/// Records the operations of one forward pass so that `backward(from:)` can
+/// run them in reverse.
+///
+/// A tape is an ordinary object: there is no global graph, so two independent
+/// passes (the ± passes of a finite difference, say) simply use two tapes, one
+/// after the other. Nodes are appended in creation order, which is already a
+/// topological order, so the backward pass is a single reverse sweep.
+public final class Tape<Scalar: TensorScalar> {
+    /// Nodes that need a backward call, in creation order.
+    private var nodes: [Variable<Scalar>] = []
+
+    /// Whether piecewise-linear ops record their activation pattern, replay a
+    /// recorded one, or neither (see ``ActivationPatterns``).
+    public var patternMode: PatternMode
+
+    public init(patternMode: PatternMode = .free) {
+        self.patternMode = patternMode
+    }
+
+    /// A leaf: a value the graph starts from. Gradients reach it only when
+    /// `requiresGrad` is true, and ops skip work for inputs that need none.
+    public func variable(_ value: Tensor<Scalar>, requiresGrad: Bool = false) -> Variable<Scalar> {
+        Variable(value: value, tape: self, requiresGrad: requiresGrad, backward: nil)
+    }
+
+    /// A constant (no gradient).
+    public func constant(_ value: Tensor<Scalar>) -> Variable<Scalar> {
+        variable(value, requiresGrad: false)
+    }
+
+    /// Records the result of an op. `backward` receives the gradient of the
+    /// result and must accumulate the inputs' gradients (via
+    /// ``Variable/accumulateGradient(_:)``) for the inputs that require one.
+    /// The node needs a gradient only when one of its inputs does.
+    public func record(
+        _ value: Tensor<Scalar>,
+        inputs: [Variable<Scalar>],
+        backward: @escaping (Tensor<Scalar>) -> Void
+    ) -> Variable<Scalar> {
+        for input in inputs {
+            precondition(input.tape === self, "autodiff: an op mixed variables from two tapes")
+        }
+        let needsGrad = inputs.contains { $0.requiresGrad }
+        let node = Variable(
+            value: value, tape: self, requiresGrad: needsGrad,
+            backward: needsGrad ? backward : nil)
+        if needsGrad { nodes.append(node) }
+        return node
+    }
+
+    /// Back-propagates from `output` with the given seed gradient (ones for a
+    /// scalar loss when omitted). Afterwards every variable on the path holds
+    /// its gradient in ``Variable/grad``, intermediates included — which is
+    /// how the per-cell mixing-weight copies p_l expose ∂L/∂p_l.
+    public func backward(from output: Variable<Scalar>, seed: Tensor<Scalar>? = nil) {
+        precondition(output.tape === self, "backward: the output belongs to another tape")
+        let seedGradient = seed ?? Tensor(repeating: 1, shape: output.value.shape)
+        precondition(
+            seedGradient.shape == output.value.shape,
+            "backward: seed shape \(seedGradient.shape) vs output shape \(output.value.shape)")
+        guard output.requiresGrad else { return }
+        output.accumulateGradient(seedGradient)
+        for node in nodes.reversed() {
+            guard let gradient = node.grad, let backward = node.backward else { continue }
+            backward(gradient)
+        }
+    }
+}
+
+/// A tensor in a recorded computation, with the gradient that reaches it.
+public final class Variable<Scalar: TensorScalar> {
+    public let value: Tensor<Scalar>
+    public private(set) var grad: Tensor<Scalar>?
+    public let requiresGrad: Bool
+    /// The tape never outlives the pass that uses it, and the tape owns its
+    /// nodes, so the back-reference is unowned to avoid a cycle.
+    public unowned let tape: Tape<Scalar>
+    fileprivate let backward: ((Tensor<Scalar>) -> Void)?
+
+    fileprivate init(
+        value: Tensor<Scalar>, tape: Tape<Scalar>, requiresGrad: Bool,
+        backward: ((Tensor<Scalar>) -> Void)?
+    ) {
+        self.value = value
+        self.tape = tape
+        self.requiresGrad = requiresGrad
+        self.backward = backward
+    }
+
+    public var shape: [Int] { value.shape }
+
+    /// Adds `gradient` to this variable's gradient; ignored when none is needed.
+    public func accumulateGradient(_ gradient: Tensor<Scalar>) {
+        guard requiresGrad else { return }
+        precondition(
+            gradient.shape == value.shape,
+            "autodiff: gradient shape \(gradient.shape) for a value of shape \(value.shape)")
+        if grad == nil {
+            grad = gradient
+        } else {
+            grad!.add(gradient)
+        }
+    }
+}

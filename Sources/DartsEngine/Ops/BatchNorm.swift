@@ -1,0 +1,164 @@
+/// Running statistics of one batch-norm layer (PyTorch's `running_mean`,
+/// `running_var`, `num_batches_tracked` buffers).
+public final class BatchNormStatistics<Scalar: TensorScalar> {
+    public var runningMean: Tensor<Scalar>
+    public var runningVariance: Tensor<Scalar>
+    public var batchesTracked: Int = 0
+    public let momentum: Double
+
+    public init(channels: Int, momentum: Double = 0.1) {
+        runningMean = Tensor(zeros: [channels])
+        runningVariance = Tensor(repeating: 1, shape: [channels])
+        self.momentum = momentum
+    }
+
+    public var channels: Int { runningMean.count }
+}
+
+/// Which statistics batch norm normalises with.
+public enum BatchNormMode: Sendable {
+    /// Batch statistics; running statistics are updated (an ordinary training step).
+    case training
+    /// Batch statistics, running statistics left alone: the extra passes of a
+    /// Hessian-vector product or a frozen Λ-DARTS difference must see the same
+    /// function as the base pass and must not leave a trace.
+    case batchStatistics
+    /// Running statistics (evaluation).
+    case evaluation
+}
+
+extension Variable {
+    /// Batch norm over `[N, C, H, W]` (or `[N, C]`) per channel, ε = 1e-5 as in
+    /// PyTorch. `scale`/`shift` are the affine γ, β (absent when affine=false).
+    /// Statistics are accumulated in Double; the running variance is updated
+    /// with the unbiased batch variance, as PyTorch does.
+    public func batchNorm(
+        statistics: BatchNormStatistics<Scalar>, mode: BatchNormMode,
+        scale: Variable? = nil, shift: Variable? = nil, epsilon: Double = 1e-5
+    ) -> Variable {
+        precondition(shape.count == 4 || shape.count == 2, "batchNorm: input must be [N, C, H, W] or [N, C], got \(shape)")
+        let batch = shape[0], channels = shape[1]
+        let plane = shape.count == 4 ? shape[2] * shape[3] : 1
+        precondition(statistics.channels == channels, "batchNorm: input shape \(shape) has \(channels) channels, statistics have \(statistics.channels)")
+        if let scale { precondition(scale.shape == [channels], "batchNorm: scale shape \(scale.shape) vs channels [\(channels)]") }
+        if let shift { precondition(shift.shape == [channels], "batchNorm: shift shape \(shift.shape) vs channels [\(channels)]") }
+        let perChannel = batch * plane
+
+        var mean = [Double](repeating: 0, count: channels)
+        var inverseStd = [Double](repeating: 0, count: channels)
+        let x = value.scalars
+        switch mode {
+        case .evaluation:
+            for c in 0..<channels {
+                mean[c] = Double(statistics.runningMean.scalars[c])
+                inverseStd[c] = 1 / (Double(statistics.runningVariance.scalars[c]) + epsilon).squareRoot()
+            }
+        case .training, .batchStatistics:
+            precondition(perChannel > 1 || mode == .batchStatistics, "batchNorm: need more than one value per channel in training mode, got input shape \(shape)")
+            x.withUnsafeBufferPointer { x in
+                for c in 0..<channels {
+                    var sum = 0.0
+                    for n in 0..<batch {
+                        let base = (n * channels + c) * plane
+                        for i in 0..<plane { sum += Double(x[base + i]) }
+                    }
+                    let m = sum / Double(perChannel)
+                    var squares = 0.0
+                    for n in 0..<batch {
+                        let base = (n * channels + c) * plane
+                        for i in 0..<plane { let d = Double(x[base + i]) - m; squares += d * d }
+                    }
+                    let variance = squares / Double(perChannel)
+                    mean[c] = m
+                    inverseStd[c] = 1 / (variance + epsilon).squareRoot()
+                    if mode == .training {
+                        let unbiased = perChannel > 1 ? squares / Double(perChannel - 1) : variance
+                        let r = statistics.momentum
+                        statistics.runningMean.scalars[c] = Scalar((1 - r) * Double(statistics.runningMean.scalars[c]) + r * m)
+                        statistics.runningVariance.scalars[c] = Scalar((1 - r) * Double(statistics.runningVariance.scalars[c]) + r * unbiased)
+                    }
+                }
+            }
+            if mode == .training { statistics.batchesTracked += 1 }
+        }
+
+        let gamma = scale?.value.scalars
+        let beta = shift?.value.scalars
+        // x̂ = (x − μ)·σ⁻¹, y = γ·x̂ + β
+        let normalized = Tensor<Scalar>(uninitializedShape: shape) { out in
+            x.withUnsafeBufferPointer { x in
+                for n in 0..<batch {
+                    for c in 0..<channels {
+                        let base = (n * channels + c) * plane
+                        let m = Scalar(mean[c]), s = Scalar(inverseStd[c])
+                        for i in 0..<plane { out[base + i] = (x[base + i] - m) * s }
+                    }
+                }
+            }
+        }
+        var output = normalized
+        if gamma != nil || beta != nil {
+            output.scalars.withUnsafeMutableBufferPointer { out in
+                for n in 0..<batch {
+                    for c in 0..<channels {
+                        let base = (n * channels + c) * plane
+                        let g = gamma?[c] ?? 1, b = beta?[c] ?? 0
+                        for i in 0..<plane { out[base + i] = out[base + i] * g + b }
+                    }
+                }
+            }
+        }
+        var inputs: [Variable] = [self]
+        if let scale { inputs.append(scale) }
+        if let shift { inputs.append(shift) }
+        return tape.record(output, inputs: inputs) { [self] gradient in
+            // Per-channel Σ g and Σ g·x̂ serve γ, β and the input gradient alike.
+            var sumGradient = [Double](repeating: 0, count: channels)
+            var sumGradientNormalized = [Double](repeating: 0, count: channels)
+            gradient.scalars.withUnsafeBufferPointer { g in
+                normalized.scalars.withUnsafeBufferPointer { xhat in
+                    for n in 0..<batch {
+                        for c in 0..<channels {
+                            let base = (n * channels + c) * plane
+                            var sg = 0.0, sgx = 0.0
+                            for i in 0..<plane { sg += Double(g[base + i]); sgx += Double(g[base + i]) * Double(xhat[base + i]) }
+                            sumGradient[c] += sg
+                            sumGradientNormalized[c] += sgx
+                        }
+                    }
+                }
+            }
+            if let scale, scale.requiresGrad {
+                scale.accumulateGradient(Tensor(shape: [channels], scalars: sumGradientNormalized.map { Scalar($0) }))
+            }
+            if let shift, shift.requiresGrad {
+                shift.accumulateGradient(Tensor(shape: [channels], scalars: sumGradient.map { Scalar($0) }))
+            }
+            guard requiresGrad else { return }
+            let dx = Tensor<Scalar>(uninitializedShape: shape) { out in
+                gradient.scalars.withUnsafeBufferPointer { g in
+                    normalized.scalars.withUnsafeBufferPointer { xhat in
+                        for n in 0..<batch {
+                            for c in 0..<channels {
+                                let base = (n * channels + c) * plane
+                                let gammaC = Double(gamma?[c] ?? 1)
+                                let factor = Scalar(gammaC * inverseStd[c])
+                                if mode == .evaluation {
+                                    for i in 0..<plane { out[base + i] = g[base + i] * factor }
+                                } else {
+                                    // dx = γσ⁻¹ (g − mean(g) − x̂·mean(g·x̂))
+                                    let meanG = Scalar(sumGradient[c] / Double(perChannel))
+                                    let meanGX = Scalar(sumGradientNormalized[c] / Double(perChannel))
+                                    for i in 0..<plane {
+                                        out[base + i] = factor * (g[base + i] - meanG - xhat[base + i] * meanGX)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            accumulateGradient(dx)
+        }
+    }
+}

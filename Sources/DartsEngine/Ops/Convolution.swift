@@ -1,0 +1,312 @@
+/// The geometry of a 2-D convolution (square kernel, as all DARTS ops use).
+public struct ConvolutionGeometry: Hashable, Sendable {
+    public var kernelSize: Int
+    public var stride: Int
+    public var padding: Int
+    public var dilation: Int
+    public var groups: Int
+
+    public init(kernelSize: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
+        precondition(kernelSize >= 1 && stride >= 1 && padding >= 0 && dilation >= 1 && groups >= 1,
+                     "conv2d: invalid geometry k=\(kernelSize) s=\(stride) p=\(padding) d=\(dilation) g=\(groups)")
+        self.kernelSize = kernelSize
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+    }
+
+    /// Output length along one spatial axis of input length `length`.
+    public func outputLength(_ length: Int) -> Int {
+        (length + 2 * padding - dilation * (kernelSize - 1) - 1) / stride + 1
+    }
+
+    /// The output positions `o` whose tap `tap` reads inside an input of
+    /// length `length`: 0 ≤ o·stride − padding + tap·dilation < length.
+    func validOutputRange(tap: Int, inputLength length: Int, outputLength: Int) -> Range<Int> {
+        let offset = tap * dilation - padding
+        // o ≥ ceil(−offset / stride), o ≤ floor((length − 1 − offset) / stride)
+        let lower = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+        let upperInclusive = length - 1 - offset
+        if upperInclusive < 0 { return 0..<0 }
+        let upper = min(outputLength, upperInclusive / stride + 1)
+        return lower < upper ? lower..<upper : 0..<0
+    }
+}
+
+extension Variable {
+    /// 2-D convolution without bias (the DARTS network has none), input
+    /// `[N, Cin, H, W]`, weight `[Cout, Cin/groups, k, k]`. Dense and 1×1
+    /// convolutions go through BLAS gemm (via im2col unless the conv is a
+    /// plain 1×1); depthwise convolutions (groups = Cin = Cout) use direct loops.
+    public func conv2d(weight: Variable, geometry: ConvolutionGeometry) -> Variable {
+        let kernel = ConvolutionKernel<Scalar>(inputShape: shape, weightShape: weight.shape, geometry: geometry)
+        let output = kernel.forward(input: value, weight: weight.value)
+        return tape.record(output, inputs: [self, weight]) { [self] gradient in
+            let (dx, dw) = kernel.backward(
+                gradient: gradient, input: value, weight: weight.value,
+                needInput: requiresGrad, needWeight: weight.requiresGrad)
+            if let dx { accumulateGradient(dx) }
+            if let dw { weight.accumulateGradient(dw) }
+        }
+    }
+}
+
+/// Forward and backward kernels for one convolution shape.
+struct ConvolutionKernel<Scalar: TensorScalar> {
+    let batch: Int, inChannels: Int, height: Int, width: Int
+    let outChannels: Int, outHeight: Int, outWidth: Int
+    let geometry: ConvolutionGeometry
+    var inChannelsPerGroup: Int { inChannels / geometry.groups }
+    var outChannelsPerGroup: Int { outChannels / geometry.groups }
+    var taps: Int { geometry.kernelSize * geometry.kernelSize }
+    var isDepthwise: Bool { geometry.groups == inChannels && geometry.groups == outChannels }
+    /// A 1×1 stride-1 unpadded conv reads the input plane as its own im2col matrix.
+    var isPointwise: Bool { geometry.kernelSize == 1 && geometry.stride == 1 && geometry.padding == 0 }
+
+    init(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry) {
+        precondition(inputShape.count == 4, "conv2d: input must be [N, C, H, W], got \(inputShape)")
+        precondition(weightShape.count == 4, "conv2d: weight must be [Cout, Cin/groups, k, k], got \(weightShape)")
+        let k = geometry.kernelSize
+        precondition(
+            weightShape[2] == k && weightShape[3] == k,
+            "conv2d: weight shape \(weightShape) does not match kernel size \(k)")
+        precondition(
+            inputShape[1] % geometry.groups == 0 && weightShape[0] % geometry.groups == 0,
+            "conv2d: channels of input \(inputShape) and weight \(weightShape) not divisible by groups \(geometry.groups)")
+        precondition(
+            weightShape[1] * geometry.groups == inputShape[1],
+            "conv2d: input shape \(inputShape) has \(inputShape[1]) channels, weight shape \(weightShape) expects \(weightShape[1] * geometry.groups)")
+        batch = inputShape[0]; inChannels = inputShape[1]; height = inputShape[2]; width = inputShape[3]
+        outChannels = weightShape[0]
+        outHeight = geometry.outputLength(height)
+        outWidth = geometry.outputLength(width)
+        precondition(outHeight > 0 && outWidth > 0, "conv2d: input shape \(inputShape) too small for kernel \(k) with padding \(geometry.padding) and dilation \(geometry.dilation)")
+        self.geometry = geometry
+    }
+
+    var outputShape: [Int] { [batch, outChannels, outHeight, outWidth] }
+
+    func forward(input: Tensor<Scalar>, weight: Tensor<Scalar>) -> Tensor<Scalar> {
+        if isDepthwise { return depthwiseForward(input: input, weight: weight) }
+        let planeIn = height * width, planeOut = outHeight * outWidth
+        let rows = inChannelsPerGroup * taps
+        var column = [Scalar](repeating: 0, count: isPointwise ? 0 : rows * planeOut)
+        return Tensor(uninitializedShape: outputShape) { out in
+            input.scalars.withUnsafeBufferPointer { x in
+                weight.scalars.withUnsafeBufferPointer { w in
+                    column.withUnsafeMutableBufferPointer { col in
+                        for n in 0..<batch {
+                            for g in 0..<geometry.groups {
+                                let xGroup = x.baseAddress! + (n * inChannels + g * inChannelsPerGroup) * planeIn
+                                let source: UnsafePointer<Scalar>
+                                if isPointwise {
+                                    source = UnsafePointer(xGroup)
+                                } else {
+                                    imageToColumns(UnsafePointer(xGroup), col.baseAddress!)
+                                    source = UnsafePointer(col.baseAddress!)
+                                }
+                                Scalar.gemm(
+                                    transposeA: false, transposeB: false,
+                                    m: outChannelsPerGroup, n: planeOut, k: rows,
+                                    alpha: 1, a: w.baseAddress! + g * outChannelsPerGroup * rows, lda: rows,
+                                    b: source, ldb: planeOut,
+                                    beta: 0, c: out.baseAddress! + (n * outChannels + g * outChannelsPerGroup) * planeOut, ldc: planeOut)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func backward(
+        gradient: Tensor<Scalar>, input: Tensor<Scalar>, weight: Tensor<Scalar>,
+        needInput: Bool, needWeight: Bool
+    ) -> (input: Tensor<Scalar>?, weight: Tensor<Scalar>?) {
+        if isDepthwise {
+            return depthwiseBackward(gradient: gradient, input: input, weight: weight, needInput: needInput, needWeight: needWeight)
+        }
+        let planeIn = height * width, planeOut = outHeight * outWidth
+        let rows = inChannelsPerGroup * taps
+        var dx = needInput ? [Scalar](repeating: 0, count: input.count) : []
+        var dw = needWeight ? [Scalar](repeating: 0, count: weight.count) : []
+        var column = [Scalar](repeating: 0, count: isPointwise ? 0 : rows * planeOut)
+        input.scalars.withUnsafeBufferPointer { x in
+            weight.scalars.withUnsafeBufferPointer { w in
+                gradient.scalars.withUnsafeBufferPointer { gy in
+                    column.withUnsafeMutableBufferPointer { col in
+                        dx.withUnsafeMutableBufferPointer { dx in
+                            dw.withUnsafeMutableBufferPointer { dw in
+                                for n in 0..<batch {
+                                    for g in 0..<geometry.groups {
+                                        let inOffset = (n * inChannels + g * inChannelsPerGroup) * planeIn
+                                        let gyGroup = gy.baseAddress! + (n * outChannels + g * outChannelsPerGroup) * planeOut
+                                        let wGroup = w.baseAddress! + g * outChannelsPerGroup * rows
+                                        if needWeight {
+                                            let source: UnsafePointer<Scalar>
+                                            if isPointwise {
+                                                source = x.baseAddress! + inOffset
+                                            } else {
+                                                imageToColumns(x.baseAddress! + inOffset, col.baseAddress!)
+                                                source = UnsafePointer(col.baseAddress!)
+                                            }
+                                            // dW_g += gy_g · colᵀ
+                                            Scalar.gemm(
+                                                transposeA: false, transposeB: true,
+                                                m: outChannelsPerGroup, n: rows, k: planeOut,
+                                                alpha: 1, a: gyGroup, lda: planeOut, b: source, ldb: planeOut,
+                                                beta: 1, c: dw.baseAddress! + g * outChannelsPerGroup * rows, ldc: rows)
+                                        }
+                                        if needInput {
+                                            // dcol = W_gᵀ · gy_g, scattered back onto the image.
+                                            let target = isPointwise ? dx.baseAddress! + inOffset : col.baseAddress!
+                                            Scalar.gemm(
+                                                transposeA: true, transposeB: false,
+                                                m: rows, n: planeOut, k: outChannelsPerGroup,
+                                                alpha: 1, a: wGroup, lda: rows, b: gyGroup, ldb: planeOut,
+                                                beta: isPointwise ? 1 : 0, c: target, ldc: planeOut)
+                                            if !isPointwise {
+                                                columnsToImage(UnsafePointer(col.baseAddress!), dx.baseAddress! + inOffset)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (needInput ? Tensor(shape: input.shape, scalars: dx) : nil,
+                needWeight ? Tensor(shape: weight.shape, scalars: dw) : nil)
+    }
+
+    /// Unfolds one group of one image into `[Cin_g·k·k, Ho·Wo]` (zeros where a tap
+    /// falls into the padding).
+    private func imageToColumns(_ image: UnsafePointer<Scalar>, _ columns: UnsafeMutablePointer<Scalar>) {
+        let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation, p = geometry.padding
+        let planeOut = outHeight * outWidth
+        for c in 0..<inChannelsPerGroup {
+            let plane = image + c * height * width
+            for ki in 0..<k {
+                let rowsValid = geometry.validOutputRange(tap: ki, inputLength: height, outputLength: outHeight)
+                for kj in 0..<k {
+                    let colsValid = geometry.validOutputRange(tap: kj, inputLength: width, outputLength: outWidth)
+                    let dst = columns + ((c * k + ki) * k + kj) * planeOut
+                    dst.update(repeating: 0, count: planeOut)
+                    for oh in rowsValid {
+                        let ih = oh * s - p + ki * d
+                        let srcRow = plane + ih * width
+                        let dstRow = dst + oh * outWidth
+                        for ow in colsValid {
+                            dstRow[ow] = srcRow[ow * s - p + kj * d]
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `imageToColumns`: adds every column entry back onto the
+    /// image position it was read from.
+    private func columnsToImage(_ columns: UnsafePointer<Scalar>, _ image: UnsafeMutablePointer<Scalar>) {
+        let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation, p = geometry.padding
+        let planeOut = outHeight * outWidth
+        for c in 0..<inChannelsPerGroup {
+            let plane = image + c * height * width
+            for ki in 0..<k {
+                let rowsValid = geometry.validOutputRange(tap: ki, inputLength: height, outputLength: outHeight)
+                for kj in 0..<k {
+                    let colsValid = geometry.validOutputRange(tap: kj, inputLength: width, outputLength: outWidth)
+                    let src = columns + ((c * k + ki) * k + kj) * planeOut
+                    for oh in rowsValid {
+                        let ih = oh * s - p + ki * d
+                        let dstRow = plane + ih * width
+                        let srcRow = src + oh * outWidth
+                        for ow in colsValid {
+                            dstRow[ow * s - p + kj * d] += srcRow[ow]
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Depthwise
+
+    private func depthwiseForward(input: Tensor<Scalar>, weight: Tensor<Scalar>) -> Tensor<Scalar> {
+        Tensor(uninitializedShape: outputShape) { out in
+            out.initialize(repeating: 0)
+            input.scalars.withUnsafeBufferPointer { x in
+                weight.scalars.withUnsafeBufferPointer { w in
+                    forEachDepthwiseTap { plane, channel, xRow, outRow, tap, columns, stride, columnOffset in
+                        let weightValue = w[channel * taps + tap]
+                        let src = x.baseAddress! + plane * height * width + xRow * width
+                        let dst = out.baseAddress! + plane * outHeight * outWidth + outRow * outWidth
+                        for ow in columns { dst[ow] += weightValue * src[ow * stride + columnOffset] }
+                    }
+                }
+            }
+        }
+    }
+
+    private func depthwiseBackward(
+        gradient: Tensor<Scalar>, input: Tensor<Scalar>, weight: Tensor<Scalar>,
+        needInput: Bool, needWeight: Bool
+    ) -> (input: Tensor<Scalar>?, weight: Tensor<Scalar>?) {
+        var dx = needInput ? [Scalar](repeating: 0, count: input.count) : []
+        var dw = needWeight ? [Double](repeating: 0, count: weight.count) : []
+        input.scalars.withUnsafeBufferPointer { x in
+            weight.scalars.withUnsafeBufferPointer { w in
+                gradient.scalars.withUnsafeBufferPointer { gy in
+                    dx.withUnsafeMutableBufferPointer { dx in
+                        dw.withUnsafeMutableBufferPointer { dw in
+                            forEachDepthwiseTap { plane, channel, xRow, outRow, tap, columns, stride, columnOffset in
+                                let g = gy.baseAddress! + plane * outHeight * outWidth + outRow * outWidth
+                                let inRow = plane * height * width + xRow * width
+                                if needWeight {
+                                    let src = x.baseAddress! + inRow
+                                    var sum: Scalar = 0
+                                    for ow in columns { sum += g[ow] * src[ow * stride + columnOffset] }
+                                    dw[channel * taps + tap] += Double(sum)
+                                }
+                                if needInput {
+                                    let weightValue = w[channel * taps + tap]
+                                    let dst = dx.baseAddress! + inRow
+                                    for ow in columns { dst[ow * stride + columnOffset] += weightValue * g[ow] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (needInput ? Tensor(shape: input.shape, scalars: dx) : nil,
+                needWeight ? Tensor(shape: weight.shape, scalars: dw.map { Scalar($0) }) : nil)
+    }
+
+    /// Visits every (image plane, kernel tap, output row) of a depthwise conv
+    /// with the output columns whose tap lands inside the input row.
+    private func forEachDepthwiseTap(
+        _ body: (_ plane: Int, _ channel: Int, _ inputRow: Int, _ outputRow: Int, _ tap: Int,
+                 _ columns: Range<Int>, _ stride: Int, _ columnOffset: Int) -> Void
+    ) {
+        let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation, p = geometry.padding
+        for n in 0..<batch {
+            for c in 0..<inChannels {
+                let plane = n * inChannels + c
+                for ki in 0..<k {
+                    let rowsValid = geometry.validOutputRange(tap: ki, inputLength: height, outputLength: outHeight)
+                    for kj in 0..<k {
+                        let columns = geometry.validOutputRange(tap: kj, inputLength: width, outputLength: outWidth)
+                        let columnOffset = kj * d - p
+                        for oh in rowsValid {
+                            body(plane, c, oh * s - p + ki * d, oh, ki * k + kj, columns, s, columnOffset)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

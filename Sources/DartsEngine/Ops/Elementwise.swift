@@ -1,0 +1,107 @@
+/// Elementwise and combining ops: ReLU, sums, scaling by a mixing weight.
+extension Variable {
+    /// max(x, 0). Records or replays its mask according to the tape's
+    /// ``PatternMode``.
+    public func relu() -> Variable {
+        let count = value.count
+        let mask: [Bool]
+        switch tape.patternMode {
+        case .replay(let patterns):
+            mask = patterns.nextReluMask(count: count, op: "relu")
+        case .free, .record:
+            mask = value.scalars.map { $0 > 0 }
+            if case .record(let patterns) = tape.patternMode { patterns.append(.reluMask(mask)) }
+        }
+        let output = Tensor<Scalar>(uninitializedShape: value.shape) { out in
+            value.scalars.withUnsafeBufferPointer { x in
+                for i in 0..<count { out[i] = mask[i] ? x[i] : 0 }
+            }
+        }
+        return tape.record(output, inputs: [self]) { [self] gradient in
+            let dx = Tensor<Scalar>(uninitializedShape: value.shape) { out in
+                gradient.scalars.withUnsafeBufferPointer { g in
+                    for i in 0..<count { out[i] = mask[i] ? g[i] : 0 }
+                }
+            }
+            accumulateGradient(dx)
+        }
+    }
+
+    /// `weights[index] · self`: one term of a mixed edge Σ_k w_k·op_k(x),
+    /// differentiable in both the op output and the mixing weight.
+    public func scaled(byElement index: Int, of weights: Variable) -> Variable {
+        precondition(
+            index >= 0 && index < weights.value.count,
+            "scaled: weight index \(index) outside weights of shape \(weights.shape)")
+        let factor = weights.value.scalars[index]
+        var output = value
+        output.scale(by: factor)
+        return tape.record(output, inputs: [self, weights]) { [self] gradient in
+            if requiresGrad {
+                var dx = gradient
+                dx.scale(by: factor)
+                accumulateGradient(dx)
+            }
+            if weights.requiresGrad {
+                var dw = Tensor<Scalar>(zeros: weights.shape)
+                dw.scalars[index] = Scalar(gradient.dot(value))
+                weights.accumulateGradient(dw)
+            }
+        }
+    }
+
+    /// `self + constant`, for shifting a variable by a fixed perturbation
+    /// (the ± passes of a finite difference).
+    public func adding(_ constant: Tensor<Scalar>) -> Variable {
+        precondition(shape == constant.shape, "adding: shape mismatch \(shape) vs \(constant.shape)")
+        var output = value
+        output.add(constant)
+        return tape.record(output, inputs: [self]) { [self] gradient in
+            accumulateGradient(gradient)
+        }
+    }
+
+    /// The same value as a new node. Each cell takes its own copy p_l of the
+    /// shared mixing weights this way, so that after backward `p_l.grad` is
+    /// that cell's contribution ∂L/∂p_l, while the gradients still sum into p.
+    public func copied() -> Variable {
+        tape.record(value, inputs: [self]) { [self] gradient in
+            accumulateGradient(gradient)
+        }
+    }
+
+    /// Σ of same-shaped variables (a node summing its incoming edges).
+    public static func sum(_ terms: [Variable]) -> Variable {
+        precondition(!terms.isEmpty, "sum: no terms")
+        var output = terms[0].value
+        for term in terms.dropFirst() {
+            precondition(
+                term.shape == output.shape,
+                "sum: shape mismatch \(output.shape) vs \(term.shape)")
+            output.add(term.value)
+        }
+        return terms[0].tape.record(output, inputs: terms) { gradient in
+            for term in terms { term.accumulateGradient(gradient) }
+        }
+    }
+
+    /// Σ over all elements, as a scalar of shape [].
+    public func sumAll() -> Variable {
+        let output = Tensor<Scalar>(shape: [], scalars: [Scalar(value.sum)])
+        return tape.record(output, inputs: [self]) { [self] gradient in
+            accumulateGradient(Tensor(repeating: gradient.scalars[0], shape: shape))
+        }
+    }
+
+    /// Σ self ⊙ weights, as a scalar: a fixed random projection turns any
+    /// output into a scalar loss for gradient checks.
+    public func dotted(with weights: Tensor<Scalar>) -> Variable {
+        precondition(shape == weights.shape, "dotted: shape mismatch \(shape) vs \(weights.shape)")
+        let output = Tensor<Scalar>(shape: [], scalars: [Scalar(value.dot(weights))])
+        return tape.record(output, inputs: [self]) { [self] gradient in
+            var dx = weights
+            dx.scale(by: gradient.scalars[0])
+            accumulateGradient(dx)
+        }
+    }
+}

@@ -1,0 +1,121 @@
+/// A dense, contiguous, row-major array of scalars with an explicit shape.
+///
+/// Tensors are values: copying one is cheap until either copy is written to
+/// (the storage is a Swift array). Image batches use the PyTorch layout
+/// `[N, C, H, W]` so that parameter shapes and snapshots line up with the
+/// reference implementation.
+public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
+    public private(set) var shape: [Int]
+    public var scalars: [Scalar]
+
+    public init(shape: [Int], scalars: [Scalar]) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        precondition(
+            shape.elementCount == scalars.count,
+            "Tensor: shape \(shape) needs \(shape.elementCount) scalars, got \(scalars.count)")
+        self.shape = shape
+        self.scalars = scalars
+    }
+
+    public init(zeros shape: [Int]) {
+        self.init(repeating: 0, shape: shape)
+    }
+
+    public init(repeating value: Scalar, shape: [Int]) {
+        self.init(shape: shape, scalars: Array(repeating: value, count: shape.elementCount))
+    }
+
+    /// A tensor whose scalars are written by `body` before anyone can read them;
+    /// `body` must initialise every element.
+    @inlinable
+    public init(
+        uninitializedShape shape: [Int],
+        _ body: (UnsafeMutableBufferPointer<Scalar>) -> Void
+    ) {
+        let count = shape.elementCount
+        let scalars = [Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+            body(buffer)
+            initialized = count
+        }
+        self.init(shape: shape, scalars: scalars)
+    }
+
+    /// Converts between precisions (the engine's `Float` and the checks' `Double`).
+    public init<Other: TensorScalar>(_ other: Tensor<Other>) {
+        self.init(shape: other.shape, scalars: other.scalars.map { Scalar($0) })
+    }
+
+    public var count: Int { scalars.count }
+    public var rank: Int { shape.count }
+
+    /// The same scalars viewed with another shape of equal element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(
+            newShape.elementCount == count,
+            "reshape: cannot view shape \(shape) as \(newShape)")
+        return Tensor(shape: newShape, scalars: scalars)
+    }
+
+    /// Adds `other` into this tensor in place (shapes must match).
+    public mutating func add(_ other: Tensor) {
+        precondition(shape == other.shape, "add: shape mismatch \(shape) vs \(other.shape)")
+        scalars.withUnsafeMutableBufferPointer { dst in
+            other.scalars.withUnsafeBufferPointer { src in
+                for i in 0..<dst.count { dst[i] += src[i] }
+            }
+        }
+    }
+
+    /// Adds `factor · other` into this tensor in place (shapes must match).
+    public mutating func add(_ other: Tensor, scaledBy factor: Scalar) {
+        precondition(shape == other.shape, "add: shape mismatch \(shape) vs \(other.shape)")
+        scalars.withUnsafeMutableBufferPointer { dst in
+            other.scalars.withUnsafeBufferPointer { src in
+                for i in 0..<dst.count { dst[i] += factor * src[i] }
+            }
+        }
+    }
+
+    /// Multiplies every scalar by `factor` in place.
+    public mutating func scale(by factor: Scalar) {
+        scalars.withUnsafeMutableBufferPointer { dst in
+            for i in 0..<dst.count { dst[i] *= factor }
+        }
+    }
+
+    /// Σ x², accumulated in Double.
+    public var squaredNorm: Double {
+        scalars.withUnsafeBufferPointer { buffer in
+            var sum = 0.0
+            for value in buffer { let v = Double(value); sum += v * v }
+            return sum
+        }
+    }
+
+    /// Σ xᵢ·yᵢ, accumulated in Double.
+    public func dot(_ other: Tensor) -> Double {
+        precondition(shape == other.shape, "dot: shape mismatch \(shape) vs \(other.shape)")
+        return scalars.withUnsafeBufferPointer { a in
+            other.scalars.withUnsafeBufferPointer { b in
+                var sum = 0.0
+                for i in 0..<a.count { sum += Double(a[i]) * Double(b[i]) }
+                return sum
+            }
+        }
+    }
+
+    /// Σ x, accumulated in Double.
+    public var sum: Double {
+        scalars.withUnsafeBufferPointer { buffer in
+            var total = 0.0
+            for value in buffer { total += Double(value) }
+            return total
+        }
+    }
+}
+
+extension Array where Element == Int {
+    /// The number of elements a tensor of this shape holds.
+    @inlinable
+    public var elementCount: Int { reduce(1, *) }
+}

@@ -1,0 +1,56 @@
+import CBLAS
+import RealModule
+
+/// The element types a ``Tensor`` can hold.
+///
+/// The engine runs in `Float`; `Double` exists so that gradient checks and
+/// Hessian checks can run the very same code in double precision, where a
+/// central finite difference is accurate enough to catch a wrong backward pass.
+public protocol TensorScalar: Real, BinaryFloatingPoint, SIMDScalar, Sendable, Codable {
+    /// `C ← alpha · op(A) · op(B) + beta · C` on row-major matrices (BLAS gemm).
+    static func gemm(
+        transposeA: Bool, transposeB: Bool,
+        m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int,
+        b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
+    )
+}
+
+@inline(__always)
+private func blasTranspose(_ transposed: Bool) -> CBLAS_TRANSPOSE {
+    transposed ? CblasTrans : CblasNoTrans
+}
+
+extension Float: TensorScalar {
+    @inline(__always)
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+extension Double: TensorScalar {
+    @inline(__always)
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int,
+        b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        cblas_dgemm(
+            CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+/// Sets the number of threads OpenBLAS may use for gemm.
+public func setBLASThreadCount(_ count: Int) {
+    openblas_set_num_threads(Int32(max(1, count)))
+}

@@ -1,0 +1,72 @@
+import DartsEngine
+import Testing
+
+@Suite("conv2d gradients")
+struct ConvolutionGradientTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var input: [Int]
+        var outChannels: Int
+        var geometry: ConvolutionGeometry
+        var testDescription: String {
+            "x\(input) Cout=\(outChannels) k=\(geometry.kernelSize) s=\(geometry.stride) p=\(geometry.padding) d=\(geometry.dilation) g=\(geometry.groups)"
+        }
+    }
+
+    static let cases: [Case] = [
+        Case(input: [2, 3, 5, 5], outChannels: 4, geometry: .init(kernelSize: 3, padding: 1)),  // dense 3×3 (stem)
+        Case(input: [1, 2, 7, 6], outChannels: 3, geometry: .init(kernelSize: 3, stride: 2, padding: 1)),  // stride 2, odd
+        Case(input: [2, 2, 7, 7], outChannels: 2, geometry: .init(kernelSize: 3, padding: 2, dilation: 2)),  // dilation 2
+        Case(input: [2, 4, 5, 5], outChannels: 6, geometry: .init(kernelSize: 3, padding: 1, groups: 2)),  // grouped
+        Case(input: [3, 4, 5, 5], outChannels: 3, geometry: .init(kernelSize: 1)),  // pointwise
+        Case(input: [2, 3, 6, 5], outChannels: 2, geometry: .init(kernelSize: 1, stride: 2)),  // FactorizedReduce branch
+        Case(input: [2, 3, 5, 5], outChannels: 3, geometry: .init(kernelSize: 3, padding: 1, groups: 3)),  // depthwise 3×3
+        Case(input: [1, 2, 9, 8], outChannels: 2, geometry: .init(kernelSize: 5, stride: 2, padding: 2, groups: 2)),  // depthwise 5×5 s2
+        Case(input: [2, 2, 7, 7], outChannels: 2, geometry: .init(kernelSize: 3, stride: 2, padding: 2, dilation: 2, groups: 2)),  // dil_conv s2
+        Case(input: [1, 2, 9, 9], outChannels: 2, geometry: .init(kernelSize: 5, padding: 4, dilation: 2, groups: 2)),  // dil_conv_5x5
+    ]
+
+    @Test(arguments: cases)
+    func matchesFiniteDifferences(_ c: Case) {
+        var data = TestData()
+        let weightShape = [c.outChannels, c.input[1] / c.geometry.groups, c.geometry.kernelSize, c.geometry.kernelSize]
+        let report = GradientChecker().check([data.normal(c.input), data.normal(weightShape)]) { _, v in
+            v[0].conv2d(weight: v[1], geometry: c.geometry)
+        }
+        #expect(report.passed, "\(report)")
+    }
+
+    @Test func depthwiseMatchesDenseConvolutionWithBlockDiagonalWeights() {
+        var data = TestData()
+        let input = data.normal([2, 3, 7, 7])
+        let depthwiseWeight = data.normal([3, 1, 3, 3])
+        var denseWeight = Tensor<Double>(zeros: [3, 3, 3, 3])
+        for c in 0..<3 { for t in 0..<9 { denseWeight.scalars[(c * 3 + c) * 9 + t] = depthwiseWeight.scalars[c * 9 + t] } }
+        let geometry = ConvolutionGeometry(kernelSize: 3, stride: 2, padding: 2, dilation: 2)
+        let tape = Tape<Double>()
+        let x = tape.constant(input)
+        let depthwise = x.conv2d(weight: tape.constant(depthwiseWeight), geometry: .init(kernelSize: 3, stride: 2, padding: 2, dilation: 2, groups: 3))
+        let dense = x.conv2d(weight: tape.constant(denseWeight), geometry: geometry)
+        #expect(depthwise.shape == [2, 3, 4, 4])
+        for (a, b) in zip(depthwise.value.scalars, dense.value.scalars) { #expect(abs(a - b) < 1e-12) }
+    }
+
+    @Test func outputShapesFollowPyTorch() {
+        let tape = Tape<Float>()
+        let x = tape.constant(Tensor(zeros: [1, 4, 28, 28]))
+        #expect(x.conv2d(weight: tape.constant(Tensor(zeros: [4, 1, 5, 5])), geometry: .init(kernelSize: 5, stride: 2, padding: 4, dilation: 2, groups: 4)).shape == [1, 4, 14, 14])
+        #expect(x.conv2d(weight: tape.constant(Tensor(zeros: [2, 4, 1, 1])), geometry: .init(kernelSize: 1, stride: 2)).shape == [1, 2, 14, 14])
+        let odd = tape.constant(Tensor<Float>(zeros: [1, 4, 7, 7]))
+        #expect(odd.conv2d(weight: tape.constant(Tensor(zeros: [4, 1, 3, 3])), geometry: .init(kernelSize: 3, stride: 2, padding: 1, groups: 4)).shape == [1, 4, 4, 4])
+    }
+
+    @Test func floatAgreesWithDouble() {
+        var data = TestData()
+        let input = data.normal([2, 4, 6, 6]), weight = data.normal([4, 1, 3, 3])
+        let geometry = ConvolutionGeometry(kernelSize: 3, padding: 1, groups: 4)
+        let double = Tape<Double>()
+        let yd = double.constant(input).conv2d(weight: double.constant(weight), geometry: geometry)
+        let single = Tape<Float>()
+        let yf = single.constant(Tensor<Float>(input)).conv2d(weight: single.constant(Tensor<Float>(weight)), geometry: geometry)
+        for (a, b) in zip(yd.value.scalars, yf.value.scalars) { #expect(abs(a - Double(b)) < 1e-5) }
+    }
+}
