@@ -37,6 +37,5 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DartsEngineTests", dependencies: ["DartsEngine"]),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "DartsEngine"]),
     ]
 )
