@@ -31,18 +31,18 @@ public final class ActivationPatterns {
 
     func nextReluMask(count: Int, op: String) -> [Bool] {
         guard replayCursor < entries.count, case .reluMask(let mask) = entries[replayCursor] else {
-            preconditionFailure("\(op): pattern replay expected a ReLU mask at position \(replayCursor); the replaying pass runs different ops than the recorded one")
+            fatalError("\(op): pattern replay expected a ReLU mask at position \(replayCursor); the replaying pass runs different ops than the recorded one")
         }
-        precondition(mask.count == count, "\(op): pattern replay mask has \(mask.count) entries, input has \(count)")
+        require(mask.count == count, "\(op): pattern replay mask has \(mask.count) entries, input has \(count)")
         replayCursor += 1
         return mask
     }
 
     func nextPoolArgmax(count: Int, op: String) -> [Int32] {
         guard replayCursor < entries.count, case .poolArgmax(let argmax) = entries[replayCursor] else {
-            preconditionFailure("\(op): pattern replay expected a max-pool argmax at position \(replayCursor); the replaying pass runs different ops than the recorded one")
+            fatalError("\(op): pattern replay expected a max-pool argmax at position \(replayCursor); the replaying pass runs different ops than the recorded one")
         }
-        precondition(argmax.count == count, "\(op): pattern replay argmax has \(argmax.count) entries, output has \(count)")
+        require(argmax.count == count, "\(op): pattern replay argmax has \(argmax.count) entries, output has \(count)")
         replayCursor += 1
         return argmax
     }

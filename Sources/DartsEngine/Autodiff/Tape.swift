@@ -5,9 +5,18 @@
 /// passes (the ± passes of a finite difference, say) simply use two tapes, one
 /// after the other. Nodes are appended in creation order, which is already a
 /// topological order, so the backward pass is a single reverse sweep.
+///
+/// Ownership runs from outputs to inputs: a variable keeps its tape and (through
+/// its backward closure) its inputs alive; the tape only observes its nodes.
+/// A node nobody can reach any more cannot lie on a gradient path, so it is
+/// simply skipped — and no reference cycle keeps a finished pass in memory.
 public final class Tape<Scalar: TensorScalar> {
+    private struct WeakNode {
+        weak var variable: Variable<Scalar>?
+    }
+
     /// Nodes that need a backward call, in creation order.
-    private var nodes: [Variable<Scalar>] = []
+    private var nodes: [WeakNode] = []
 
     /// Whether piecewise-linear ops record their activation pattern, replay a
     /// recorded one, or neither (see ``ActivationPatterns``).
@@ -38,13 +47,13 @@ public final class Tape<Scalar: TensorScalar> {
         backward: @escaping (Tensor<Scalar>) -> Void
     ) -> Variable<Scalar> {
         for input in inputs {
-            precondition(input.tape === self, "autodiff: an op mixed variables from two tapes")
+            require(input.tape === self, "autodiff: an op mixed variables from two tapes")
         }
         let needsGrad = inputs.contains { $0.requiresGrad }
         let node = Variable(
             value: value, tape: self, requiresGrad: needsGrad,
             backward: needsGrad ? backward : nil)
-        if needsGrad { nodes.append(node) }
+        if needsGrad { nodes.append(WeakNode(variable: node)) }
         return node
     }
 
@@ -53,15 +62,15 @@ public final class Tape<Scalar: TensorScalar> {
     /// its gradient in ``Variable/grad``, intermediates included — which is
     /// how the per-cell mixing-weight copies p_l expose ∂L/∂p_l.
     public func backward(from output: Variable<Scalar>, seed: Tensor<Scalar>? = nil) {
-        precondition(output.tape === self, "backward: the output belongs to another tape")
+        require(output.tape === self, "backward: the output belongs to another tape")
         let seedGradient = seed ?? Tensor(repeating: 1, shape: output.value.shape)
-        precondition(
+        require(
             seedGradient.shape == output.value.shape,
             "backward: seed shape \(seedGradient.shape) vs output shape \(output.value.shape)")
         guard output.requiresGrad else { return }
         output.accumulateGradient(seedGradient)
-        for node in nodes.reversed() {
-            guard let gradient = node.grad, let backward = node.backward else { continue }
+        for entry in nodes.reversed() {
+            guard let node = entry.variable, let gradient = node.grad, let backward = node.backward else { continue }
             backward(gradient)
         }
     }
@@ -72,9 +81,7 @@ public final class Variable<Scalar: TensorScalar> {
     public let value: Tensor<Scalar>
     public private(set) var grad: Tensor<Scalar>?
     public let requiresGrad: Bool
-    /// The tape never outlives the pass that uses it, and the tape owns its
-    /// nodes, so the back-reference is unowned to avoid a cycle.
-    public unowned let tape: Tape<Scalar>
+    public let tape: Tape<Scalar>
     fileprivate let backward: ((Tensor<Scalar>) -> Void)?
 
     fileprivate init(
@@ -92,7 +99,7 @@ public final class Variable<Scalar: TensorScalar> {
     /// Adds `gradient` to this variable's gradient; ignored when none is needed.
     public func accumulateGradient(_ gradient: Tensor<Scalar>) {
         guard requiresGrad else { return }
-        precondition(
+        require(
             gradient.shape == value.shape,
             "autodiff: gradient shape \(gradient.shape) for a value of shape \(value.shape)")
         if grad == nil {

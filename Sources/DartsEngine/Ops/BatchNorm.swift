@@ -36,12 +36,12 @@ extension Variable {
         statistics: BatchNormStatistics<Scalar>, mode: BatchNormMode,
         scale: Variable? = nil, shift: Variable? = nil, epsilon: Double = 1e-5
     ) -> Variable {
-        precondition(shape.count == 4 || shape.count == 2, "batchNorm: input must be [N, C, H, W] or [N, C], got \(shape)")
+        require(shape.count == 4 || shape.count == 2, "batchNorm: input must be [N, C, H, W] or [N, C], got \(shape)")
         let batch = shape[0], channels = shape[1]
         let plane = shape.count == 4 ? shape[2] * shape[3] : 1
-        precondition(statistics.channels == channels, "batchNorm: input shape \(shape) has \(channels) channels, statistics have \(statistics.channels)")
-        if let scale { precondition(scale.shape == [channels], "batchNorm: scale shape \(scale.shape) vs channels [\(channels)]") }
-        if let shift { precondition(shift.shape == [channels], "batchNorm: shift shape \(shift.shape) vs channels [\(channels)]") }
+        require(statistics.channels == channels, "batchNorm: input shape \(shape) has \(channels) channels, statistics have \(statistics.channels)")
+        if let scale { require(scale.shape == [channels], "batchNorm: scale shape \(scale.shape) vs channels [\(channels)]") }
+        if let shift { require(shift.shape == [channels], "batchNorm: shift shape \(shift.shape) vs channels [\(channels)]") }
         let perChannel = batch * plane
 
         var mean = [Double](repeating: 0, count: channels)
@@ -54,7 +54,7 @@ extension Variable {
                 inverseStd[c] = 1 / (Double(statistics.runningVariance.scalars[c]) + epsilon).squareRoot()
             }
         case .training, .batchStatistics:
-            precondition(perChannel > 1 || mode == .batchStatistics, "batchNorm: need more than one value per channel in training mode, got input shape \(shape)")
+            require(perChannel > 1 || mode == .batchStatistics, "batchNorm: need more than one value per channel in training mode, got input shape \(shape)")
             x.withUnsafeBufferPointer { x in
                 for c in 0..<channels {
                     var sum = 0.0

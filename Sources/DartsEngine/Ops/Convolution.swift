@@ -7,7 +7,7 @@ public struct ConvolutionGeometry: Hashable, Sendable {
     public var groups: Int
 
     public init(kernelSize: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1) {
-        precondition(kernelSize >= 1 && stride >= 1 && padding >= 0 && dilation >= 1 && groups >= 1,
+        require(kernelSize >= 1 && stride >= 1 && padding >= 0 && dilation >= 1 && groups >= 1,
                      "conv2d: invalid geometry k=\(kernelSize) s=\(stride) p=\(padding) d=\(dilation) g=\(groups)")
         self.kernelSize = kernelSize
         self.stride = stride
@@ -65,23 +65,23 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
     var isPointwise: Bool { geometry.kernelSize == 1 && geometry.stride == 1 && geometry.padding == 0 }
 
     init(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry) {
-        precondition(inputShape.count == 4, "conv2d: input must be [N, C, H, W], got \(inputShape)")
-        precondition(weightShape.count == 4, "conv2d: weight must be [Cout, Cin/groups, k, k], got \(weightShape)")
+        require(inputShape.count == 4, "conv2d: input must be [N, C, H, W], got \(inputShape)")
+        require(weightShape.count == 4, "conv2d: weight must be [Cout, Cin/groups, k, k], got \(weightShape)")
         let k = geometry.kernelSize
-        precondition(
+        require(
             weightShape[2] == k && weightShape[3] == k,
             "conv2d: weight shape \(weightShape) does not match kernel size \(k)")
-        precondition(
+        require(
             inputShape[1] % geometry.groups == 0 && weightShape[0] % geometry.groups == 0,
             "conv2d: channels of input \(inputShape) and weight \(weightShape) not divisible by groups \(geometry.groups)")
-        precondition(
+        require(
             weightShape[1] * geometry.groups == inputShape[1],
             "conv2d: input shape \(inputShape) has \(inputShape[1]) channels, weight shape \(weightShape) expects \(weightShape[1] * geometry.groups)")
         batch = inputShape[0]; inChannels = inputShape[1]; height = inputShape[2]; width = inputShape[3]
         outChannels = weightShape[0]
         outHeight = geometry.outputLength(height)
         outWidth = geometry.outputLength(width)
-        precondition(outHeight > 0 && outWidth > 0, "conv2d: input shape \(inputShape) too small for kernel \(k) with padding \(geometry.padding) and dilation \(geometry.dilation)")
+        require(outHeight > 0 && outWidth > 0, "conv2d: input shape \(inputShape) too small for kernel \(k) with padding \(geometry.padding) and dilation \(geometry.dilation)")
         self.geometry = geometry
     }
 

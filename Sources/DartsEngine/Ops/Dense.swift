@@ -2,10 +2,10 @@
 extension Variable {
     /// `x · Wᵀ + b` for `x: [N, in]`, `W: [out, in]`, `b: [out]` (PyTorch Linear).
     public func linear(weight: Variable, bias: Variable?) -> Variable {
-        precondition(shape.count == 2 && weight.shape.count == 2 && shape[1] == weight.shape[1],
+        require(shape.count == 2 && weight.shape.count == 2 && shape[1] == weight.shape[1],
                      "linear: input shape \(shape) vs weight shape \(weight.shape)")
         let batch = shape[0], inFeatures = shape[1], outFeatures = weight.shape[0]
-        if let bias { precondition(bias.shape == [outFeatures], "linear: bias shape \(bias.shape) vs weight shape \(weight.shape)") }
+        if let bias { require(bias.shape == [outFeatures], "linear: bias shape \(bias.shape) vs weight shape \(weight.shape)") }
         var output = Tensor<Scalar>(zeros: [batch, outFeatures])
         output.scalars.withUnsafeMutableBufferPointer { y in
             value.scalars.withUnsafeBufferPointer { x in
@@ -56,7 +56,7 @@ extension Variable {
 
     /// Softmax over the last axis (the op axis of an α matrix `[edges, ops]`).
     public func softmax() -> Variable {
-        precondition(shape.count >= 1 && shape.last! > 0, "softmax: needs a non-empty last axis, got \(shape)")
+        require(shape.count >= 1 && shape.last! > 0, "softmax: needs a non-empty last axis, got \(shape)")
         let width = shape.last!, rows = value.count / width
         let output = Tensor<Scalar>(uninitializedShape: shape) { y in
             value.scalars.withUnsafeBufferPointer { x in
@@ -88,10 +88,10 @@ extension Variable {
     /// Mean cross-entropy of logits `[N, classes]` against integer labels:
     /// −(1/N) Σₙ log softmax(xₙ)[yₙ], computed through log-sum-exp in Double.
     public func crossEntropy(labels: [Int]) -> Variable {
-        precondition(shape.count == 2, "crossEntropy: logits must be [N, classes], got \(shape)")
+        require(shape.count == 2, "crossEntropy: logits must be [N, classes], got \(shape)")
         let batch = shape[0], classes = shape[1]
-        precondition(labels.count == batch, "crossEntropy: \(labels.count) labels for logits of shape \(shape)")
-        precondition(labels.allSatisfy { $0 >= 0 && $0 < classes }, "crossEntropy: label outside 0..<\(classes)")
+        require(labels.count == batch, "crossEntropy: \(labels.count) labels for logits of shape \(shape)")
+        require(labels.allSatisfy { $0 >= 0 && $0 < classes }, "crossEntropy: label outside 0..<\(classes)")
         var probabilities = [Double](repeating: 0, count: batch * classes)
         var loss = 0.0
         value.scalars.withUnsafeBufferPointer { x in
@@ -124,7 +124,7 @@ extension Variable {
 extension Tensor {
     /// Fraction of rows of logits `[N, classes]` whose largest entry is the label.
     public func accuracy(labels: [Int]) -> Double {
-        precondition(rank == 2 && labels.count == shape[0], "accuracy: logits shape \(shape) vs \(labels.count) labels")
+        require(rank == 2 && labels.count == shape[0], "accuracy: logits shape \(shape) vs \(labels.count) labels")
         let classes = shape[1]
         var correct = 0
         for n in 0..<shape[0] {

@@ -30,7 +30,7 @@ extension Variable {
     /// `weights[index] · self`: one term of a mixed edge Σ_k w_k·op_k(x),
     /// differentiable in both the op output and the mixing weight.
     public func scaled(byElement index: Int, of weights: Variable) -> Variable {
-        precondition(
+        require(
             index >= 0 && index < weights.value.count,
             "scaled: weight index \(index) outside weights of shape \(weights.shape)")
         let factor = weights.value.scalars[index]
@@ -53,7 +53,7 @@ extension Variable {
     /// `self + constant`, for shifting a variable by a fixed perturbation
     /// (the ± passes of a finite difference).
     public func adding(_ constant: Tensor<Scalar>) -> Variable {
-        precondition(shape == constant.shape, "adding: shape mismatch \(shape) vs \(constant.shape)")
+        require(shape == constant.shape, "adding: shape mismatch \(shape) vs \(constant.shape)")
         var output = value
         output.add(constant)
         return tape.record(output, inputs: [self]) { [self] gradient in
@@ -72,10 +72,10 @@ extension Variable {
 
     /// Σ of same-shaped variables (a node summing its incoming edges).
     public static func sum(_ terms: [Variable]) -> Variable {
-        precondition(!terms.isEmpty, "sum: no terms")
+        require(!terms.isEmpty, "sum: no terms")
         var output = terms[0].value
         for term in terms.dropFirst() {
-            precondition(
+            require(
                 term.shape == output.shape,
                 "sum: shape mismatch \(output.shape) vs \(term.shape)")
             output.add(term.value)
@@ -96,11 +96,32 @@ extension Variable {
     /// Σ self ⊙ weights, as a scalar: a fixed random projection turns any
     /// output into a scalar loss for gradient checks.
     public func dotted(with weights: Tensor<Scalar>) -> Variable {
-        precondition(shape == weights.shape, "dotted: shape mismatch \(shape) vs \(weights.shape)")
+        require(shape == weights.shape, "dotted: shape mismatch \(shape) vs \(weights.shape)")
         let output = Tensor<Scalar>(shape: [], scalars: [Scalar(value.dot(weights))])
         return tape.record(output, inputs: [self]) { [self] gradient in
             var dx = weights
             dx.scale(by: gradient.scalars[0])
+            accumulateGradient(dx)
+        }
+    }
+}
+
+extension Variable {
+    /// ScheduledDropPath as R-DARTS applies it to each mixed-edge output: each
+    /// sample is zeroed with `probability` and otherwise scaled by 1/keep.
+    public func droppingPath(probability: Double, generator: inout RandomGenerator) -> Variable {
+        require(probability >= 0 && probability < 1, "droppingPath: probability \(probability) outside [0, 1)")
+        require(shape.count >= 1, "droppingPath: needs a batch axis, got \(shape)")
+        let keep = 1 - probability
+        let batch = shape[0], perSample = shape.dropFirst().reduce(1, *)
+        let factors = (0..<batch).map { _ in generator.nextUniform() < keep ? Scalar(1 / keep) : 0 }
+        let output = Tensor<Scalar>(uninitializedShape: shape) { out in
+            for n in 0..<batch { for i in 0..<perSample { out[n * perSample + i] = value.scalars[n * perSample + i] * factors[n] } }
+        }
+        return tape.record(output, inputs: [self]) { [self] gradient in
+            let dx = Tensor<Scalar>(uninitializedShape: shape) { dx in
+                for n in 0..<batch { for i in 0..<perSample { dx[n * perSample + i] = gradient.scalars[n * perSample + i] * factors[n] } }
+            }
             accumulateGradient(dx)
         }
     }

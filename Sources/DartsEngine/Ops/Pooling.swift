@@ -5,7 +5,7 @@ public struct PoolingGeometry: Hashable, Sendable {
     public var padding: Int
 
     public init(kernelSize: Int = 3, stride: Int, padding: Int = 1) {
-        precondition(kernelSize >= 1 && stride >= 1 && padding >= 0 && 2 * padding <= kernelSize,
+        require(kernelSize >= 1 && stride >= 1 && padding >= 0 && 2 * padding <= kernelSize,
                      "pool: invalid geometry k=\(kernelSize) s=\(stride) p=\(padding)")
         self.kernelSize = kernelSize
         self.stride = stride
@@ -26,10 +26,10 @@ extension Variable {
     /// replays the chosen element of every window (the argmax) according to the
     /// tape's ``PatternMode``.
     public func maxPool(_ geometry: PoolingGeometry) -> Variable {
-        precondition(shape.count == 4, "maxPool: input must be [N, C, H, W], got \(shape)")
+        require(shape.count == 4, "maxPool: input must be [N, C, H, W], got \(shape)")
         let planes = shape[0] * shape[1], height = shape[2], width = shape[3]
         let outHeight = geometry.outputLength(height), outWidth = geometry.outputLength(width)
-        precondition(outHeight > 0 && outWidth > 0, "maxPool: input shape \(shape) too small for window \(geometry.kernelSize)")
+        require(outHeight > 0 && outWidth > 0, "maxPool: input shape \(shape) too small for window \(geometry.kernelSize)")
         let outShape = [shape[0], shape[1], outHeight, outWidth]
         let outCount = outShape.elementCount
         let argmax: [Int32]
@@ -81,10 +81,10 @@ extension Variable {
     /// Average pooling that divides by the number of in-bounds elements
     /// (PyTorch `count_include_pad=False`, as DARTS uses).
     public func averagePool(_ geometry: PoolingGeometry) -> Variable {
-        precondition(shape.count == 4, "averagePool: input must be [N, C, H, W], got \(shape)")
+        require(shape.count == 4, "averagePool: input must be [N, C, H, W], got \(shape)")
         let planes = shape[0] * shape[1], height = shape[2], width = shape[3]
         let outHeight = geometry.outputLength(height), outWidth = geometry.outputLength(width)
-        precondition(outHeight > 0 && outWidth > 0, "averagePool: input shape \(shape) too small for window \(geometry.kernelSize)")
+        require(outHeight > 0 && outWidth > 0, "averagePool: input shape \(shape) too small for window \(geometry.kernelSize)")
         let outShape = [shape[0], shape[1], outHeight, outWidth]
         let output = Tensor<Scalar>(uninitializedShape: outShape) { out in
             value.scalars.withUnsafeBufferPointer { x in
@@ -125,7 +125,7 @@ extension Variable {
 
     /// Mean over the spatial axes: `[N, C, H, W]` → `[N, C]`.
     public func globalAveragePool() -> Variable {
-        precondition(shape.count == 4, "globalAveragePool: input must be [N, C, H, W], got \(shape)")
+        require(shape.count == 4, "globalAveragePool: input must be [N, C, H, W], got \(shape)")
         let planes = shape[0] * shape[1], plane = shape[2] * shape[3]
         let output = Tensor<Scalar>(uninitializedShape: [shape[0], shape[1]]) { out in
             value.scalars.withUnsafeBufferPointer { x in

@@ -3,11 +3,11 @@
 extension Variable {
     /// Concatenates `[N, Cᵢ, H, W]` inputs along the channel axis.
     public static func concatenateChannels(_ parts: [Variable]) -> Variable {
-        precondition(!parts.isEmpty, "concatenateChannels: no inputs")
+        require(!parts.isEmpty, "concatenateChannels: no inputs")
         let first = parts[0].shape
-        precondition(first.count == 4, "concatenateChannels: inputs must be [N, C, H, W], got \(first)")
+        require(first.count == 4, "concatenateChannels: inputs must be [N, C, H, W], got \(first)")
         for part in parts {
-            precondition(
+            require(
                 part.shape.count == 4 && part.shape[0] == first[0] && part.shape[2] == first[2] && part.shape[3] == first[3],
                 "concatenateChannels: shape mismatch \(first) vs \(part.shape)")
         }
@@ -49,7 +49,7 @@ extension Variable {
     /// stays well-defined for odd ones, where the plain slice would make the
     /// two branches disagree in size.
     public func shiftedByOnePixel() -> Variable {
-        precondition(shape.count == 4, "shiftedByOnePixel: input must be [N, C, H, W], got \(shape)")
+        require(shape.count == 4, "shiftedByOnePixel: input must be [N, C, H, W], got \(shape)")
         let planes = shape[0] * shape[1], height = shape[2], width = shape[3]
         let output = Tensor<Scalar>(uninitializedShape: shape) { out in
             out.initialize(repeating: 0)
@@ -83,8 +83,8 @@ extension Variable {
     /// The `none` op: zeros of the shape `x[:, :, ::stride, ::stride]` has.
     /// A constant, so it costs nothing in the backward pass.
     public func zeros(stride: Int) -> Variable {
-        precondition(shape.count == 4, "zeros: input must be [N, C, H, W], got \(shape)")
-        precondition(stride >= 1, "zeros: stride must be ≥ 1, got \(stride)")
+        require(shape.count == 4, "zeros: input must be [N, C, H, W], got \(shape)")
+        require(stride >= 1, "zeros: stride must be ≥ 1, got \(stride)")
         let outShape = [shape[0], shape[1], (shape[2] + stride - 1) / stride, (shape[3] + stride - 1) / stride]
         return tape.constant(Tensor(zeros: outShape))
     }

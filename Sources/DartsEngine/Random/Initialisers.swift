@@ -37,7 +37,7 @@ public enum Initialiser {
 
     /// Inputs per output unit: `shape[1]` times the receptive field.
     public static func fanIn(of weightShape: [Int]) -> Int {
-        precondition(weightShape.count >= 2, "fanIn: weight shape \(weightShape) has fewer than two axes")
+        require(weightShape.count >= 2, "fanIn: weight shape \(weightShape) has fewer than two axes")
         return weightShape.dropFirst().reduce(1, *)
     }
 }

@@ -9,8 +9,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     public var scalars: [Scalar]
 
     public init(shape: [Int], scalars: [Scalar]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
-        precondition(
+        require(shape.allSatisfy { $0 >= 0 }, "Tensor: negative dimension in shape \(shape)")
+        require(
             shape.elementCount == scalars.count,
             "Tensor: shape \(shape) needs \(shape.elementCount) scalars, got \(scalars.count)")
         self.shape = shape
@@ -50,7 +50,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// The same scalars viewed with another shape of equal element count.
     public func reshaped(_ newShape: [Int]) -> Tensor {
-        precondition(
+        require(
             newShape.elementCount == count,
             "reshape: cannot view shape \(shape) as \(newShape)")
         return Tensor(shape: newShape, scalars: scalars)
@@ -58,7 +58,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// Adds `other` into this tensor in place (shapes must match).
     public mutating func add(_ other: Tensor) {
-        precondition(shape == other.shape, "add: shape mismatch \(shape) vs \(other.shape)")
+        require(shape == other.shape, "add: shape mismatch \(shape) vs \(other.shape)")
         scalars.withUnsafeMutableBufferPointer { dst in
             other.scalars.withUnsafeBufferPointer { src in
                 for i in 0..<dst.count { dst[i] += src[i] }
@@ -68,7 +68,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// Adds `factor · other` into this tensor in place (shapes must match).
     public mutating func add(_ other: Tensor, scaledBy factor: Scalar) {
-        precondition(shape == other.shape, "add: shape mismatch \(shape) vs \(other.shape)")
+        require(shape == other.shape, "add: shape mismatch \(shape) vs \(other.shape)")
         scalars.withUnsafeMutableBufferPointer { dst in
             other.scalars.withUnsafeBufferPointer { src in
                 for i in 0..<dst.count { dst[i] += factor * src[i] }
@@ -94,7 +94,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
 
     /// Σ xᵢ·yᵢ, accumulated in Double.
     public func dot(_ other: Tensor) -> Double {
-        precondition(shape == other.shape, "dot: shape mismatch \(shape) vs \(other.shape)")
+        require(shape == other.shape, "dot: shape mismatch \(shape) vs \(other.shape)")
         return scalars.withUnsafeBufferPointer { a in
             other.scalars.withUnsafeBufferPointer { b in
                 var sum = 0.0

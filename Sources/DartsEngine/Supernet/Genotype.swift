@@ -1,0 +1,111 @@
+/// A discrete cell architecture derived from the mixing weights by the DARTS
+/// rule, printed as the reference code's `Genotype(...)` namedtuple.
+public struct Genotype: Equatable, Codable, Sendable, CustomStringConvertible {
+    /// One kept edge: its operation and the state it reads (0 = c_{k-2},
+    /// 1 = c_{k-1}, 2 + j = node j).
+    public struct Edge: Equatable, Codable, Sendable {
+        public var operation: Operation
+        public var input: Int
+        public init(_ operation: Operation, _ input: Int) {
+            self.operation = operation
+            self.input = input
+        }
+    }
+
+    public var normal: [Edge]
+    public var reduce: [Edge]
+    /// States concatenated into the cell output: range(2, 2 + nodes).
+    public var concat: Range<Int>
+
+    public init(normal: [Edge], reduce: [Edge], concat: Range<Int>) {
+        self.normal = normal
+        self.reduce = reduce
+        self.concat = concat
+    }
+
+    /// The DARTS rule for one cell type: per node, the (at most) two incoming
+    /// edges whose strongest non-`none` operation weighs most, each with that
+    /// operation. Ties go to the earlier edge / operation, as the reference's
+    /// stable sort and strict comparison do. `weights` is edges × K (softmax(α)).
+    public static func derive(weights: [[Double]], operations: [[Operation]], topology: CellTopology) -> [Edge] {
+        require(weights.count == topology.edgeCount && operations.count == topology.edgeCount,
+                     "Genotype.derive: \(weights.count) weight rows and \(operations.count) operation lists for \(topology.edgeCount) edges")
+        var result: [Edge] = []
+        var edge = 0
+        for inputs in topology.nodeInputs {
+            var candidates: [(edge: Int, input: Int, best: Int, weight: Double)] = []
+            for input in inputs {
+                var best = -1
+                for (k, operation) in operations[edge].enumerated() where operation != .none {
+                    if best < 0 || weights[edge][k] > weights[edge][best] { best = k }
+                }
+                if best >= 0 { candidates.append((edge, input, best, weights[edge][best])) }
+                edge += 1
+            }
+            let kept = candidates.enumerated()
+                .sorted { $0.element.weight != $1.element.weight ? $0.element.weight > $1.element.weight : $0.offset < $1.offset }
+                .prefix(2)
+            for (_, candidate) in kept {
+                result.append(Edge(operations[candidate.edge][candidate.best], candidate.input))
+            }
+        }
+        return result
+    }
+
+    /// The number of skip connections in the normal cell: DARTS's collapse symptom.
+    public var normalSkipCount: Int { normal.filter { $0.operation == .skipConnect }.count }
+
+    public var description: String {
+        func cell(_ edges: [Edge]) -> String {
+            "[" + edges.map { "('\($0.operation.rawValue)', \($0.input))" }.joined(separator: ", ") + "]"
+        }
+        let range = "range(\(concat.lowerBound), \(concat.upperBound))"
+        return "Genotype(normal=\(cell(normal)), normal_concat=\(range), reduce=\(cell(reduce)), reduce_concat=\(range))"
+    }
+
+    /// Both cells as a Graphviz digraph (one cluster per cell type).
+    public var dot: String {
+        var lines = ["digraph genotype {", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
+        for (name, edges) in [("normal", normal), ("reduce", reduce)] {
+            lines.append("  subgraph cluster_\(name) {")
+            lines.append("    label=\"\(name)\";")
+            func state(_ s: Int) -> String {
+                switch s {
+                case 0: "\"\(name) c_{k-2}\""
+                case 1: "\"\(name) c_{k-1}\""
+                default: "\"\(name) \(s - 2)\""
+                }
+            }
+            for (index, edge) in edges.enumerated() {
+                let node = index / 2 + 2
+                lines.append("    \(state(edge.input)) -> \(state(node)) [label=\"\(edge.operation.rawValue)\"];")
+            }
+            for s in concat { lines.append("    \(state(s)) -> \"\(name) c_{k}\";") }
+            lines.append("  }")
+        }
+        lines.append("}")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Supernet {
+    /// softmax(α) of each α matrix as edges × K rows of Doubles.
+    public func mixingWeights() -> [[[Double]]] {
+        parameters.alphaNames.map { name in
+            let alpha = parameters.alphas[name]!
+            let tape = Tape<Scalar>()
+            let p = tape.constant(alpha).softmax().value
+            let width = alpha.shape[1]
+            return (0..<alpha.shape[0]).map { e in (0..<width).map { Double(p.scalars[e * width + $0]) } }
+        }
+    }
+
+    /// The genotype the current α derives (DESIGN §3).
+    public func genotype() -> Genotype {
+        let weights = mixingWeights()
+        let topology = space.topology
+        let normal = Genotype.derive(weights: weights[0], operations: space.normalOperations, topology: topology)
+        let reduce = Genotype.derive(weights: weights[weights.count - 1], operations: space.reduceOperations, topology: topology)
+        return Genotype(normal: normal, reduce: reduce, concat: 2..<(2 + topology.nodeCount))
+    }
+}

@@ -1,0 +1,182 @@
+/// The result of a forward pass, with handles to the variables whose
+/// gradients the search loop reads after backward.
+public struct ForwardPass<Scalar: TensorScalar> {
+    public let logits: Variable<Scalar>
+    /// Leaf variables of the weights, by parameter name.
+    public let weights: [String: Variable<Scalar>]
+    /// Leaf variables of the α matrices, in ``ParameterStore/alphaNames`` order.
+    public let alphas: [Variable<Scalar>]
+    /// p_l for every cell: the cell's own copy of its mixing weights, so that
+    /// `cellMixingWeights[l].grad` is Λ_l = ∂L/∂p_l after backward.
+    public let cellMixingWeights: [Variable<Scalar>]
+}
+
+extension Supernet {
+    /// Runs the network on a batch `[N, C, H, W]`, recording on `tape`.
+    /// `generator` supplies drop-path masks and S4 noise; passes that must see
+    /// the same randomness get generators in the same state.
+    public func forward(
+        _ input: Tensor<Scalar>, on tape: Tape<Scalar>,
+        batchNormMode: BatchNormMode = .training,
+        weightsRequireGradient: Bool = true, alphasRequireGradient: Bool = true,
+        mixingOffsets: [Tensor<Scalar>?]? = nil, fixedMixingWeights: [Tensor<Scalar>]? = nil,
+        dropPathProbability: Double = 0,
+        generator: inout RandomGenerator
+    ) -> ForwardPass<Scalar> {
+        require(input.rank == 4 && input.shape[1] == shape.inputChannels,
+                     "Supernet.forward: input shape \(input.shape) vs \(shape.inputChannels) input channels")
+        if let mixingOffsets { require(mixingOffsets.count == cells.count, "Supernet.forward: \(mixingOffsets.count) mixing offsets for \(cells.count) cells") }
+        var pass = PassContext(tape: tape, store: parameters, batchNormMode: batchNormMode,
+                               weightsRequireGradient: weightsRequireGradient,
+                               dropPathProbability: batchNormMode == .evaluation ? 0 : dropPathProbability)
+
+        let alphas = parameters.alphaNames.map { tape.variable(parameters.alphas[$0]!, requiresGrad: alphasRequireGradient) }
+        let mixing: [Variable<Scalar>]
+        if let fixedMixingWeights {
+            require(fixedMixingWeights.count == alphas.count, "Supernet.forward: \(fixedMixingWeights.count) fixed mixing matrices for \(alphas.count) α")
+            mixing = fixedMixingWeights.map { tape.constant($0) }
+        } else {
+            mixing = alphas.map { $0.softmax() }
+        }
+
+        let stem = tape.constant(input)
+            .conv2d(weight: pass.weight("stem.0.weight"), geometry: .init(kernelSize: 3, padding: 1))
+            .batchNorm(statistics: pass.statistics("stem.1"), mode: batchNormMode,
+                       scale: pass.weight("stem.1.weight"), shift: pass.weight("stem.1.bias"))
+        var previousPrevious = stem, previous = stem
+        var cellMixing: [Variable<Scalar>] = []
+        for (index, cell) in cells.enumerated() {
+            var p = mixing[cell.alphaIndex].copied()
+            if let offset = mixingOffsets?[index] { p = p.adding(offset) }
+            cellMixing.append(p)
+            let output = pass.cell(cell, previousPrevious, previous, mixing: p, generator: &generator)
+            previousPrevious = previous
+            previous = output
+        }
+        let logits = previous.globalAveragePool()
+            .linear(weight: pass.weight("classifier.weight"), bias: pass.weight("classifier.bias"))
+        return ForwardPass(logits: logits, weights: pass.weightVariables, alphas: alphas, cellMixingWeights: cellMixing)
+    }
+}
+
+/// Per-pass state: leaf variables for the weights, created on first use.
+private struct PassContext<Scalar: TensorScalar> {
+    let tape: Tape<Scalar>
+    let store: ParameterStore<Scalar>
+    let batchNormMode: BatchNormMode
+    let weightsRequireGradient: Bool
+    let dropPathProbability: Double
+    var weightVariables: [String: Variable<Scalar>] = [:]
+
+    init(tape: Tape<Scalar>, store: ParameterStore<Scalar>, batchNormMode: BatchNormMode, weightsRequireGradient: Bool, dropPathProbability: Double) {
+        self.tape = tape
+        self.store = store
+        self.batchNormMode = batchNormMode
+        self.weightsRequireGradient = weightsRequireGradient
+        self.dropPathProbability = dropPathProbability
+    }
+
+    mutating func weight(_ name: String) -> Variable<Scalar> {
+        if let existing = weightVariables[name] { return existing }
+        guard let value = store.weights[name] else { fatalError("Supernet: no weight named \(name)") }
+        let variable = tape.variable(value, requiresGrad: weightsRequireGradient)
+        weightVariables[name] = variable
+        return variable
+    }
+
+    func statistics(_ prefix: String) -> BatchNormStatistics<Scalar> {
+        guard let statistics = store.batchNorms[prefix] else { fatalError("Supernet: no batch norm named \(prefix)") }
+        return statistics
+    }
+
+    func batchNorm(_ x: Variable<Scalar>, _ prefix: String) -> Variable<Scalar> {
+        x.batchNorm(statistics: statistics(prefix), mode: batchNormMode)
+    }
+
+    mutating func cell(
+        _ cell: CellLayout, _ s0: Variable<Scalar>, _ s1: Variable<Scalar>,
+        mixing: Variable<Scalar>, generator: inout RandomGenerator
+    ) -> Variable<Scalar> {
+        var states = [preprocess(cell.preprocess0, s0), preprocess(cell.preprocess1, s1)]
+        let width = mixing.shape[1]
+        var edgeIndex = 0
+        for edges in cell.nodes {
+            var terms: [Variable<Scalar>] = []
+            for edge in edges {
+                let x = states[edge.input]
+                var mixed: [Variable<Scalar>] = []
+                for (k, candidate) in edge.operations.enumerated() where candidate.operation != .none {
+                    let y = operation(candidate, x, stride: edge.stride, generator: &generator)
+                    mixed.append(y.scaled(byElement: edgeIndex * width + k, of: mixing))
+                }
+                // An edge of only `none` contributes zeros of the strided shape.
+                var edgeOutput = mixed.isEmpty ? x.zeros(stride: edge.stride) : (mixed.count == 1 ? mixed[0] : Variable.sum(mixed))
+                if dropPathProbability > 0 {
+                    edgeOutput = edgeOutput.droppingPath(probability: dropPathProbability, generator: &generator)
+                }
+                terms.append(edgeOutput)
+                edgeIndex += 1
+            }
+            states.append(terms.count == 1 ? terms[0] : Variable.sum(terms))
+        }
+        return Variable.concatenateChannels(Array(states.dropFirst(2)))
+    }
+
+    mutating func preprocess(_ kind: Preprocess, _ x: Variable<Scalar>) -> Variable<Scalar> {
+        switch kind {
+        case .reluConvBN(let prefix):
+            return batchNorm(x.relu().conv2d(weight: weight("\(prefix).op.1.weight"), geometry: .init(kernelSize: 1)), "\(prefix).op.2")
+        case .factorizedReduce(let prefix):
+            return factorizedReduce(x, prefix)
+        }
+    }
+
+    mutating func factorizedReduce(_ x: Variable<Scalar>, _ prefix: String) -> Variable<Scalar> {
+        let activated = x.relu()
+        let geometry = ConvolutionGeometry(kernelSize: 1, stride: 2)
+        let first = activated.conv2d(weight: weight("\(prefix).conv_1.weight"), geometry: geometry)
+        let second = activated.shiftedByOnePixel().conv2d(weight: weight("\(prefix).conv_2.weight"), geometry: geometry)
+        return batchNorm(Variable.concatenateChannels([first, second]), "\(prefix).bn")
+    }
+
+    mutating func operation(
+        _ candidate: EdgeOperation, _ x: Variable<Scalar>, stride: Int, generator: inout RandomGenerator
+    ) -> Variable<Scalar> {
+        let prefix = candidate.prefix
+        let channels = x.shape[1]
+        switch candidate.operation {
+        case .none:
+            return x.zeros(stride: stride)
+        case .noise:
+            let outShape = [x.shape[0], channels, (x.shape[2] + stride - 1) / stride, (x.shape[3] + stride - 1) / stride]
+            return tape.gaussianNoise(shape: outShape, generator: &generator)
+        case .maxPool3x3:
+            return batchNorm(x.maxPool(.init(stride: stride)), "\(prefix).1")
+        case .avgPool3x3:
+            return batchNorm(x.averagePool(.init(stride: stride)), "\(prefix).1")
+        case .skipConnect:
+            return stride == 1 ? x : factorizedReduce(x, prefix)
+        case .sepConv3x3, .sepConv5x5:
+            let k = candidate.operation.kernelSize
+            let first = separableHalf(x, prefix: prefix, depthwise: 1, pointwise: 2, bn: 3,
+                                      geometry: .init(kernelSize: k, stride: stride, padding: k / 2, groups: channels))
+            return separableHalf(first, prefix: prefix, depthwise: 5, pointwise: 6, bn: 7,
+                                 geometry: .init(kernelSize: k, padding: k / 2, groups: channels))
+        case .dilConv3x3, .dilConv5x5:
+            let k = candidate.operation.kernelSize
+            return separableHalf(x, prefix: prefix, depthwise: 1, pointwise: 2, bn: 3,
+                                 geometry: .init(kernelSize: k, stride: stride, padding: k - 1, dilation: 2, groups: channels))
+        }
+    }
+
+    /// ReLU → depthwise conv → pointwise conv → BN, the building block of
+    /// SepConv (twice) and DilConv (once).
+    mutating func separableHalf(
+        _ x: Variable<Scalar>, prefix: String, depthwise: Int, pointwise: Int, bn: Int, geometry: ConvolutionGeometry
+    ) -> Variable<Scalar> {
+        let y = x.relu()
+            .conv2d(weight: weight("\(prefix).op.\(depthwise).weight"), geometry: geometry)
+            .conv2d(weight: weight("\(prefix).op.\(pointwise).weight"), geometry: .init(kernelSize: 1))
+        return batchNorm(y, "\(prefix).op.\(bn)")
+    }
+}
