@@ -36,6 +36,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "DartsEngineTests", dependencies: ["DartsEngine"]),
+        .testTarget(
+            name: "DartsEngineTests",
+            dependencies: ["DartsEngine"],
+            exclude: ["Fixtures/make_state_dict_keys.py"],
+            resources: [.copy("Fixtures/state_dict_keys.json")]
+        ),
     ]
 )
