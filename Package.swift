@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
@@ -22,6 +23,7 @@ let package = Package(
             dependencies: [
                 "CBLAS", "CZlib",
                 .product(name: "RealModule", package: "swift-numerics"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         .target(

@@ -2,13 +2,6 @@ import ArgumentParser
 import DartsEngine
 import Foundation
 
-struct DartScope: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "dartscope",
-        abstract: "Watch differentiable architecture search collapse, live.",
-        subcommands: [Bench.self])
-}
-
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the numerical kernels (medians over repetitions).")
@@ -39,5 +32,3 @@ struct Bench: ParsableCommand {
         }
     }
 }
-
-DartScope.main()

@@ -1,0 +1,23 @@
+import Foundation
+
+extension SearchConfig {
+    /// Resolves `--config NAME|FILE`: an existing file path, else
+    /// `Configs/NAME.toml` in the working directory or in a parent folder of
+    /// the executable (so `swift run` and an installed binary both find the
+    /// shipped configs).
+    public static func locate(_ nameOrPath: String) throws -> String {
+        let manager = FileManager.default
+        if manager.fileExists(atPath: nameOrPath), !nameOrPath.hasSuffix("/") { return nameOrPath }
+        let file = nameOrPath.hasSuffix(".toml") ? nameOrPath : nameOrPath + ".toml"
+        var candidates = [manager.currentDirectoryPath + "/Configs/" + file]
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<6 {
+            candidates.append(directory.appendingPathComponent("Configs/" + file).path)
+            directory = directory.deletingLastPathComponent()
+        }
+        if let found = candidates.first(where: { manager.fileExists(atPath: $0) }) { return found }
+        let shipped = (try? manager.contentsOfDirectory(atPath: manager.currentDirectoryPath + "/Configs")) ?? []
+        let names = shipped.filter { $0.hasSuffix(".toml") }.map { String($0.dropLast(5)) }.sorted()
+        throw ConfigError.unreadable(path: nameOrPath, reason: "no such file, and no Configs/\(file)" + (names.isEmpty ? "" : " (shipped configs: \(names.joined(separator: ", ")))"))
+    }
+}

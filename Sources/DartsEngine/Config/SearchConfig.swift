@@ -1,0 +1,58 @@
+/// Everything a search run is configured with. Defaults are the DARTS
+/// paper's search settings (CIFAR-10, first order) except where noted; the
+/// dashboard's demo overrides them in `Configs/default.toml`.
+public struct SearchConfig: Codable, Sendable, Equatable {
+    public var runName = "search"
+
+    // data
+    public var dataset = "fashion-mnist"
+    /// Folder with the dataset files; empty = the default location.
+    public var dataDirectory = ""
+    /// Use only the first N training images (0 = all).
+    public var subset = 0
+    public var trainPortion = 0.5
+    public var randomCropAndFlip = false
+    public var cutoutLength = 0
+    /// Cutout probability reached at the last epoch (ramped linearly from 0).
+    public var cutoutProbability = 0.0
+    public var syntheticImageSize = 8
+    public var syntheticClasses = 4
+
+    // network
+    public var space = "darts"
+    public var initialChannels = 16
+    public var layers = 8
+
+    // search
+    public var epochs = 50
+    public var batchSize = 64
+    public var seed = 2
+    public var threads = 1
+    /// `first` (first-order DARTS) or `second` (unrolled, finite-difference implicit gradient).
+    public var order = "first"
+
+    // weight optimiser (SGD, cosine schedule)
+    public var learningRate = 0.025
+    public var learningRateMin = 0.001
+    public var momentum = 0.9
+    public var weightDecay = 3e-4
+    public var gradientClip = 5.0
+
+    // architecture optimiser (Adam)
+    public var archLearningRate = 3e-4
+    public var archWeightDecay = 1e-3
+    public var archBeta1 = 0.5
+    public var archBeta2 = 0.999
+
+    // R-DARTS regularisers
+    /// ScheduledDropPath probability reached at the last epoch (ramped linearly from 0).
+    public var dropPathProbability = 0.0
+
+    // metrics and snapshots
+    /// Write softmax(α) to the metrics file every N steps (and at every epoch end).
+    public var alphaEvery = 50
+    /// Automatic snapshots kept (one per epoch end, oldest deleted first); 0 = none.
+    public var snapshotKeep = 3
+
+    public init() {}
+}

@@ -1,0 +1,137 @@
+/// The table of every configurable parameter: the single place that says
+/// which keys exist, what they accept, and which may change mid-run.
+public enum SearchParameters {
+    public static let all: [ParameterSpec] = [
+        text("run.name", \.runName, "Name of the run; snapshots and metrics go to runs/NAME/."),
+
+        choice("data.dataset", \.dataset, ["fashion-mnist", "mnist", "cifar10", "cifar100", "synthetic"],
+               "Training set; its training split is divided into search-train and search-validation."),
+        text("data.dir", \.dataDirectory, "Folder with the dataset files (empty: /usr/share/datasets/fashion-mnist for Fashion-MNIST)."),
+        integer("data.subset", \.subset, 0...Int.max, "Use only the first N training images (0 = all)."),
+        real("data.train_portion", \.trainPortion, 0.01...0.99, "Fraction of the images used for the weight step; the rest is the validation split."),
+        flag("data.augment", \.randomCropAndFlip, "Random crop (pad 4) and horizontal flip on training batches."),
+        integer("data.cutout_length", \.cutoutLength, 0...64, "Cutout hole size in pixels (0 = off)."),
+        real("data.cutout_prob", \.cutoutProbability, 0...1, "Cutout probability at the last epoch, ramped linearly from 0.", live: true),
+        integer("data.synthetic_size", \.syntheticImageSize, 4...64, "Image side of the synthetic dataset."),
+        integer("data.synthetic_classes", \.syntheticClasses, 2...100, "Classes of the synthetic dataset."),
+
+        choice("network.space", \.space, SearchSpace.all.map(\.name), "Search space: darts (S5), s1–s4 (R-DARTS) or tiny (81 architectures)."),
+        integer("network.init_channels", \.initialChannels, 1...512, "C: channels of the first cells (doubled at each reduction)."),
+        integer("network.layers", \.layers, 1...64, "L: cells; those at L/3 and 2L/3 are reduction cells."),
+
+        integer("search.epochs", \.epochs, 1...10_000, "Epochs (passes over the search-train split)."),
+        integer("search.batch_size", \.batchSize, 1...4096, "Batch size of both steps."),
+        integer("search.seed", \.seed, 0...Int.max, "Seed of the run's random number generator."),
+        integer("search.threads", \.threads, 1...256, "Threads for the numerical kernels."),
+        choice("search.order", \.order, ["first", "second"], "first: first-order DARTS; second: unrolled (implicit-gradient) DARTS."),
+
+        real("optim.lr", \.learningRate, 1e-8...10, "Initial weight learning rate (cosine schedule).", live: true),
+        real("optim.lr_min", \.learningRateMin, 0...10, "Final weight learning rate of the cosine schedule.", live: true),
+        real("optim.momentum", \.momentum, 0...0.999, "SGD momentum.", live: true),
+        real("optim.weight_decay", \.weightDecay, 0...1, "Weight L2 added to the gradient (R-DARTS varies it; DARTS-ADA raises it).", live: true),
+        real("optim.grad_clip", \.gradientClip, 1e-6...1e6, "Global-norm clip of the weight gradient.", live: true),
+        real("optim.arch_lr", \.archLearningRate, 0...1, "Adam learning rate of α.", live: true),
+        real("optim.arch_weight_decay", \.archWeightDecay, 0...1, "L2 on α added to its gradient.", live: true),
+        real("optim.arch_beta1", \.archBeta1, 0...0.999, "Adam β1 for α."),
+        real("optim.arch_beta2", \.archBeta2, 0...0.99999, "Adam β2 for α."),
+
+        real("reg.drop_path_prob", \.dropPathProbability, 0...0.9, "ScheduledDropPath probability at the last epoch, ramped linearly from 0.", live: true),
+
+        integer("metrics.alpha_every", \.alphaEvery, 1...Int.max, "Write softmax(α) to the metrics file every N steps."),
+        integer("snapshot.keep", \.snapshotKeep, 0...1000, "Epoch-end snapshots kept (0 = none)."),
+    ]
+
+    public static func spec(_ key: String) throws(ConfigError) -> ParameterSpec {
+        if let spec = all.first(where: { $0.key == key }) { return spec }
+        throw ConfigError.unknownKey(key, suggestion: suggestion(for: key))
+    }
+
+    /// The known key closest to a mistyped one (edit distance ≤ 3, or a
+    /// unique key with the same last component).
+    static func suggestion(for key: String) -> String? {
+        let byDistance = all.map { ($0.key, editDistance($0.key, key)) }.min { $0.1 < $1.1 }
+        if let (best, distance) = byDistance, distance <= 3 { return best }
+        let last = key.split(separator: ".").last.map(String.init) ?? key
+        let sameLast = all.filter { $0.key.split(separator: ".").last.map(String.init) == last }
+        return sameLast.count == 1 ? sameLast[0].key : nil
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var row = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return a.isEmpty ? b.count : row[b.count]
+    }
+
+    // MARK: Builders
+
+    private static func integer(_ key: String, _ path: WritableKeyPath<SearchConfig, Int> & Sendable, _ range: ClosedRange<Int>, _ doc: String, live: Bool = false) -> ParameterSpec {
+        ParameterSpec(key: key, kind: .integer(range), isLive: live, documentation: doc,
+                      read: { .integer($0[keyPath: path]) },
+                      write: { config, value in if case .integer(let v) = value { config[keyPath: path] = v } })
+    }
+
+    private static func real(_ key: String, _ path: WritableKeyPath<SearchConfig, Double> & Sendable, _ range: ClosedRange<Double>, _ doc: String, live: Bool = false) -> ParameterSpec {
+        ParameterSpec(key: key, kind: .real(range), isLive: live, documentation: doc,
+                      read: { .real($0[keyPath: path]) },
+                      write: { config, value in if case .real(let v) = value { config[keyPath: path] = v } })
+    }
+
+    private static func flag(_ key: String, _ path: WritableKeyPath<SearchConfig, Bool> & Sendable, _ doc: String, live: Bool = false) -> ParameterSpec {
+        ParameterSpec(key: key, kind: .flag, isLive: live, documentation: doc,
+                      read: { .flag($0[keyPath: path]) },
+                      write: { config, value in if case .flag(let v) = value { config[keyPath: path] = v } })
+    }
+
+    private static func choice(_ key: String, _ path: WritableKeyPath<SearchConfig, String> & Sendable, _ options: [String], _ doc: String, live: Bool = false) -> ParameterSpec {
+        ParameterSpec(key: key, kind: .choice(options), isLive: live, documentation: doc,
+                      read: { .text($0[keyPath: path]) },
+                      write: { config, value in if case .text(let v) = value { config[keyPath: path] = v } })
+    }
+
+    private static func text(_ key: String, _ path: WritableKeyPath<SearchConfig, String> & Sendable, _ doc: String) -> ParameterSpec {
+        ParameterSpec(key: key, kind: .text, isLive: false, documentation: doc,
+                      read: { .text($0[keyPath: path]) },
+                      write: { config, value in if case .text(let v) = value { config[keyPath: path] = v } })
+    }
+}
+
+extension SearchConfig {
+    /// The current value of `key`.
+    public func value(of key: String) throws(ConfigError) -> ConfigValue {
+        try SearchParameters.spec(key).read(self)
+    }
+
+    /// Validates and sets one parameter; on error nothing changes.
+    public mutating func set(_ key: String, to value: ConfigValue) throws(ConfigError) {
+        let spec = try SearchParameters.spec(key)
+        spec.write(&self, try spec.validate(value))
+    }
+
+    /// Applies `key=value` overrides (the `--set` syntax).
+    public mutating func apply(overrides: [String]) throws(ConfigError) {
+        for override in overrides {
+            guard let equals = override.firstIndex(of: "=") else { throw ConfigError.malformedOverride(override) }
+            let key = override[..<equals].trimmingCharacters(in: .whitespaces)
+            let value = String(override[override.index(after: equals)...])
+            try set(key, to: ConfigValue.parse(value))
+        }
+    }
+
+    /// Checks constraints between parameters that no single range expresses.
+    public func validateCombination() throws(ConfigError) {
+        if learningRateMin > learningRate {
+            throw ConfigError.invalidValue(key: "optim.lr_min", value: formatReal(learningRateMin), allowed: "a number ≤ optim.lr (\(formatReal(learningRate)))")
+        }
+    }
+}
+
+import Foundation

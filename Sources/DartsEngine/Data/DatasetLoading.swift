@@ -1,0 +1,139 @@
+import CZlib
+import Foundation
+
+/// Why a dataset could not be read; every case names the file.
+public enum DatasetError: Error, CustomStringConvertible, Equatable {
+    case missingFile(path: String, hint: String)
+    case unreadable(path: String, reason: String)
+    case malformed(path: String, reason: String)
+    case unknownDataset(String)
+
+    public var description: String {
+        switch self {
+        case .missingFile(let path, let hint): "dataset file not found: \(path) (\(hint))"
+        case .unreadable(let path, let reason): "cannot read \(path): \(reason)"
+        case .malformed(let path, let reason): "malformed dataset file \(path): \(reason)"
+        case .unknownDataset(let name): "unknown dataset '\(name)' (expected fashion-mnist, mnist, cifar10, cifar100 or synthetic)"
+        }
+    }
+}
+
+/// Readers for the on-disk formats: IDX (MNIST, Fashion-MNIST; gzip'd or
+/// plain) and the CIFAR-10/100 binary versions.
+public enum DatasetLoader {
+    /// Where Debian's `dataset-fashion-mnist` package puts its files.
+    public static let debianFashionMNIST = "/usr/share/datasets/fashion-mnist"
+
+    /// Loads the training split of `name` from `directory` (default location
+    /// when nil).
+    public static func loadTrainingSet(_ name: String, directory: String?) throws -> Dataset {
+        switch name.lowercased() {
+        case "fashion-mnist", "fashion_mnist", "fmnist":
+            return try loadIDX(name: "fashion-mnist", directory: directory ?? debianFashionMNIST,
+                               hint: "install the Debian package dataset-fashion-mnist (scripts/setup.sh does) or pass --data DIR")
+        case "mnist":
+            guard let directory else { throw DatasetError.missingFile(path: "train-images-idx3-ubyte.gz", hint: "MNIST needs --data DIR with the IDX files") }
+            return try loadIDX(name: "mnist", directory: directory, hint: "expected the MNIST IDX files in \(directory)")
+        case "cifar10", "cifar-10":
+            guard let directory else { throw DatasetError.missingFile(path: "cifar-10-batches-bin", hint: "CIFAR-10 needs --data DIR pointing at the extracted cifar-10-batches-bin folder") }
+            let files = (1...5).map { "\(directory)/data_batch_\($0).bin" }
+            return try loadCIFAR(name: "cifar10", files: files, labelBytes: 1, labelOffset: 0, classes: 10)
+        case "cifar100", "cifar-100":
+            guard let directory else { throw DatasetError.missingFile(path: "cifar-100-binary", hint: "CIFAR-100 needs --data DIR pointing at the extracted cifar-100-binary folder") }
+            return try loadCIFAR(name: "cifar100", files: ["\(directory)/train.bin"], labelBytes: 2, labelOffset: 1, classes: 100)
+        default:
+            throw DatasetError.unknownDataset(name)
+        }
+    }
+
+    /// `train-images-idx3-ubyte[.gz]` and `train-labels-idx1-ubyte[.gz]` from `directory`.
+    static func loadIDX(name: String, directory: String, hint: String) throws -> Dataset {
+        let imagesPath = try locate("\(directory)/train-images-idx3-ubyte", hint: hint)
+        let labelsPath = try locate("\(directory)/train-labels-idx1-ubyte", hint: hint)
+        let images = try readIDX(imagesPath, expectedMagic: 0x0000_0803, rank: 3)
+        let labels = try readIDX(labelsPath, expectedMagic: 0x0000_0801, rank: 1)
+        guard images.dimensions[0] == labels.dimensions[0] else {
+            throw DatasetError.malformed(path: labelsPath, reason: "\(labels.dimensions[0]) labels for \(images.dimensions[0]) images in \(imagesPath)")
+        }
+        let classes = (labels.bytes.max().map(Int.init) ?? 0) + 1
+        return Dataset(name: name, channels: 1, height: images.dimensions[1], width: images.dimensions[2],
+                       classes: max(classes, 2), pixels: images.bytes, labels: labels.bytes.map(Int.init))
+    }
+
+    /// The file itself, or its `.gz` sibling.
+    static func locate(_ path: String, hint: String) throws -> String {
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: path + ".gz") { return path + ".gz" }
+        if fileManager.fileExists(atPath: path) { return path }
+        throw DatasetError.missingFile(path: path + ".gz", hint: hint)
+    }
+
+    /// Parses an IDX file: magic (0x00000800 | type 0x08 | rank), big-endian
+    /// dimensions, then unsigned bytes.
+    static func readIDX(_ path: String, expectedMagic: UInt32, rank: Int) throws -> (dimensions: [Int], bytes: [UInt8]) {
+        let data = try readPossiblyCompressed(path)
+        let headerSize = 4 + 4 * rank
+        guard data.count >= headerSize else {
+            throw DatasetError.malformed(path: path, reason: "\(data.count) bytes, shorter than the \(headerSize)-byte IDX header")
+        }
+        func word(_ offset: Int) -> UInt32 {
+            data[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
+        }
+        let magic = word(0)
+        guard magic == expectedMagic else {
+            throw DatasetError.malformed(path: path, reason: String(format: "magic number 0x%08X, expected 0x%08X (IDX unsigned bytes, rank %d)", magic, expectedMagic, rank))
+        }
+        let dimensions = (0..<rank).map { Int(word(4 + 4 * $0)) }
+        let expected = headerSize + dimensions.reduce(1, *)
+        guard data.count == expected else {
+            throw DatasetError.malformed(path: path, reason: "\(data.count) bytes, expected \(expected) for dimensions \(dimensions)")
+        }
+        return (dimensions, Array(data[headerSize...]))
+    }
+
+    /// The file's bytes, gunzipped when it is gzip data (zlib's gzread reads
+    /// plain files through unchanged).
+    static func readPossiblyCompressed(_ path: String) throws -> [UInt8] {
+        guard let file = gzopen(path, "rb") else {
+            throw DatasetError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { gzclose(file) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let read = chunk.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32($0.count)) }
+            if read < 0 {
+                var code: Int32 = 0
+                let message = gzerror(file, &code).map { String(cString: $0) } ?? "zlib error \(code)"
+                throw DatasetError.malformed(path: path, reason: "corrupt gzip data (\(message))")
+            }
+            if read == 0 { break }
+            result.append(contentsOf: chunk[0..<Int(read)])
+        }
+        return result
+    }
+
+    /// CIFAR binary files: records of label byte(s) then 3×32×32 channel-major pixels.
+    static func loadCIFAR(name: String, files: [String], labelBytes: Int, labelOffset: Int, classes: Int) throws -> Dataset {
+        let recordSize = labelBytes + 3 * 32 * 32
+        var pixels: [UInt8] = [], labels: [Int] = []
+        for path in files {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw DatasetError.missingFile(path: path, hint: "expected the extracted \(name) binary version")
+            }
+            let data = try readPossiblyCompressed(path)
+            guard !data.isEmpty, data.count % recordSize == 0 else {
+                throw DatasetError.malformed(path: path, reason: "\(data.count) bytes is not a multiple of the \(recordSize)-byte record size")
+            }
+            for start in stride(from: 0, to: data.count, by: recordSize) {
+                let label = Int(data[start + labelOffset])
+                guard label < classes else {
+                    throw DatasetError.malformed(path: path, reason: "label \(label) at byte \(start + labelOffset) outside 0..<\(classes)")
+                }
+                labels.append(label)
+                pixels.append(contentsOf: data[(start + labelBytes)..<(start + recordSize)])
+            }
+        }
+        return Dataset(name: name, channels: 3, height: 32, width: 32, classes: classes, pixels: pixels, labels: labels)
+    }
+}

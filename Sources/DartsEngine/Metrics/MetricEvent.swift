@@ -1,0 +1,112 @@
+import Foundation
+
+/// A JSON value, for metric fields of any shape (numbers, matrices, genotypes).
+public enum JSONValue: Codable, Equatable, Sendable {
+    case number(Double)
+    case integer(Int)
+    case string(String)
+    case bool(Bool)
+    case array([JSONValue])
+    case object([String: JSONValue])
+    case null
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let v = try? container.decode(Bool.self) { self = .bool(v) }
+        else if let v = try? container.decode(Int.self) { self = .integer(v) }
+        else if let v = try? container.decode(Double.self) { self = .number(v) }
+        else if let v = try? container.decode(String.self) { self = .string(v) }
+        else if let v = try? container.decode([JSONValue].self) { self = .array(v) }
+        else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .number(let v): if v.isFinite { try container.encode(v) } else { try container.encodeNil() }
+        case .integer(let v): try container.encode(v)
+        case .string(let v): try container.encode(v)
+        case .bool(let v): try container.encode(v)
+        case .array(let v): try container.encode(v)
+        case .object(let v): try container.encode(v)
+        case .null: try container.encodeNil()
+        }
+    }
+
+    public var doubleValue: Double? {
+        switch self {
+        case .number(let v): v
+        case .integer(let v): Double(v)
+        default: nil
+        }
+    }
+
+    public static func matrix(_ rows: [[Double]]) -> JSONValue { .array(rows.map { .array($0.map { .number($0) }) }) }
+}
+
+/// One line of the metrics file (DESIGN §8): a type, the step and epoch it
+/// belongs to, the wall time, and the event's own fields.
+public struct MetricEvent: Sendable, Equatable {
+    public var type: String
+    public var step: Int
+    public var epoch: Int
+    public var wallTime: Double
+    public var fields: [String: JSONValue]
+
+    public init(type: String, step: Int, epoch: Int, wallTime: Double, fields: [String: JSONValue] = [:]) {
+        self.type = type
+        self.step = step
+        self.epoch = epoch
+        self.wallTime = wallTime
+        self.fields = fields
+    }
+
+    /// The event as one compact JSON object with sorted keys.
+    public func jsonLine() -> String {
+        var object = fields
+        object["type"] = .string(type)
+        object["step"] = .integer(step)
+        object["epoch"] = .integer(epoch)
+        object["wall_time"] = .number(wallTime)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(JSONValue.object(object))) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public subscript(field: String) -> JSONValue? { fields[field] }
+}
+
+/// Where the engine sends its metric events. Implementations must be cheap:
+/// the engine calls them on its own thread between steps.
+public protocol MetricsSink: AnyObject {
+    func record(_ event: MetricEvent)
+}
+
+/// Appends events to a JSON Lines file, flushing after each line so a crash
+/// loses nothing already reported.
+public final class JSONLinesWriter: MetricsSink {
+    private let handle: FileHandle
+    public let path: String
+
+    public init(path: String, append: Bool = false) throws {
+        let manager = FileManager.default
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try manager.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        if !append || !manager.fileExists(atPath: path) {
+            guard manager.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
+        }
+        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        self.path = path
+    }
+
+    deinit { try? handle.close() }
+
+    public func record(_ event: MetricEvent) {
+        handle.write(Data((event.jsonLine() + "\n").utf8))
+    }
+}

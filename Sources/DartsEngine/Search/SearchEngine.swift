@@ -1,0 +1,221 @@
+import Foundation
+
+/// The DARTS search loop (DESIGN §3) over one supernet and one dataset.
+///
+/// Each step is an architecture step on a search-validation batch (Adam on α)
+/// followed by a weight step on a search-train batch (clipped SGD with
+/// momentum on the weights). Everything random comes from generators derived
+/// from `search.seed`, so the same config, seed and thread count reproduce a
+/// run exactly.
+public final class SearchEngine {
+    /// The parameters in force (live parameters may have been changed mid-run).
+    public private(set) var config: SearchConfig
+    public let supernet: Supernet<Float>
+    public let dataset: Dataset
+    let pipeline: BatchPipeline
+    var trainSampler: BatchSampler
+    var validSampler: BatchSampler
+    let validationIndices: [Int]
+    /// Augmentation, drop-path masks and S4 noise.
+    var generator: RandomGenerator
+    var weightOptimizer = MomentumSGD()
+    var archOptimizer = Adam()
+
+    /// Completed steps since the start of the run.
+    public private(set) var step = 0
+    /// The epoch in progress (0-based); equals `config.epochs` when done.
+    public private(set) var epoch = 0
+    public private(set) var stepInEpoch = 0
+    public let stepsPerEpoch: Int
+    /// Set when a loss or gradient stops being finite; the run then halts
+    /// without applying the bad update.
+    public private(set) var divergence: String?
+    var epochTotals = EpochTotals()
+    var sinks: [MetricsSink] = []
+    let clockStart = Date()
+
+    public init(config: SearchConfig, dataset: Dataset) throws {
+        try config.validateCombination()
+        guard let space = SearchSpace.named(config.space) else {
+            throw ConfigError.invalidValue(key: "network.space", value: config.space, allowed: SearchSpace.all.map(\.name).joined(separator: ", "))
+        }
+        self.config = config
+        self.dataset = dataset
+        setBLASThreadCount(config.threads)
+        var master = RandomGenerator(seed: UInt64(config.seed))
+        var initialisation = master.split()
+        supernet = Supernet(
+            space: space,
+            shape: NetworkShape(inputChannels: dataset.channels, imageSize: dataset.height, classes: dataset.classes,
+                                initialChannels: config.initialChannels, layers: config.layers),
+            generator: &initialisation)
+        pipeline = BatchPipeline(dataset: dataset, randomCropAndFlip: config.randomCropAndFlip, cutoutLength: config.cutoutLength)
+        let split = Int((Double(dataset.count) * config.trainPortion).rounded(.down))
+        guard split >= 1, split < dataset.count else {
+            throw ConfigError.invalidValue(key: "data.train_portion", value: formatReal(config.trainPortion),
+                                           allowed: "a portion leaving at least one image on each side of the split of \(dataset.count) images")
+        }
+        trainSampler = BatchSampler(indices: Array(0..<split), generator: master.split())
+        validationIndices = Array(split..<dataset.count)
+        validSampler = BatchSampler(indices: validationIndices, generator: master.split())
+        generator = master.split()
+        stepsPerEpoch = trainSampler.batchesPerPass(batchSize: config.batchSize)
+    }
+
+    public func addSink(_ sink: MetricsSink) { sinks.append(sink) }
+
+    public var totalSteps: Int { stepsPerEpoch * config.epochs }
+    public var isFinished: Bool { epoch >= config.epochs || divergence != nil }
+    public var wallTime: Double { Date().timeIntervalSince(clockStart) }
+
+    /// The weight learning rate of the current epoch (cosine schedule).
+    public var learningRate: Double {
+        cosineLearningRate(epoch: epoch, epochs: config.epochs, initial: config.learningRate, minimum: config.learningRateMin)
+    }
+
+    /// A regulariser's value at the current epoch when it ramps linearly from
+    /// 0 at the first epoch to `final` at the last (R-DARTS's schedules).
+    func ramped(_ final: Double) -> Double {
+        config.epochs > 1 ? final * Double(epoch) / Double(config.epochs - 1) : final
+    }
+
+    func emit(_ type: String, _ fields: [String: JSONValue]) {
+        let event = MetricEvent(type: type, step: step, epoch: epoch, wallTime: wallTime, fields: fields)
+        for sink in sinks { sink.record(event) }
+    }
+
+    /// Runs one search step (and the epoch end when it completes an epoch).
+    public func runStep() {
+        guard !isFinished else { return }
+        let started = Date()
+        let cutout = ramped(config.cutoutProbability)
+        let dropPath = ramped(config.dropPathProbability)
+        let train = pipeline.batch(trainSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: cutout, generator: &generator)
+        let valid = pipeline.batch(validSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: cutout, generator: &generator)
+        let lr = learningRate
+
+        // (1) Architecture step.
+        let arch = config.order == "second"
+            ? unrolledArchitectureGradient(train: train, valid: valid, learningRate: lr, dropPath: dropPath)
+            : firstOrderArchitectureGradient(valid: valid, dropPath: dropPath)
+        guard arch.loss.isFinite, arch.gradients.values.allSatisfy({ $0.scalars.allSatisfy(\.isFinite) }) else {
+            return diverge("validation loss \(arch.loss) or its α-gradient is not finite at step \(step)")
+        }
+        archOptimizer.step(&supernet.parameters.alphas, gradients: arch.gradients, learningRate: config.archLearningRate,
+                           beta1: config.archBeta1, beta2: config.archBeta2, weightDecay: config.archWeightDecay)
+
+        // (2) Weight step.
+        let tape = Tape<Float>()
+        let pass = supernet.forward(train.images, on: tape, batchNormMode: .training, alphasRequireGradient: false,
+                                    dropPathProbability: dropPath, generator: &generator)
+        let loss = pass.logits.crossEntropy(labels: train.labels)
+        tape.backward(from: loss)
+        var gradients = pass.weights.compactMapValues(\.grad)
+        let trainLoss = Double(loss.value.scalars[0])
+        let clip = clipGlobalNorm(&gradients, maxNorm: config.gradientClip)
+        guard trainLoss.isFinite, clip.norm.isFinite else {
+            return diverge("training loss \(trainLoss) or weight-gradient norm \(clip.norm) is not finite at step \(step)")
+        }
+        weightOptimizer.step(&supernet.parameters.weights, gradients: gradients, learningRate: lr,
+                             momentum: config.momentum, weightDecay: config.weightDecay)
+
+        let trainAccuracy = pass.logits.value.accuracy(labels: train.labels)
+        epochTotals.add(loss: trainLoss, accuracy: trainAccuracy, count: train.labels.count)
+        step += 1
+        stepInEpoch += 1
+        emit("step", [
+            "train_loss": .number(trainLoss), "train_acc": .number(trainAccuracy),
+            "valid_loss": .number(arch.loss), "valid_acc": .number(arch.accuracy),
+            "lr": .number(lr), "grad_norm": .number(clip.norm), "clip_factor": .number(clip.factor),
+            "step_time": .number(Date().timeIntervalSince(started)),
+        ])
+        if step % config.alphaEvery == 0 { emitAlphas() }
+        if stepInEpoch == stepsPerEpoch { finishEpoch() }
+    }
+
+    private func diverge(_ reason: String) {
+        divergence = reason
+        emit("diverged", ["reason": .string(reason)])
+    }
+
+    struct ArchitectureGradient {
+        var gradients: [String: Tensor<Float>]
+        var loss: Double
+        var accuracy: Double
+    }
+
+    /// ∇α L_val(w, α) on the validation batch (no weight-gradient work).
+    func firstOrderArchitectureGradient(valid: (images: Tensor<Float>, labels: [Int]), dropPath: Double) -> ArchitectureGradient {
+        let tape = Tape<Float>()
+        let pass = supernet.forward(valid.images, on: tape, batchNormMode: .training, weightsRequireGradient: false,
+                                    dropPathProbability: dropPath, generator: &generator)
+        let loss = pass.logits.crossEntropy(labels: valid.labels)
+        tape.backward(from: loss)
+        return ArchitectureGradient(gradients: alphaGradients(pass), loss: Double(loss.value.scalars[0]),
+                                    accuracy: pass.logits.value.accuracy(labels: valid.labels))
+    }
+
+    func alphaGradients(_ pass: ForwardPass<Float>) -> [String: Tensor<Float>] {
+        var result: [String: Tensor<Float>] = [:]
+        for (index, name) in supernet.parameters.alphaNames.enumerated() {
+            result[name] = pass.alphas[index].grad ?? Tensor(zeros: pass.alphas[index].shape)
+        }
+        return result
+    }
+
+    public func emitAlphas() {
+        let weights = supernet.mixingWeights()
+        var fields: [String: JSONValue] = [:]
+        for (index, name) in supernet.parameters.alphaNames.enumerated() {
+            fields[name.replacingOccurrences(of: "alphas", with: "softmax")] = .matrix(weights[index])
+        }
+        emit("alphas", fields)
+    }
+
+    /// Epoch end: evaluation on the whole validation split, genotype, α.
+    func finishEpoch() {
+        let evaluation = evaluate(indices: validationIndices)
+        let genotype = supernet.genotype()
+        emit("epoch", [
+            "train_loss": .number(epochTotals.meanLoss), "train_acc": .number(epochTotals.meanAccuracy),
+            "valid_loss": .number(evaluation.loss), "valid_acc": .number(evaluation.accuracy),
+            "genotype": .string(genotype.description), "skip_count": .integer(genotype.normalSkipCount),
+            "lr": .number(learningRate),
+        ])
+        emitAlphas()
+        epochTotals = EpochTotals()
+        epoch += 1
+        stepInEpoch = 0
+    }
+
+    /// Mean loss and accuracy over `indices` with BN in evaluation mode,
+    /// no augmentation, no gradients.
+    public func evaluate(indices: [Int], fixedMixingWeights: [Tensor<Float>]? = nil) -> (loss: Double, accuracy: Double) {
+        var totals = EpochTotals()
+        var noise = generator  // S4 noise for evaluation must not shift the run's stream
+        for start in stride(from: 0, to: indices.count, by: config.batchSize) {
+            let batch = Array(indices[start..<min(start + config.batchSize, indices.count)])
+            let data = pipeline.batch(batch, augment: false, generator: &noise)
+            let tape = Tape<Float>()
+            let pass = supernet.forward(data.images, on: tape, batchNormMode: .evaluation, weightsRequireGradient: false,
+                                        alphasRequireGradient: false, fixedMixingWeights: fixedMixingWeights, generator: &noise)
+            let loss = pass.logits.crossEntropy(labels: data.labels)
+            totals.add(loss: Double(loss.value.scalars[0]), accuracy: pass.logits.value.accuracy(labels: data.labels), count: batch.count)
+        }
+        return (totals.meanLoss, totals.meanAccuracy)
+    }
+}
+
+/// Sample-weighted running means of loss and accuracy.
+struct EpochTotals: Codable, Equatable {
+    var lossSum = 0.0, accuracySum = 0.0, count = 0
+
+    mutating func add(loss: Double, accuracy: Double, count: Int) {
+        lossSum += loss * Double(count)
+        accuracySum += accuracy * Double(count)
+        self.count += count
+    }
+
+    var meanLoss: Double { count == 0 ? .nan : lossSum / Double(count) }
+    var meanAccuracy: Double { count == 0 ? .nan : accuracySum / Double(count) }
+}
