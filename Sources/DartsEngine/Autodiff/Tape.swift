@@ -58,9 +58,12 @@ public final class Tape<Scalar: TensorScalar> {
     }
 
     /// Back-propagates from `output` with the given seed gradient (ones for a
-    /// scalar loss when omitted). Afterwards every variable on the path holds
-    /// its gradient in ``Variable/grad``, intermediates included — which is
-    /// how the per-cell mixing-weight copies p_l expose ∂L/∂p_l.
+    /// scalar loss when omitted). Afterwards leaves, the output and variables
+    /// marked with ``Variable/retainGradient()`` hold their gradients; other
+    /// intermediates drop theirs, and each node releases its backward closure
+    /// (and with it the activations it captured) as soon as it has run, so
+    /// memory falls during the backward pass instead of peaking after it.
+    /// A tape is back-propagated once.
     public func backward(from output: Variable<Scalar>, seed: Tensor<Scalar>? = nil) {
         require(output.tape === self, "backward: the output belongs to another tape")
         let seedGradient = seed ?? Tensor(repeating: 1, shape: output.value.shape)
@@ -69,9 +72,14 @@ public final class Tape<Scalar: TensorScalar> {
             "backward: seed shape \(seedGradient.shape) vs output shape \(output.value.shape)")
         guard output.requiresGrad else { return }
         output.accumulateGradient(seedGradient)
-        for entry in nodes.reversed() {
-            guard let node = entry.variable, let gradient = node.grad, let backward = node.backward else { continue }
+        // Hold every node that is still reachable for the whole sweep: releasing
+        // a node's closure below may drop the last reference to its inputs.
+        let live = nodes.compactMap(\.variable)
+        for node in live.reversed() {
+            guard let gradient = node.grad, let backward = node.backward else { continue }
             backward(gradient)
+            node.backward = nil
+            if !node.retainsGradient && node !== output { node.grad = nil }
         }
     }
 }
@@ -79,10 +87,11 @@ public final class Tape<Scalar: TensorScalar> {
 /// A tensor in a recorded computation, with the gradient that reaches it.
 public final class Variable<Scalar: TensorScalar> {
     public let value: Tensor<Scalar>
-    public private(set) var grad: Tensor<Scalar>?
+    public fileprivate(set) var grad: Tensor<Scalar>?
     public let requiresGrad: Bool
     public let tape: Tape<Scalar>
-    fileprivate let backward: ((Tensor<Scalar>) -> Void)?
+    fileprivate var backward: ((Tensor<Scalar>) -> Void)?
+    public private(set) var retainsGradient = false
 
     fileprivate init(
         value: Tensor<Scalar>, tape: Tape<Scalar>, requiresGrad: Bool,
@@ -95,6 +104,13 @@ public final class Variable<Scalar: TensorScalar> {
     }
 
     public var shape: [Int] { value.shape }
+
+    /// Keeps this intermediate's gradient after backward (leaves always keep theirs).
+    @discardableResult
+    public func retainGradient() -> Variable {
+        retainsGradient = true
+        return self
+    }
 
     /// Adds `gradient` to this variable's gradient; ignored when none is needed.
     public func accumulateGradient(_ gradient: Tensor<Scalar>) {

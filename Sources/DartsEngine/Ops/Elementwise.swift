@@ -9,21 +9,30 @@ extension Variable {
         case .replay(let patterns):
             mask = patterns.nextReluMask(count: count, op: "relu")
         case .free, .record:
-            mask = value.scalars.map { $0 > 0 }
+            mask = [Bool](unsafeUninitializedCapacity: count) { out, initialized in
+                value.scalars.withUnsafeBufferPointer { x in
+                    for i in 0..<count { out[i] = x[i] > 0 }
+                }
+                initialized = count
+            }
             if case .record(let patterns) = tape.patternMode { patterns.append(.reluMask(mask)) }
         }
         let output = Tensor<Scalar>(uninitializedShape: value.shape) { out in
-            value.scalars.withUnsafeBufferPointer { x in
-                for i in 0..<count { out[i] = mask[i] ? x[i] : 0 }
-            }
+            Self.applyMask(mask, to: value.scalars, into: out)
         }
         return tape.record(output, inputs: [self]) { [self] gradient in
-            let dx = Tensor<Scalar>(uninitializedShape: value.shape) { out in
-                gradient.scalars.withUnsafeBufferPointer { g in
-                    for i in 0..<count { out[i] = mask[i] ? g[i] : 0 }
-                }
+            accumulateGradient(Tensor<Scalar>(uninitializedShape: value.shape) { out in
+                Self.applyMask(mask, to: gradient.scalars, into: out)
+            })
+        }
+    }
+
+    /// out[i] = mask[i] ? x[i] : 0
+    private static func applyMask(_ mask: [Bool], to x: [Scalar], into out: UnsafeMutableBufferPointer<Scalar>) {
+        mask.withUnsafeBufferPointer { m in
+            x.withUnsafeBufferPointer { x in
+                for i in 0..<out.count { out[i] = m[i] ? x[i] : 0 }
             }
-            accumulateGradient(dx)
         }
     }
 
@@ -61,13 +70,14 @@ extension Variable {
         }
     }
 
-    /// The same value as a new node. Each cell takes its own copy p_l of the
-    /// shared mixing weights this way, so that after backward `p_l.grad` is
-    /// that cell's contribution ∂L/∂p_l, while the gradients still sum into p.
+    /// The same value as a new node that keeps its gradient. Each cell takes
+    /// its own copy p_l of the shared mixing weights this way, so that after
+    /// backward `p_l.grad` is that cell's contribution ∂L/∂p_l, while the
+    /// gradients still sum into p.
     public func copied() -> Variable {
         tape.record(value, inputs: [self]) { [self] gradient in
             accumulateGradient(gradient)
-        }
+        }.retainGradient()
     }
 
     /// Σ of same-shaped variables (a node summing its incoming edges).

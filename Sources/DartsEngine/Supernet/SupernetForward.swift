@@ -47,7 +47,7 @@ extension Supernet {
         var cellMixing: [Variable<Scalar>] = []
         for (index, cell) in cells.enumerated() {
             var p = mixing[cell.alphaIndex].copied()
-            if let offset = mixingOffsets?[index] { p = p.adding(offset) }
+            if let offset = mixingOffsets?[index] { p = p.adding(offset).retainGradient() }
             cellMixing.append(p)
             let output = pass.cell(cell, previousPrevious, previous, mixing: p, generator: &generator)
             previousPrevious = previous
