@@ -5,6 +5,6 @@ struct DartScope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dartscope",
         abstract: "Watch differentiable architecture search collapse, live.",
-        subcommands: [Run.self, Bench.self],
+        subcommands: [Run.self, Resume.self, GenotypeCommand.self, Export.self, Bench.self],
         defaultSubcommand: Run.self)
 }

@@ -3,20 +3,21 @@ import Foundation
 
 /// Runs a search without the dashboard: progress on stderr, metrics to JSONL.
 struct HeadlessRun {
-    var options: RunOptions
-    var metricsPath: String?
+    var engine: SearchEngine
+    var replay: JournalReplay?
 
     func run() throws {
-        let dataset = try options.loadDataset()
-        let engine = try SearchEngine(config: options.config, dataset: dataset)
-        let path = metricsPath ?? options.runDirectory + "/metrics.jsonl"
-        let writer = try JSONLinesWriter(path: path)
         let progress = ProgressLine(engine: engine)
-        engine.addSink(writer)
         engine.addSink(progress)
-        let config = options.config
-        log("dartscope: \(config.runName): \(config.space) on \(dataset.name) (\(dataset.count) images, \(engine.stepsPerEpoch) steps/epoch, \(config.epochs) epochs), C=\(config.initialChannels), \(config.layers) cells, \(engine.supernet.parameters.weightCount) weights; metrics → \(path)")
-        while !engine.isFinished { engine.runStep() }
+        var replay = replay
+        while !engine.isFinished {
+            if var pending = replay {
+                let stop = try pending.applyDue(to: engine)
+                replay = pending
+                if stop { break }
+            }
+            engine.runStep()
+        }
         progress.finish()
         if let reason = engine.divergence {
             log("dartscope: run diverged: \(reason)")
@@ -55,12 +56,15 @@ final class ProgressLine: MetricsSink {
                 draw()
             }
         case "epoch":
-            let valid = event["valid_acc"]?.doubleValue ?? .nan
-            let skips = event["skip_count"].flatMap { if case .integer(let v) = $0 { v } else { nil } } ?? -1
             clear()
-            log(String(format: "epoch %d: train loss %.4f acc %.4f | valid loss %.4f acc %.4f | skip %d",
+            let skips = event["skip_count"].flatMap { if case .integer(let v) = $0 { v } else { nil } } ?? -1
+            log(String(format: "epoch %d: train loss %.4f acc %.4f | valid loss %.4f acc %.4f | skip %d | %.2f steps/s",
                        event.epoch + 1, event["train_loss"]?.doubleValue ?? .nan, event["train_acc"]?.doubleValue ?? .nan,
-                       event["valid_loss"]?.doubleValue ?? .nan, valid, skips))
+                       event["valid_loss"]?.doubleValue ?? .nan, event["valid_acc"]?.doubleValue ?? .nan, skips, stepsPerSecond))
+        case "control", "snapshot", "diverged", "error":
+            clear()
+            log("dartscope: \(event.type) at step \(event.step): " + event.fields.sorted { $0.key < $1.key }
+                .map { "\($0.key)=\($0.value.plainText)" }.joined(separator: " "))
         default:
             break
         }
@@ -88,6 +92,20 @@ final class ProgressLine: MetricsSink {
     }
 
     func finish() { clear() }
+}
+
+extension JSONValue {
+    /// The value as a user reads it (strings unquoted).
+    var plainText: String {
+        switch self {
+        case .string(let s): s
+        case .number(let v): formatReal(v)
+        case .integer(let v): String(v)
+        case .bool(let v): String(v)
+        case .null: "null"
+        case .array, .object: "…"
+        }
+    }
 }
 
 func formatDuration(_ seconds: Double) -> String {

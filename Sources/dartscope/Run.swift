@@ -22,46 +22,68 @@ struct Run: ParsableCommand {
     @Option(help: "Metrics file (JSON Lines); default runs/NAME/metrics.jsonl.")
     var metrics: String?
 
+    @Option(help: "Replay the commands of a journal (runs/NAME/journal.jsonl or a snapshot's manifest.json) at the steps they were applied.")
+    var journal: String?
+
     func run() throws {
-        let options = try RunOptions(config: config, overrides: overrides, data: data)
+        var config = try loadConfig(name: self.config, overrides: overrides, data: data)
+        var replay: JournalReplay?
+        if let journal {
+            do { replay = JournalReplay(try JournalReplay.load(path: journal)) } catch { throw ValidationError("\(error)") }
+            if !overrides.contains(where: { $0.hasPrefix("run.name=") }) { config.runName += "-replay" }
+        }
+        let engine = try makeEngine(config: config, metrics: metrics, freshRun: true)
         let useDashboard = !headless && isatty(STDOUT_FILENO) == 1
         if useDashboard {
-            FileHandle.standardError.write(Data("dartscope: the dashboard is not built yet; running headless.\n".utf8))
+            log("dartscope: the dashboard is not built yet; running headless.")
         }
-        try HeadlessRun(options: options, metricsPath: metrics).run()
+        try HeadlessRun(engine: engine, replay: replay).run()
     }
 }
 
-/// A resolved, validated configuration plus its dataset.
-struct RunOptions {
-    var config: SearchConfig
-    var configPath: String
-
-    init(config name: String, overrides: [String], data: String?) throws {
-        do {
-            configPath = try SearchConfig.locate(name)
-            var config = try SearchConfig.load(path: configPath)
-            try config.apply(overrides: overrides)
-            if let data { try config.set("data.dir", to: .text(data)) }
-            try config.validateCombination()
-            self.config = config
-        } catch let error as ConfigError {
-            throw ValidationError(error.description)
-        }
+/// Resolves `--config NAME|FILE`, applies overrides, and reports problems as
+/// validation errors (exit code 64 with the message).
+func loadConfig(name: String, overrides: [String], data: String?) throws -> SearchConfig {
+    do {
+        var config = try SearchConfig.load(path: try SearchConfig.locate(name))
+        try config.apply(overrides: overrides)
+        if let data { try config.set("data.dir", to: .text(data)) }
+        try config.validateCombination()
+        return config
+    } catch let error as ConfigError {
+        throw ValidationError(error.description)
     }
+}
 
-    func loadDataset() throws -> Dataset {
-        if config.dataset == "synthetic" {
-            return Dataset.synthetic(count: config.subset > 0 ? config.subset : 512, classes: config.syntheticClasses,
-                                     size: config.syntheticImageSize, seed: UInt64(config.seed))
-        }
-        do {
-            return try DatasetLoader.loadTrainingSet(config.dataset, directory: config.dataDirectory.isEmpty ? nil : config.dataDirectory)
-                .prefix(config.subset > 0 ? config.subset : nil)
-        } catch let error as DatasetError {
-            throw ValidationError(error.description)
-        }
+/// Loads the dataset a config names.
+func loadDataset(for config: SearchConfig) throws -> Dataset {
+    if config.dataset == "synthetic" {
+        return Dataset.synthetic(count: config.subset > 0 ? config.subset : 512, classes: config.syntheticClasses,
+                                 size: config.syntheticImageSize, seed: UInt64(config.seed))
     }
+    do {
+        return try DatasetLoader.loadTrainingSet(config.dataset, directory: config.dataDirectory.isEmpty ? nil : config.dataDirectory)
+            .prefix(config.subset > 0 ? config.subset : nil)
+    } catch let error as DatasetError {
+        throw ValidationError(error.description)
+    }
+}
 
-    var runDirectory: String { "runs/\(config.runName)" }
+/// Builds the engine for a config with the run folder's files attached:
+/// runs/NAME/{metrics.jsonl, journal.jsonl, snapshots/}.
+func makeEngine(config: SearchConfig, metrics: String?, freshRun: Bool) throws -> SearchEngine {
+    let dataset = try loadDataset(for: config)
+    let engine: SearchEngine
+    do { engine = try SearchEngine(config: config, dataset: dataset) } catch let error as ConfigError {
+        throw ValidationError(error.description)
+    }
+    let directory = "runs/\(config.runName)"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    engine.snapshotDirectory = directory + "/snapshots"
+    engine.journalPath = directory + "/journal.jsonl"
+    if freshRun { try? FileManager.default.removeItem(atPath: directory + "/journal.jsonl") }
+    let path = metrics ?? directory + "/metrics.jsonl"
+    engine.addSink(try JSONLinesWriter(path: path, append: !freshRun))
+    log("dartscope: \(config.runName): \(config.space) on \(dataset.name) (\(dataset.count) images, \(engine.stepsPerEpoch) steps/epoch, \(config.epochs) epochs), C=\(config.initialChannels), \(config.layers) cells, \(engine.supernet.parameters.weightCount) weights; run folder \(directory)")
+    return engine
 }

@@ -64,14 +64,9 @@ public struct MetricEvent: Sendable, Equatable {
 
     /// The event as one compact JSON object with sorted keys.
     public func jsonLine() -> String {
-        var object = fields
-        object["type"] = .string(type)
-        object["step"] = .integer(step)
-        object["epoch"] = .integer(epoch)
-        object["wall_time"] = .number(wallTime)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(JSONValue.object(object))) ?? Data("{}".utf8)
+        let data = (try? encoder.encode(self)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -108,5 +103,37 @@ public final class JSONLinesWriter: MetricsSink {
 
     public func record(_ event: MetricEvent) {
         handle.write(Data((event.jsonLine() + "\n").utf8))
+    }
+}
+
+extension MetricEvent: Codable {
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// The same flat object as ``jsonLine()``: `type`, `step`, `epoch`,
+    /// `wall_time` beside the event's own fields.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        type = try container.decode(String.self, forKey: Key(stringValue: "type"))
+        step = try container.decode(Int.self, forKey: Key(stringValue: "step"))
+        epoch = try container.decode(Int.self, forKey: Key(stringValue: "epoch"))
+        wallTime = try container.decode(Double.self, forKey: Key(stringValue: "wall_time"))
+        fields = [:]
+        for key in container.allKeys where !["type", "step", "epoch", "wall_time"].contains(key.stringValue) {
+            fields[key.stringValue] = try container.decode(JSONValue.self, forKey: key)
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(type, forKey: Key(stringValue: "type"))
+        try container.encode(step, forKey: Key(stringValue: "step"))
+        try container.encode(epoch, forKey: Key(stringValue: "epoch"))
+        try container.encode(wallTime, forKey: Key(stringValue: "wall_time"))
+        for (key, value) in fields { try container.encode(value, forKey: Key(stringValue: key)) }
     }
 }

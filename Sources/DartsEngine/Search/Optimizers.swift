@@ -1,7 +1,7 @@
 /// PyTorch's SGD with momentum and L2 (`torch.optim.SGD`): d = g + λw,
 /// b ← μb + d (b = d on the first step), w ← w − η b.
 public struct MomentumSGD: Codable, Sendable, Equatable {
-    public private(set) var buffers: [String: [Float]] = [:]
+    public internal(set) var buffers: [String: [Float]] = [:]
 
     public init() {}
 
@@ -35,9 +35,9 @@ public struct MomentumSGD: Codable, Sendable, Equatable {
 /// PyTorch's Adam with L2 added to the gradient (`torch.optim.Adam` with
 /// weight_decay), as DARTS optimises α.
 public struct Adam: Codable, Sendable, Equatable {
-    public private(set) var firstMoments: [String: [Float]] = [:]
-    public private(set) var secondMoments: [String: [Float]] = [:]
-    public private(set) var stepCount = 0
+    public internal(set) var firstMoments: [String: [Float]] = [:]
+    public internal(set) var secondMoments: [String: [Float]] = [:]
+    public internal(set) var stepCount = 0
 
     public init() {}
 
@@ -72,7 +72,9 @@ public struct Adam: Codable, Sendable, Equatable {
 /// (`clip_grad_norm_`); returns the norm before clipping and the factor applied.
 @discardableResult
 public func clipGlobalNorm(_ gradients: inout [String: Tensor<Float>], maxNorm: Double) -> (norm: Double, factor: Double) {
-    let norm = gradients.values.reduce(0.0) { $0 + $1.squaredNorm }.squareRoot()
+    // Summed in a fixed (name) order: dictionary order varies between
+    // instances, and a different summation order changes the last bits.
+    let norm = gradients.keys.sorted().reduce(0.0) { $0 + gradients[$1]!.squaredNorm }.squareRoot()
     let factor = min(1, maxNorm / (norm + 1e-6))
     if factor < 1 {
         for name in Array(gradients.keys) { gradients[name]!.scale(by: Float(factor)) }

@@ -9,7 +9,7 @@ import Foundation
 /// run exactly.
 public final class SearchEngine {
     /// The parameters in force (live parameters may have been changed mid-run).
-    public private(set) var config: SearchConfig
+    public internal(set) var config: SearchConfig
     public let supernet: Supernet<Float>
     public let dataset: Dataset
     let pipeline: BatchPipeline
@@ -22,17 +22,27 @@ public final class SearchEngine {
     var archOptimizer = Adam()
 
     /// Completed steps since the start of the run.
-    public private(set) var step = 0
+    public internal(set) var step = 0
     /// The epoch in progress (0-based); equals `config.epochs` when done.
-    public private(set) var epoch = 0
-    public private(set) var stepInEpoch = 0
+    public internal(set) var epoch = 0
+    public internal(set) var stepInEpoch = 0
     public let stepsPerEpoch: Int
     /// Set when a loss or gradient stops being finite; the run then halts
     /// without applying the bad update.
-    public private(set) var divergence: String?
+    public internal(set) var divergence: String?
     var epochTotals = EpochTotals()
+    /// Every applied control command, in order (DESIGN §1).
+    public internal(set) var journal: [JournalEntry] = []
+    /// Recent metric events (all epoch-level ones, the last ``historyLimit``
+    /// step-level ones), kept so a snapshot carries the curves seen so far.
+    public internal(set) var history: [MetricEvent] = []
+    static let historyLimit = 4000
     var sinks: [MetricsSink] = []
     let clockStart = Date()
+    /// Where snapshots go (epoch-end ones and those asked for); nil = none.
+    public var snapshotDirectory: String?
+    /// Where applied commands are appended as JSON Lines; nil = nowhere.
+    public var journalPath: String?
 
     public init(config: SearchConfig, dataset: Dataset) throws {
         try config.validateCombination()
@@ -81,6 +91,7 @@ public final class SearchEngine {
 
     func emit(_ type: String, _ fields: [String: JSONValue]) {
         let event = MetricEvent(type: type, step: step, epoch: epoch, wallTime: wallTime, fields: fields)
+        remember(event)
         for sink in sinks { sink.record(event) }
     }
 
@@ -131,6 +142,14 @@ public final class SearchEngine {
         ])
         if step % config.alphaEvery == 0 { emitAlphas() }
         if stepInEpoch == stepsPerEpoch { finishEpoch() }
+    }
+
+    private func remember(_ event: MetricEvent) {
+        history.append(event)
+        let stepEvents = history.lazy.filter { $0.type == "step" }.count
+        if stepEvents > Self.historyLimit, let first = history.firstIndex(where: { $0.type == "step" }) {
+            history.remove(at: first)
+        }
     }
 
     private func diverge(_ reason: String) {
@@ -186,6 +205,7 @@ public final class SearchEngine {
         epochTotals = EpochTotals()
         epoch += 1
         stepInEpoch = 0
+        writeEpochSnapshot()
     }
 
     /// Mean loss and accuracy over `indices` with BN in evaluation mode,

@@ -88,24 +88,41 @@ public struct Genotype: Equatable, Codable, Sendable, CustomStringConvertible {
     }
 }
 
+extension Genotype {
+    /// The genotype of a space for given mixing weights (one edges × K matrix
+    /// per α; the last one is the reduction cell's).
+    public init(space: SearchSpace, mixing: [[[Double]]]) {
+        let topology = space.topology
+        self.init(
+            normal: Genotype.derive(weights: mixing[0], operations: space.normalOperations, topology: topology),
+            reduce: Genotype.derive(weights: mixing[mixing.count - 1], operations: space.reduceOperations, topology: topology),
+            concat: 2..<(2 + topology.nodeCount))
+    }
+}
+
+/// softmax over the last axis of an `[edges, K]` matrix, in Double.
+public func softmaxRows<Scalar: TensorScalar>(_ alpha: Tensor<Scalar>) -> [[Double]] {
+    require(alpha.rank == 2, "softmaxRows: expected an [edges, K] matrix, got \(alpha.shape)")
+    let width = alpha.shape[1]
+    return (0..<alpha.shape[0]).map { e in
+        let row = (0..<width).map { Double(alpha.scalars[e * width + $0]) }
+        let top = row.max() ?? 0
+        let exps = row.map { Double.exp($0 - top) }
+        let total = exps.reduce(0, +)
+        return exps.map { $0 / total }
+    }
+}
+
 extension Supernet {
     /// softmax(α) of each α matrix as edges × K rows of Doubles.
     public func mixingWeights() -> [[[Double]]] {
-        parameters.alphaNames.map { name in
-            let alpha = parameters.alphas[name]!
-            let tape = Tape<Scalar>()
-            let p = tape.constant(alpha).softmax().value
-            let width = alpha.shape[1]
-            return (0..<alpha.shape[0]).map { e in (0..<width).map { Double(p.scalars[e * width + $0]) } }
-        }
+        parameters.alphaNames.map { softmaxRows(parameters.alphas[$0]!) }
     }
 
     /// The genotype the current α derives (DESIGN §3).
     public func genotype() -> Genotype {
-        let weights = mixingWeights()
-        let topology = space.topology
-        let normal = Genotype.derive(weights: weights[0], operations: space.normalOperations, topology: topology)
-        let reduce = Genotype.derive(weights: weights[weights.count - 1], operations: space.reduceOperations, topology: topology)
-        return Genotype(normal: normal, reduce: reduce, concat: 2..<(2 + topology.nodeCount))
+        Genotype(space: space, mixing: mixingWeights())
     }
 }
+
+import RealModule

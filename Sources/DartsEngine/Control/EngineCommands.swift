@@ -1,0 +1,151 @@
+import Foundation
+
+/// A command the engine refused; the run is unchanged.
+public enum CommandError: Error, CustomStringConvertible, Equatable {
+    case config(ConfigError)
+    case snapshot(SnapshotError)
+    case noSnapshotDirectory
+
+    public var description: String {
+        switch self {
+        case .config(let error): error.description
+        case .snapshot(let error): error.description
+        case .noSnapshotDirectory: "this run has no snapshot folder"
+        }
+    }
+}
+
+extension SearchEngine {
+    /// Applies a command that acts on the engine's state (set, snapshot,
+    /// rollback) at the current step boundary, journals it and reports it as
+    /// a `control` metric event. Returns a short confirmation for the user.
+    /// On error nothing changes and nothing is journaled.
+    @discardableResult
+    public func apply(_ command: ControlCommand) throws(CommandError) -> String {
+        let entry = JournalEntry(step: step, epoch: epoch, command: command)
+        let message: String
+        switch command {
+        case .set(let key, let value):
+            do {
+                let spec = try SearchParameters.spec(key)
+                guard spec.isLive else { throw ConfigError.notLive(key) }
+                var updated = config
+                updated.set(spec, to: try spec.validate(value))
+                try updated.validateCombination()
+                config = updated
+                message = "\(key) = \(try config.value(of: key))"
+            } catch let error as ConfigError {
+                throw .config(error)
+            } catch {
+                throw .config(.invalidValue(key: key, value: value.description, allowed: "\(error)"))
+            }
+        case .snapshot(let name):
+            guard let directory = snapshotDirectory else { throw .noSnapshotDirectory }
+            journal.append(entry)  // the snapshot's own journal includes its creation
+            do {
+                let path = try writeSnapshot(name: name, in: directory)
+                appendToJournalFile(entry)
+                message = "snapshot \(name) written to \(path)"
+            } catch {
+                journal.removeLast()
+                emit("error", ["message": .string("snapshot \(name) failed: \(error)")])
+                throw .snapshot(error as? SnapshotError ?? .io(path: name, reason: "\(error)"))
+            }
+            emit("snapshot", ["name": .string(name), "command": .string(command.description)])
+            return message
+        case .rollback(let name):
+            guard let directory = snapshotDirectory else { throw .noSnapshotDirectory }
+            let path = directory + "/" + name
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw .snapshot(.notFound(name, available: LoadedSnapshot.names(in: directory)))
+            }
+            do {
+                let snapshot = try LoadedSnapshot(path: path)
+                try restore(snapshot, keepingJournal: true)
+                message = "rolled back to \(name) (step \(snapshot.step), epoch \(snapshot.epoch))"
+            } catch let error as SnapshotError {
+                throw .snapshot(error)
+            } catch {
+                throw .snapshot(.damaged(path: path, reason: "\(error)"))
+            }
+        case .pause, .resume, .step, .stepEpoch, .stop:
+            message = command.description
+        }
+        journal.append(entry)
+        appendToJournalFile(entry)
+        emit("control", ["command": .string(command.description), "applied_at_step": .integer(entry.step)])
+        return message
+    }
+
+    /// Mirrors journal entries into `journalPath` (JSON Lines), the file
+    /// `dartscope run --journal` replays.
+    func appendToJournalFile(_ entry: JournalEntry) {
+        guard let journalPath, let data = try? JSONEncoder().encode(entry) else { return }
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: journalPath) { manager.createFile(atPath: journalPath, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: journalPath) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        handle.write(data + Data("\n".utf8))
+    }
+
+    /// Epoch-end snapshot `epoch-NNNN` (epochs completed), keeping the newest
+    /// `snapshot.keep` of them.
+    func writeEpochSnapshot() {
+        guard let directory = snapshotDirectory, config.snapshotKeep > 0 else { return }
+        let name = String(format: "epoch-%04d", epoch)
+        do {
+            try writeSnapshot(name: name, in: directory)
+            emit("snapshot", ["name": .string(name), "command": .string("epoch end")])
+        } catch {
+            emit("error", ["message": .string("epoch snapshot failed: \(error)")])
+        }
+        let automatic = LoadedSnapshot.names(in: directory).filter { $0.hasPrefix("epoch-") }.sorted()
+        for old in automatic.dropLast(config.snapshotKeep) {
+            try? FileManager.default.removeItem(atPath: directory + "/" + old)
+        }
+    }
+}
+
+extension SearchConfig {
+    /// Sets an already validated value.
+    mutating func set(_ spec: ParameterSpec, to value: ConfigValue) { spec.write(&self, value) }
+}
+
+/// Re-applies a journal's result-changing commands at the steps they took
+/// effect, so a run with live interventions is reproduced exactly.
+public struct JournalReplay {
+    public private(set) var pending: ArraySlice<JournalEntry>
+
+    public init(_ journal: [JournalEntry]) {
+        pending = journal.filter(\.command.changesResults)[...]
+    }
+
+    /// Applies every due entry before the engine's next step. Returns true
+    /// when the journal says the run stopped here.
+    public mutating func applyDue(to engine: SearchEngine) throws -> Bool {
+        while let next = pending.first, next.step == engine.step {
+            pending.removeFirst()
+            if next.command == .stop { return true }
+            try engine.apply(next.command)
+        }
+        return false
+    }
+
+    public static func load(path: String) throws -> [JournalEntry] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SnapshotError.notFound(path, available: [])
+        }
+        // A journal file is JSON Lines of entries, or a snapshot manifest.
+        if let manifest = try? JSONDecoder().decode(SnapshotManifest.self, from: data) { return manifest.journal }
+        var entries: [JournalEntry] = []
+        for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.isEmpty {
+            do {
+                entries.append(try JSONDecoder().decode(JournalEntry.self, from: Data(line.utf8)))
+            } catch {
+                throw SnapshotError.damaged(path: path, reason: "line \(number + 1) is not a journal entry")
+            }
+        }
+        return entries
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+
+/// A snapshot read from disk and verified (format, version, checksums).
+public struct LoadedSnapshot {
+    public let path: String
+    let manifest: SnapshotManifest
+    let model: [String: SafeTensors.Entry]
+    let optimizer: [String: SafeTensors.Entry]
+
+    public var config: SearchConfig { manifest.config }
+    public var step: Int { manifest.step }
+    public var epoch: Int { manifest.epoch }
+    public var genotype: String { manifest.genotype }
+    public var journal: [JournalEntry] { manifest.journal }
+    public var history: [MetricEvent] { manifest.history }
+
+    /// Reads the snapshot folder at `path` (or the folder holding the given
+    /// manifest or safetensors file).
+    public init(path given: String) throws {
+        var path = given
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SnapshotError.notFound(given, available: [])
+        }
+        if !isDirectory.boolValue { path = (path as NSString).deletingLastPathComponent }
+        self.path = path
+
+        let manifestPath = path + "/" + SnapshotFile.manifest
+        guard let manifestData = FileManager.default.contents(atPath: manifestPath) else {
+            throw SnapshotError.foreign(path: path, reason: "no \(SnapshotFile.manifest)")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: manifestData) as? [String: Any] else {
+            throw SnapshotError.damaged(path: manifestPath, reason: "the manifest is not valid JSON (truncated?)")
+        }
+        guard object["format"] as? String == SnapshotManifest.formatName else {
+            throw SnapshotError.foreign(path: manifestPath, reason: "its format field is \(object["format"].map { "\($0)" } ?? "missing"), expected \(SnapshotManifest.formatName)")
+        }
+        guard let version = object["version"] as? Int, version <= SnapshotManifest.currentVersion else {
+            throw SnapshotError.incompatible("\(manifestPath) has format version \(object["version"].map { "\($0)" } ?? "?"); this dartscope reads up to \(SnapshotManifest.currentVersion)")
+        }
+        do {
+            manifest = try JSONDecoder().decode(SnapshotManifest.self, from: manifestData)
+        } catch {
+            throw SnapshotError.damaged(path: manifestPath, reason: "manifest fields do not decode: \(error)")
+        }
+
+        model = try Self.verified(SnapshotFile.model, in: path, manifest: manifest)
+        optimizer = try Self.verified(SnapshotFile.optimizer, in: path, manifest: manifest)
+    }
+
+    /// A tensor file of the snapshot, after checking its size and crc32
+    /// against the manifest.
+    private static func verified(_ file: String, in path: String, manifest: SnapshotManifest) throws -> [String: SafeTensors.Entry] {
+        let filePath = path + "/" + file
+        guard let data = FileManager.default.contents(atPath: filePath) else {
+            throw SnapshotError.damaged(path: path, reason: "\(file) is missing")
+        }
+        guard let record = manifest.files[file] else {
+            throw SnapshotError.damaged(path: path, reason: "the manifest lists no checksum for \(file)")
+        }
+        guard data.count == record.bytes else {
+            throw SnapshotError.damaged(path: filePath, reason: "\(data.count) bytes, the manifest says \(record.bytes) (truncated or replaced)")
+        }
+        let crc = DurableFiles.crc32(data)
+        guard crc == record.crc32 else {
+            throw SnapshotError.damaged(path: filePath, reason: String(format: "crc32 %08x, the manifest says %08x (corrupted)", crc, record.crc32))
+        }
+        do {
+            return try SafeTensors.decode(data).entries
+        } catch {
+            throw SnapshotError.damaged(path: filePath, reason: "\(error)")
+        }
+    }
+
+    /// softmax(α) of the snapshot's α matrices (`alphas_normal`, then
+    /// `alphas_reduce` when the space has one).
+    public func mixingWeights() throws -> [[[Double]]] {
+        try ["alphas_normal", "alphas_reduce"].compactMap { name -> [[Double]]? in
+            guard let entry = model[name] else { return nil }
+            guard case .float32(let values) = entry.data, entry.shape.count == 2 else {
+                throw SnapshotError.damaged(path: path, reason: "\(name) is not a float matrix")
+            }
+            return softmaxRows(Tensor(shape: entry.shape, scalars: values))
+        }
+    }
+
+    /// The genotype the snapshot's α derives in its search space.
+    public func derivedGenotype() throws -> Genotype {
+        guard let space = SearchSpace.named(config.space) else {
+            throw SnapshotError.incompatible("unknown search space \(config.space)")
+        }
+        let mixing = try mixingWeights()
+        guard !mixing.isEmpty, mixing[0].count == space.topology.edgeCount, mixing[0].first?.count == space.operationsPerEdge else {
+            throw SnapshotError.damaged(path: path, reason: "α does not fit the \(space.name) space")
+        }
+        return Genotype(space: space, mixing: mixing)
+    }
+
+    /// The names of the snapshots in a run's snapshot folder, oldest first.
+    public static func names(in directory: String) -> [String] {
+        let manager = FileManager.default
+        let names = ((try? manager.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.hasPrefix(".") }
+        let dated = names.map { name -> (String, Date) in
+            let attributes = try? manager.attributesOfItem(atPath: directory + "/" + name + "/" + SnapshotFile.manifest)
+            return (name, attributes?[.modificationDate] as? Date ?? .distantPast)
+        }
+        return dated.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }.map(\.0)
+    }
+}
+
+extension SearchEngine {
+    /// Replaces the whole run state (weights, buffers, α, optimiser state,
+    /// generators, data position, counters, journal, history, live
+    /// parameters) with the snapshot's. The network structure must match.
+    public func restore(_ snapshot: LoadedSnapshot, keepingJournal: Bool = false) throws {
+        let store = supernet.parameters
+        func floats(_ name: String, count: Int, from entries: [String: SafeTensors.Entry], file: String) throws -> [Float] {
+            guard let entry = entries[name] else { throw SnapshotError.incompatible("\(file) lacks \(name)") }
+            guard case .float32(let values) = entry.data, values.count == count else {
+                throw SnapshotError.incompatible("\(name) in \(file) has shape \(entry.shape), this network needs \(count) floats")
+            }
+            return values
+        }
+        // Validate everything before changing anything.
+        var weights = store.weights
+        for name in store.weightNames {
+            weights[name]!.scalars = try floats(name, count: weights[name]!.count, from: snapshot.model, file: SnapshotFile.model)
+        }
+        var alphas = store.alphas
+        for name in store.alphaNames {
+            alphas[name]!.scalars = try floats(name, count: alphas[name]!.count, from: snapshot.model, file: SnapshotFile.model)
+        }
+        var batchNorms: [(BatchNormStatistics<Float>, [Float], [Float], Int)] = []
+        for (prefix, statistics) in store.batchNorms {
+            let mean = try floats(prefix + ".running_mean", count: statistics.channels, from: snapshot.model, file: SnapshotFile.model)
+            let variance = try floats(prefix + ".running_var", count: statistics.channels, from: snapshot.model, file: SnapshotFile.model)
+            guard case .int64(let tracked)? = snapshot.model[prefix + ".num_batches_tracked"]?.data, tracked.count == 1 else {
+                throw SnapshotError.incompatible("\(SnapshotFile.model) lacks \(prefix).num_batches_tracked")
+            }
+            batchNorms.append((statistics, mean, variance, Int(tracked[0])))
+        }
+        var momentum = MomentumSGD()
+        for name in store.weightNames where snapshot.optimizer["momentum." + name] != nil {
+            momentum.buffers[name] = try floats("momentum." + name, count: weights[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
+        }
+        var adam = Adam()
+        adam.stepCount = snapshot.manifest.adamSteps
+        for name in store.alphaNames where snapshot.optimizer["adam.m." + name] != nil {
+            adam.firstMoments[name] = try floats("adam.m." + name, count: alphas[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
+            adam.secondMoments[name] = try floats("adam.v." + name, count: alphas[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
+        }
+        let manifest = snapshot.manifest
+        guard manifest.trainSampler.indices == trainSampler.indices, manifest.validSampler.indices == validSampler.indices else {
+            throw SnapshotError.incompatible("the snapshot's train/validation split (\(manifest.trainSampler.indices.count)/\(manifest.validSampler.indices.count) images) differs from this run's (\(trainSampler.indices.count)/\(validSampler.indices.count))")
+        }
+
+        store.weights = weights
+        store.alphas = alphas
+        for (statistics, mean, variance, tracked) in batchNorms {
+            statistics.runningMean.scalars = mean
+            statistics.runningVariance.scalars = variance
+            statistics.batchesTracked = tracked
+        }
+        weightOptimizer = momentum
+        archOptimizer = adam
+        generator = manifest.generator
+        trainSampler = manifest.trainSampler
+        validSampler = manifest.validSampler
+        epochTotals = manifest.epochTotals
+        step = manifest.step
+        epoch = manifest.epoch
+        stepInEpoch = manifest.stepInEpoch
+        divergence = manifest.divergence
+        history = manifest.history
+        if !keepingJournal { journal = manifest.journal }
+        // Live parameters come back as they were at the snapshot.
+        for spec in SearchParameters.all where spec.isLive {
+            spec.write(&config, spec.read(manifest.config))
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import DartsEngine
+import Foundation
+
+struct Resume: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Continue a run from a snapshot, or fork it under a new name.",
+        discussion: "Only live parameters can be changed with --set; structural ones (space, network size, data) are fixed by the snapshot.")
+
+    @Argument(help: "Snapshot folder (runs/NAME/snapshots/SNAP).")
+    var snapshot: String
+
+    @Option(name: .customLong("set"), help: "Change a live parameter: --set key=value (repeatable).")
+    var overrides: [String] = []
+
+    @Option(help: "Continue under a new run name (a fork); the original run's files stay as they are.")
+    var name: String?
+
+    @Option(help: "Dataset folder, if it moved since the snapshot was taken.")
+    var data: String?
+
+    @Flag(help: "Run without the dashboard.")
+    var headless = false
+
+    @Option(help: "Metrics file (JSON Lines); default runs/NAME/metrics.jsonl (appended).")
+    var metrics: String?
+
+    func run() throws {
+        let loaded: LoadedSnapshot
+        do { loaded = try LoadedSnapshot(path: snapshot) } catch { throw ValidationError("\(error)") }
+        var config = loaded.config
+        do {
+            var changed = config
+            try changed.apply(overrides: overrides)
+            for spec in SearchParameters.all where !spec.isLive && spec.key != "run.name" {
+                if try changed.value(of: spec.key) != config.value(of: spec.key) {
+                    throw ConfigError.notLive(spec.key)
+                }
+            }
+            config = changed
+            if let name { try config.set("run.name", to: .text(name)) }
+            if let data { config.dataDirectory = data }
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        }
+        let engine = try makeEngine(config: config, metrics: metrics, freshRun: name != nil)
+        do {
+            try engine.restore(loaded)
+            for override in overrides {
+                let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
+                if parts.count == 2, parts[0] != "run.name" { try engine.apply(.set(key: parts[0], value: ConfigValue.parse(parts[1]))) }
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        log("dartscope: resumed \(loaded.path) at step \(engine.step) (epoch \(engine.epoch))")
+        if !headless && isatty(STDOUT_FILENO) == 1 { log("dartscope: the dashboard is not built yet; running headless.") }
+        try HeadlessRun(engine: engine, replay: nil).run()
+    }
+}
+
+struct GenotypeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "genotype", abstract: "Print the genotype a snapshot's α derives, in DARTS syntax.")
+
+    @Argument(help: "Snapshot folder.")
+    var snapshot: String
+
+    func run() throws {
+        do { print(try LoadedSnapshot(path: snapshot).derivedGenotype()) } catch { throw ValidationError("\(error)") }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export a snapshot's architecture: Graphviz DOT of both cells, or JSON (genotype, softmax(α), step).")
+
+    @Argument(help: "Snapshot folder.")
+    var snapshot: String
+
+    @Option(help: "dot or json.")
+    var format = "dot"
+
+    func run() throws {
+        guard format == "dot" || format == "json" else { throw ValidationError("unknown format '\(format)': expected dot or json") }
+        let loaded: LoadedSnapshot
+        let genotype: Genotype
+        let mixing: [[[Double]]]
+        do {
+            loaded = try LoadedSnapshot(path: snapshot)
+            genotype = try loaded.derivedGenotype()
+            mixing = try loaded.mixingWeights()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if format == "dot" {
+            print(genotype.dot)
+        } else {
+            let object: JSONValue = .object([
+                "genotype": .string(genotype.description),
+                "step": .integer(loaded.step), "epoch": .integer(loaded.epoch),
+                "normal_skip_count": .integer(genotype.normalSkipCount),
+                "softmax": .array(mixing.map { .matrix($0) }),
+            ])
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(object), as: UTF8.self))
+        }
+    }
+}

