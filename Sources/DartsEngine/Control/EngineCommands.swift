@@ -73,7 +73,9 @@ extension SearchEngine {
         }
         journal.append(entry)
         appendToJournalFile(entry)
-        emit("control", ["command": .string(command.description), "applied_at_step": .integer(entry.step)])
+        var fields: [String: JSONValue] = ["command": .string(command.description)]
+        if case .set(let key, _) = command { fields["key"] = .string(key) }
+        emit("control", fields)
         return message
     }
 
@@ -82,7 +84,7 @@ extension SearchEngine {
     func appendToJournalFile(_ entry: JournalEntry) {
         guard let journalPath, let data = try? JSONEncoder().encode(entry) else { return }
         let manager = FileManager.default
-        if !manager.fileExists(atPath: journalPath) { manager.createFile(atPath: journalPath, contents: nil) }
+        if !manager.fileExists(atPath: journalPath) { _ = manager.createFile(atPath: journalPath, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: journalPath) else { return }
         defer { try? handle.close() }
         _ = try? handle.seekToEnd()

@@ -1,0 +1,130 @@
+import Foundation
+
+/// Runs a ``SearchEngine`` on its own thread, applying ``ControlCommand``s
+/// from a ``ControlQueue`` at step boundaries and publishing to a
+/// ``MetricsStore``. After `start()` only the engine thread touches the
+/// engine; other threads talk to it through the queue and the store.
+public final class EngineRunner: @unchecked Sendable {
+    // @unchecked: `engine` and the step budget are used only on the engine
+    // thread once started; `finished` is guarded by `finishedCondition`.
+    private let engine: SearchEngine
+    public let queue = ControlQueue()
+    public let store: MetricsStore
+    private var replay: JournalReplay?
+    private var paused: Bool
+    /// Steps left to run before pausing again (`n`, `N` keys).
+    private var budget: Int?
+    private var thread: Thread?
+    private let finishedCondition = NSCondition()
+    private var finished = false
+
+    public init(engine: SearchEngine, store: MetricsStore = MetricsStore(), startPaused: Bool = false, replay: JournalReplay? = nil) {
+        self.engine = engine
+        self.store = store
+        self.paused = startPaused
+        self.replay = replay
+        engine.addSink(store)
+        store.reset(from: engine)
+        store.update(state: startPaused ? .paused : .running)
+    }
+
+    public func start() {
+        let thread = Thread { [self] in loop() }
+        thread.name = "dartscope-engine"
+        thread.stackSize = 16 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Blocks until the engine thread has ended (after `stop`).
+    public func waitUntilFinished() {
+        finishedCondition.lock()
+        while !finished { finishedCondition.wait() }
+        finishedCondition.unlock()
+    }
+
+    public var isFinished: Bool {
+        finishedCondition.lock()
+        defer { finishedCondition.unlock() }
+        return finished
+    }
+
+    private func loop() {
+        defer {
+            finishedCondition.lock()
+            finished = true
+            finishedCondition.broadcast()
+            finishedCondition.unlock()
+        }
+        while true {
+            for command in queue.drain() {
+                if command == .stop {
+                    _ = try? engine.apply(.stop)
+                    store.update(state: .stopped, message: "stopped at step \(engine.step)")
+                    return
+                }
+                handle(command)
+            }
+            if var pending = replay {
+                do {
+                    if try pending.applyDue(to: engine) {
+                        store.update(state: .stopped, message: "journal replay reached its stop")
+                        return
+                    }
+                } catch {
+                    store.update(message: "journal replay failed: \(error)")
+                }
+                replay = pending
+            }
+            if engine.isFinished {
+                store.update(state: engine.divergence != nil ? .diverged : .finished)
+                queue.wait(timeout: 0.2)
+                continue
+            }
+            if paused && (budget ?? 0) == 0 {
+                queue.wait(timeout: 0.2)
+                continue
+            }
+            engine.runStep()
+            if let remaining = budget {
+                budget = remaining - 1
+                if remaining - 1 <= 0 {
+                    budget = nil
+                    paused = true
+                    store.update(state: .paused)
+                }
+            }
+        }
+    }
+
+    private func handle(_ command: ControlCommand) {
+        do {
+            switch command {
+            case .pause:
+                paused = true
+                budget = nil
+                store.update(state: .paused)
+            case .resume:
+                paused = false
+                budget = nil
+                store.update(state: .running)
+            case .step(let count):
+                guard count >= 1 else { throw CommandError.config(.invalidValue(key: "step", value: String(count), allowed: "a positive step count")) }
+                paused = true
+                budget = count
+                store.update(state: .stepping)
+            case .stepEpoch:
+                paused = true
+                budget = engine.stepsPerEpoch - engine.stepInEpoch
+                store.update(state: .stepping)
+            case .set, .snapshot, .rollback, .stop:
+                break
+            }
+            let message = try engine.apply(command)
+            if case .rollback = command { store.reset(from: engine) }
+            store.update(config: engine.config, message: message)
+        } catch {
+            store.update(message: "error: \(error)")
+        }
+    }
+}
