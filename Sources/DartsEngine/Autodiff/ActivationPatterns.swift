@@ -11,7 +11,8 @@
 /// mode rely on this.
 public final class ActivationPatterns {
     enum Entry {
-        case reluMask([Bool])
+        /// 1 where the ReLU input was positive, else 0 (a multiplier, so replay is branch-free).
+        case reluMask([Float])
         case poolArgmax([Int32])
     }
 
@@ -29,7 +30,7 @@ public final class ActivationPatterns {
     /// by any number of passes).
     public func rewind() { replayCursor = 0 }
 
-    func nextReluMask(count: Int, op: String) -> [Bool] {
+    func nextReluMask(count: Int, op: String) -> [Float] {
         guard replayCursor < entries.count, case .reluMask(let mask) = entries[replayCursor] else {
             fatalError("\(op): pattern replay expected a ReLU mask at position \(replayCursor); the replaying pass runs different ops than the recorded one")
         }

@@ -234,17 +234,53 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
     }
 
     // MARK: Depthwise
+    //
+    // Each image plane is first copied into a zero-padded scratch plane, so
+    // every tap becomes a bounds-free row operation: out[oh, ow] +=
+    // w · padded[oh·s + ki·d, ow·s + kj·d]. For stride 1 the inner loop is a
+    // contiguous axpy the compiler vectorises.
+
+    private var paddedHeight: Int { height + 2 * geometry.padding }
+    private var paddedWidth: Int { width + 2 * geometry.padding }
+
+    /// Copies one plane into the interior of a zeroed padded plane.
+    private func pad(_ plane: UnsafePointer<Scalar>, into padded: UnsafeMutablePointer<Scalar>) {
+        let p = geometry.padding, pw = paddedWidth
+        padded.update(repeating: 0, count: paddedHeight * pw)
+        for y in 0..<height {
+            (padded + (y + p) * pw + p).update(from: plane + y * width, count: width)
+        }
+    }
 
     private func depthwiseForward(input: Tensor<Scalar>, weight: Tensor<Scalar>) -> Tensor<Scalar> {
-        Tensor(uninitializedShape: outputShape) { out in
+        let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation
+        let pw = paddedWidth, planeOut = outHeight * outWidth
+        var scratch = [Scalar](repeating: 0, count: paddedHeight * pw)
+        return Tensor(uninitializedShape: outputShape) { out in
             out.initialize(repeating: 0)
             input.scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
-                    forEachDepthwiseTap { plane, channel, xRow, outRow, tap, columns, stride, columnOffset in
-                        let weightValue = w[channel * taps + tap]
-                        let src = x.baseAddress! + plane * height * width + xRow * width
-                        let dst = out.baseAddress! + plane * outHeight * outWidth + outRow * outWidth
-                        for ow in columns { dst[ow] += weightValue * src[ow * stride + columnOffset] }
+                    scratch.withUnsafeMutableBufferPointer { padded in
+                        let source = padded.baseAddress!
+                        for plane in 0..<(batch * inChannels) {
+                            let channel = plane % inChannels
+                            pad(x.baseAddress! + plane * height * width, into: source)
+                            let target = out.baseAddress! + plane * planeOut
+                            for ki in 0..<k {
+                                for kj in 0..<k {
+                                    let tap = w[(channel * k + ki) * k + kj]
+                                    for oh in 0..<outHeight {
+                                        let row = source + (oh * s + ki * d) * pw + kj * d
+                                        let dst = target + oh * outWidth
+                                        if s == 1 {
+                                            for ow in 0..<outWidth { dst[ow] += tap * row[ow] }
+                                        } else {
+                                            for ow in 0..<outWidth { dst[ow] += tap * row[ow * s] }
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -255,26 +291,61 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         gradient: Tensor<Scalar>, input: Tensor<Scalar>, weight: Tensor<Scalar>,
         needInput: Bool, needWeight: Bool
     ) -> (input: Tensor<Scalar>?, weight: Tensor<Scalar>?) {
+        let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation, p = geometry.padding
+        let pw = paddedWidth, planeSize = paddedHeight * pw, planeOut = outHeight * outWidth
         var dx = needInput ? [Scalar](repeating: 0, count: input.count) : []
         var dw = needWeight ? [Double](repeating: 0, count: weight.count) : []
+        var paddedInput = [Scalar](repeating: 0, count: planeSize)
+        var paddedGradient = [Scalar](repeating: 0, count: planeSize)
         input.scalars.withUnsafeBufferPointer { x in
             weight.scalars.withUnsafeBufferPointer { w in
                 gradient.scalars.withUnsafeBufferPointer { gy in
-                    dx.withUnsafeMutableBufferPointer { dx in
-                        dw.withUnsafeMutableBufferPointer { dw in
-                            forEachDepthwiseTap { plane, channel, xRow, outRow, tap, columns, stride, columnOffset in
-                                let g = gy.baseAddress! + plane * outHeight * outWidth + outRow * outWidth
-                                let inRow = plane * height * width + xRow * width
-                                if needWeight {
-                                    let src = x.baseAddress! + inRow
-                                    var sum: Scalar = 0
-                                    for ow in columns { sum += g[ow] * src[ow * stride + columnOffset] }
-                                    dw[channel * taps + tap] += Double(sum)
-                                }
-                                if needInput {
-                                    let weightValue = w[channel * taps + tap]
-                                    let dst = dx.baseAddress! + inRow
-                                    for ow in columns { dst[ow * stride + columnOffset] += weightValue * g[ow] }
+                    paddedInput.withUnsafeMutableBufferPointer { paddedInput in
+                        paddedGradient.withUnsafeMutableBufferPointer { paddedGradient in
+                            dx.withUnsafeMutableBufferPointer { dx in
+                                let source = paddedInput.baseAddress!, sink = paddedGradient.baseAddress!
+                                for plane in 0..<(batch * inChannels) {
+                                    let channel = plane % inChannels
+                                    let g = gy.baseAddress! + plane * planeOut
+                                    if needWeight { pad(x.baseAddress! + plane * height * width, into: source) }
+                                    if needInput { sink.update(repeating: 0, count: planeSize) }
+                                    for ki in 0..<k {
+                                        for kj in 0..<k {
+                                            let index = (channel * k + ki) * k + kj
+                                            let tap = w[index]
+                                            var sum: Scalar = 0
+                                            for oh in 0..<outHeight {
+                                                let offset = (oh * s + ki * d) * pw + kj * d
+                                                let gRow = g + oh * outWidth
+                                                if needWeight {
+                                                    let row = source + offset
+                                                    var rowSum: Scalar = 0
+                                                    if s == 1 {
+                                                        for ow in 0..<outWidth { rowSum += gRow[ow] * row[ow] }
+                                                    } else {
+                                                        for ow in 0..<outWidth { rowSum += gRow[ow] * row[ow * s] }
+                                                    }
+                                                    sum += rowSum
+                                                }
+                                                if needInput {
+                                                    let row = sink + offset
+                                                    if s == 1 {
+                                                        for ow in 0..<outWidth { row[ow] += tap * gRow[ow] }
+                                                    } else {
+                                                        for ow in 0..<outWidth { row[ow * s] += tap * gRow[ow] }
+                                                    }
+                                                }
+                                            }
+                                            if needWeight { dw[index] += Double(sum) }
+                                        }
+                                    }
+                                    if needInput {
+                                        // Crop the padded gradient back to the plane.
+                                        let target = dx.baseAddress! + plane * height * width
+                                        for y in 0..<height {
+                                            target.advanced(by: y * width).update(from: sink + (y + p) * pw + p, count: width)
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -284,29 +355,5 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         }
         return (needInput ? Tensor(shape: input.shape, scalars: dx) : nil,
                 needWeight ? Tensor(shape: weight.shape, scalars: dw.map { Scalar($0) }) : nil)
-    }
-
-    /// Visits every (image plane, kernel tap, output row) of a depthwise conv
-    /// with the output columns whose tap lands inside the input row.
-    private func forEachDepthwiseTap(
-        _ body: (_ plane: Int, _ channel: Int, _ inputRow: Int, _ outputRow: Int, _ tap: Int,
-                 _ columns: Range<Int>, _ stride: Int, _ columnOffset: Int) -> Void
-    ) {
-        let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation, p = geometry.padding
-        for n in 0..<batch {
-            for c in 0..<inChannels {
-                let plane = n * inChannels + c
-                for ki in 0..<k {
-                    let rowsValid = geometry.validOutputRange(tap: ki, inputLength: height, outputLength: outHeight)
-                    for kj in 0..<k {
-                        let columns = geometry.validOutputRange(tap: kj, inputLength: width, outputLength: outWidth)
-                        let columnOffset = kj * d - p
-                        for oh in rowsValid {
-                            body(plane, c, oh * s - p + ki * d, oh, ki * k + kj, columns, s, columnOffset)
-                        }
-                    }
-                }
-            }
-        }
     }
 }

@@ -1,37 +1,43 @@
 /// Elementwise and combining ops: ReLU, sums, scaling by a mixing weight.
 extension Variable {
     /// max(x, 0). Records or replays its mask according to the tape's
-    /// ``PatternMode``.
+    /// ``PatternMode``. Without replay the backward pass reads the pattern off
+    /// the output (y > 0 ⇔ x > 0), so no mask is stored; every loop is
+    /// branch-free so the compiler vectorises it.
     public func relu() -> Variable {
         let count = value.count
-        let mask: [Bool]
-        switch tape.patternMode {
-        case .replay(let patterns):
-            mask = patterns.nextReluMask(count: count, op: "relu")
-        case .free, .record:
-            mask = [Bool](unsafeUninitializedCapacity: count) { out, initialized in
-                value.scalars.withUnsafeBufferPointer { x in
-                    for i in 0..<count { out[i] = x[i] > 0 }
-                }
-                initialized = count
+        if case .replay(let patterns) = tape.patternMode {
+            let mask = patterns.nextReluMask(count: count, op: "relu")
+            let output = Tensor<Scalar>(uninitializedShape: value.shape) { Self.multiply(value.scalars, mask, into: $0) }
+            return tape.record(output, inputs: [self]) { [self] gradient in
+                accumulateGradient(Tensor<Scalar>(uninitializedShape: value.shape) { Self.multiply(gradient.scalars, mask, into: $0) })
             }
-            if case .record(let patterns) = tape.patternMode { patterns.append(.reluMask(mask)) }
         }
         let output = Tensor<Scalar>(uninitializedShape: value.shape) { out in
-            Self.applyMask(mask, to: value.scalars, into: out)
+            value.scalars.withUnsafeBufferPointer { x in
+                // max(x, 0) keeps NaN (like PyTorch), so divergence stays visible.
+                for i in 0..<count { out[i] = Swift.max(x[i], 0) }
+            }
+        }
+        if case .record(let patterns) = tape.patternMode {
+            patterns.append(.reluMask(output.scalars.map { $0 > 0 ? 1 : 0 }))
         }
         return tape.record(output, inputs: [self]) { [self] gradient in
-            accumulateGradient(Tensor<Scalar>(uninitializedShape: value.shape) { out in
-                Self.applyMask(mask, to: gradient.scalars, into: out)
+            accumulateGradient(Tensor<Scalar>(uninitializedShape: value.shape) { dx in
+                output.scalars.withUnsafeBufferPointer { y in
+                    gradient.scalars.withUnsafeBufferPointer { g in
+                        for i in 0..<count { dx[i] = y[i] > 0 ? g[i] : 0 }
+                    }
+                }
             })
         }
     }
 
-    /// out[i] = mask[i] ? x[i] : 0
-    private static func applyMask(_ mask: [Bool], to x: [Scalar], into out: UnsafeMutableBufferPointer<Scalar>) {
+    /// out[i] = x[i] · mask[i] with a 0/1 mask.
+    private static func multiply(_ x: [Scalar], _ mask: [Float], into out: UnsafeMutableBufferPointer<Scalar>) {
         mask.withUnsafeBufferPointer { m in
             x.withUnsafeBufferPointer { x in
-                for i in 0..<out.count { out[i] = m[i] ? x[i] : 0 }
+                for i in 0..<out.count { out[i] = x[i] * Scalar(m[i]) }
             }
         }
     }
