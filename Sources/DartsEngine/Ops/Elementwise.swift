@@ -26,7 +26,8 @@ extension Variable {
             accumulateGradient(Tensor<Scalar>(uninitializedShape: value.shape) { dx in
                 output.scalars.withUnsafeBufferPointer { y in
                     gradient.scalars.withUnsafeBufferPointer { g in
-                        for i in 0..<count { dx[i] = y[i] > 0 ? g[i] : 0 }
+                        // A multiply, not a select: the compiler vectorises it.
+                        for i in 0..<count { dx[i] = g[i] * (y[i] > 0 ? 1 : 0) }
                     }
                 }
             })
