@@ -1,7 +1,18 @@
 import ArgumentParser
+import DartsEngine
 
 @main
 struct DartScope: ParsableCommand {
+    static func main() {
+        configureAllocatorForTensors()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "dartscope",
         abstract: "Watch differentiable architecture search collapse, live.",

@@ -235,10 +235,12 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
 
     // MARK: Depthwise
     //
-    // Each image plane is first copied into a zero-padded scratch plane, so
-    // every tap becomes a bounds-free row operation: out[oh, ow] +=
-    // w · padded[oh·s + ki·d, ow·s + kj·d]. For stride 1 the inner loop is a
-    // contiguous axpy the compiler vectorises.
+    // Each image plane is first copied into a zero-padded scratch plane of
+    // width pw, so every tap is bounds-free: out[oh, ow] += w ·
+    // padded[oh·s + ki·d, ow·s + kj·d]. For stride 1 the output is computed
+    // in the same row pitch pw (the columns past Wo are scratch), which turns
+    // each tap into one long contiguous axpy over the whole plane — rows of
+    // 7 to 28 pixels are too short to vectorise one by one.
 
     private var paddedHeight: Int { height + 2 * geometry.padding }
     private var paddedWidth: Int { width + 2 * geometry.padding }
@@ -252,29 +254,62 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         }
     }
 
+    /// y[i] += a · x[i] for i in 0..<count.
+    @inline(__always)
+    private func axpy(_ a: Scalar, _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, count: Int) {
+        for i in 0..<count { y[i] += a * x[i] }
+    }
+
+    /// Σ x[i]·y[i] for i in 0..<count, with eight running sums: a single
+    /// accumulator is a serial dependency chain the compiler may not
+    /// reorder, eight independent ones vectorise.
+    @inline(__always)
+    private func dot(_ x: UnsafePointer<Scalar>, _ y: UnsafePointer<Scalar>, count: Int) -> Scalar {
+        var s0: Scalar = 0, s1: Scalar = 0, s2: Scalar = 0, s3: Scalar = 0
+        var s4: Scalar = 0, s5: Scalar = 0, s6: Scalar = 0, s7: Scalar = 0
+        var i = 0
+        while i + 8 <= count {
+            s0 += x[i] * y[i]; s1 += x[i + 1] * y[i + 1]; s2 += x[i + 2] * y[i + 2]; s3 += x[i + 3] * y[i + 3]
+            s4 += x[i + 4] * y[i + 4]; s5 += x[i + 5] * y[i + 5]; s6 += x[i + 6] * y[i + 6]; s7 += x[i + 7] * y[i + 7]
+            i += 8
+        }
+        while i < count { s0 += x[i] * y[i]; i += 1 }
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    }
+
     private func depthwiseForward(input: Tensor<Scalar>, weight: Tensor<Scalar>) -> Tensor<Scalar> {
         let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation
         let pw = paddedWidth, planeOut = outHeight * outWidth
         var scratch = [Scalar](repeating: 0, count: paddedHeight * pw)
+        var pitched = [Scalar](repeating: 0, count: s == 1 ? outHeight * pw : 0)
         return Tensor(uninitializedShape: outputShape) { out in
             out.initialize(repeating: 0)
             input.scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
                     scratch.withUnsafeMutableBufferPointer { padded in
-                        let source = padded.baseAddress!
-                        for plane in 0..<(batch * inChannels) {
-                            let channel = plane % inChannels
-                            pad(x.baseAddress! + plane * height * width, into: source)
-                            let target = out.baseAddress! + plane * planeOut
-                            for ki in 0..<k {
-                                for kj in 0..<k {
-                                    let tap = w[(channel * k + ki) * k + kj]
-                                    for oh in 0..<outHeight {
-                                        let row = source + (oh * s + ki * d) * pw + kj * d
-                                        let dst = target + oh * outWidth
-                                        if s == 1 {
-                                            for ow in 0..<outWidth { dst[ow] += tap * row[ow] }
-                                        } else {
+                        pitched.withUnsafeMutableBufferPointer { pitched in
+                            let source = padded.baseAddress!
+                            for plane in 0..<(batch * inChannels) {
+                                let channel = plane % inChannels
+                                pad(x.baseAddress! + plane * height * width, into: source)
+                                let target = out.baseAddress! + plane * planeOut
+                                if s == 1 {
+                                    let wide = pitched.baseAddress!, span = (outHeight - 1) * pw + outWidth
+                                    wide.update(repeating: 0, count: outHeight * pw)
+                                    for ki in 0..<k {
+                                        for kj in 0..<k {
+                                            axpy(w[(channel * k + ki) * k + kj], source + ki * d * pw + kj * d, wide, count: span)
+                                        }
+                                    }
+                                    for oh in 0..<outHeight { (target + oh * outWidth).update(from: wide + oh * pw, count: outWidth) }
+                                    continue
+                                }
+                                for ki in 0..<k {
+                                    for kj in 0..<k {
+                                        let tap = w[(channel * k + ki) * k + kj]
+                                        for oh in 0..<outHeight {
+                                            let row = source + (oh * s + ki * d) * pw + kj * d
+                                            let dst = target + oh * outWidth
                                             for ow in 0..<outWidth { dst[ow] += tap * row[ow * s] }
                                         }
                                     }
@@ -297,53 +332,60 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         var dw = needWeight ? [Double](repeating: 0, count: weight.count) : []
         var paddedInput = [Scalar](repeating: 0, count: planeSize)
         var paddedGradient = [Scalar](repeating: 0, count: planeSize)
+        // Stride 1: the output gradient in row pitch pw, zero past column Wo.
+        var pitchedGradient = [Scalar](repeating: 0, count: s == 1 ? outHeight * pw : 0)
+        let span = (outHeight - 1) * pw + outWidth
         input.scalars.withUnsafeBufferPointer { x in
             weight.scalars.withUnsafeBufferPointer { w in
                 gradient.scalars.withUnsafeBufferPointer { gy in
                     paddedInput.withUnsafeMutableBufferPointer { paddedInput in
                         paddedGradient.withUnsafeMutableBufferPointer { paddedGradient in
-                            dx.withUnsafeMutableBufferPointer { dx in
-                                let source = paddedInput.baseAddress!, sink = paddedGradient.baseAddress!
-                                for plane in 0..<(batch * inChannels) {
-                                    let channel = plane % inChannels
-                                    let g = gy.baseAddress! + plane * planeOut
-                                    if needWeight { pad(x.baseAddress! + plane * height * width, into: source) }
-                                    if needInput { sink.update(repeating: 0, count: planeSize) }
-                                    for ki in 0..<k {
-                                        for kj in 0..<k {
-                                            let index = (channel * k + ki) * k + kj
-                                            let tap = w[index]
-                                            var sum: Scalar = 0
-                                            for oh in 0..<outHeight {
-                                                let offset = (oh * s + ki * d) * pw + kj * d
-                                                let gRow = g + oh * outWidth
-                                                if needWeight {
-                                                    let row = source + offset
-                                                    var rowSum: Scalar = 0
-                                                    if s == 1 {
-                                                        for ow in 0..<outWidth { rowSum += gRow[ow] * row[ow] }
-                                                    } else {
-                                                        for ow in 0..<outWidth { rowSum += gRow[ow] * row[ow * s] }
-                                                    }
-                                                    sum += rowSum
-                                                }
-                                                if needInput {
-                                                    let row = sink + offset
-                                                    if s == 1 {
-                                                        for ow in 0..<outWidth { row[ow] += tap * gRow[ow] }
-                                                    } else {
-                                                        for ow in 0..<outWidth { row[ow * s] += tap * gRow[ow] }
-                                                    }
+                            pitchedGradient.withUnsafeMutableBufferPointer { pitched in
+                                dx.withUnsafeMutableBufferPointer { dx in
+                                    let source = paddedInput.baseAddress!, sink = paddedGradient.baseAddress!
+                                    for plane in 0..<(batch * inChannels) {
+                                        let channel = plane % inChannels
+                                        let g = gy.baseAddress! + plane * planeOut
+                                        if needWeight { pad(x.baseAddress! + plane * height * width, into: source) }
+                                        if needInput { sink.update(repeating: 0, count: planeSize) }
+                                        if s == 1 {
+                                            let wide = pitched.baseAddress!
+                                            for oh in 0..<outHeight { (wide + oh * pw).update(from: g + oh * outWidth, count: outWidth) }
+                                            for ki in 0..<k {
+                                                for kj in 0..<k {
+                                                    let index = (channel * k + ki) * k + kj, offset = ki * d * pw + kj * d
+                                                    if needWeight { dw[index] += Double(dot(wide, source + offset, count: span)) }
+                                                    if needInput { axpy(w[index], wide, sink + offset, count: span) }
                                                 }
                                             }
-                                            if needWeight { dw[index] += Double(sum) }
+                                        } else {
+                                            for ki in 0..<k {
+                                                for kj in 0..<k {
+                                                    let index = (channel * k + ki) * k + kj
+                                                    let tap = w[index]
+                                                    var sum: Scalar = 0
+                                                    for oh in 0..<outHeight {
+                                                        let offset = (oh * s + ki * d) * pw + kj * d
+                                                        let gRow = g + oh * outWidth
+                                                        if needWeight {
+                                                            let row = source + offset
+                                                            for ow in 0..<outWidth { sum += gRow[ow] * row[ow * s] }
+                                                        }
+                                                        if needInput {
+                                                            let row = sink + offset
+                                                            for ow in 0..<outWidth { row[ow * s] += tap * gRow[ow] }
+                                                        }
+                                                    }
+                                                    if needWeight { dw[index] += Double(sum) }
+                                                }
+                                            }
                                         }
-                                    }
-                                    if needInput {
-                                        // Crop the padded gradient back to the plane.
-                                        let target = dx.baseAddress! + plane * height * width
-                                        for y in 0..<height {
-                                            target.advanced(by: y * width).update(from: sink + (y + p) * pw + p, count: width)
+                                        if needInput {
+                                            // Crop the padded gradient back to the plane.
+                                            let target = dx.baseAddress! + plane * height * width
+                                            for y in 0..<height {
+                                                (target + y * width).update(from: sink + (y + p) * pw + p, count: width)
+                                            }
                                         }
                                     }
                                 }
