@@ -56,17 +56,16 @@ extension Variable {
         case .training, .batchStatistics:
             require(perChannel > 1 || mode == .batchStatistics, "batchNorm: need more than one value per channel in training mode, got input shape \(shape)")
             x.withUnsafeBufferPointer { x in
+                // Per plane in Scalar (eight-way sums), across planes in Double.
                 for c in 0..<channels {
                     var sum = 0.0
                     for n in 0..<batch {
-                        let base = (n * channels + c) * plane
-                        for i in 0..<plane { sum += Double(x[base + i]) }
+                        sum += Double(VectorMath.sum(x.baseAddress! + (n * channels + c) * plane, count: plane))
                     }
                     let m = sum / Double(perChannel)
                     var squares = 0.0
                     for n in 0..<batch {
-                        let base = (n * channels + c) * plane
-                        for i in 0..<plane { let d = Double(x[base + i]) - m; squares += d * d }
+                        squares += Double(VectorMath.squaredDeviation(x.baseAddress! + (n * channels + c) * plane, from: Scalar(m), count: plane))
                     }
                     let variance = squares / Double(perChannel)
                     mean[c] = m
@@ -120,10 +119,8 @@ extension Variable {
                     for n in 0..<batch {
                         for c in 0..<channels {
                             let base = (n * channels + c) * plane
-                            var sg = 0.0, sgx = 0.0
-                            for i in 0..<plane { sg += Double(g[base + i]); sgx += Double(g[base + i]) * Double(xhat[base + i]) }
-                            sumGradient[c] += sg
-                            sumGradientNormalized[c] += sgx
+                            sumGradient[c] += Double(VectorMath.sum(g.baseAddress! + base, count: plane))
+                            sumGradientNormalized[c] += Double(VectorMath.dot(g.baseAddress! + base, xhat.baseAddress! + base, count: plane))
                         }
                     }
                 }

@@ -260,23 +260,6 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         for i in 0..<count { y[i] += a * x[i] }
     }
 
-    /// Σ x[i]·y[i] for i in 0..<count, with eight running sums: a single
-    /// accumulator is a serial dependency chain the compiler may not
-    /// reorder, eight independent ones vectorise.
-    @inline(__always)
-    private func dot(_ x: UnsafePointer<Scalar>, _ y: UnsafePointer<Scalar>, count: Int) -> Scalar {
-        var s0: Scalar = 0, s1: Scalar = 0, s2: Scalar = 0, s3: Scalar = 0
-        var s4: Scalar = 0, s5: Scalar = 0, s6: Scalar = 0, s7: Scalar = 0
-        var i = 0
-        while i + 8 <= count {
-            s0 += x[i] * y[i]; s1 += x[i + 1] * y[i + 1]; s2 += x[i + 2] * y[i + 2]; s3 += x[i + 3] * y[i + 3]
-            s4 += x[i + 4] * y[i + 4]; s5 += x[i + 5] * y[i + 5]; s6 += x[i + 6] * y[i + 6]; s7 += x[i + 7] * y[i + 7]
-            i += 8
-        }
-        while i < count { s0 += x[i] * y[i]; i += 1 }
-        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-    }
-
     private func depthwiseForward(input: Tensor<Scalar>, weight: Tensor<Scalar>) -> Tensor<Scalar> {
         let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation
         let pw = paddedWidth, planeOut = outHeight * outWidth
@@ -354,7 +337,7 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
                                             for ki in 0..<k {
                                                 for kj in 0..<k {
                                                     let index = (channel * k + ki) * k + kj, offset = ki * d * pw + kj * d
-                                                    if needWeight { dw[index] += Double(dot(wide, source + offset, count: span)) }
+                                                    if needWeight { dw[index] += Double(VectorMath.dot(wide, source + offset, count: span)) }
                                                     if needInput { axpy(w[index], wide, sink + offset, count: span) }
                                                 }
                                             }
