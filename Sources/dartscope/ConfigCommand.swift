@@ -1,0 +1,31 @@
+import ArgumentParser
+import DartsEngine
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Print a resolved configuration as TOML, every parameter with its documentation, range and whether it is live.")
+
+    @Option(name: .long, help: "A config name from Configs/ or a TOML file.")
+    var config = "default"
+
+    @Option(name: .customLong("set"), help: "Override a parameter: --set key=value (repeatable).")
+    var overrides: [String] = []
+
+    @Flag(help: "List the parameters as a Markdown table instead.")
+    var markdown = false
+
+    func run() throws {
+        if markdown {
+            print("| key | default | accepts | live | meaning |")
+            print("|---|---|---|---|---|")
+            let defaults = SearchConfig()
+            for spec in SearchParameters.all {
+                let value = (try? defaults.value(of: spec.key))?.description ?? ""
+                print("| `\(spec.key)` | \(value.isEmpty ? "\"\"" : value) | \(spec.allowed) | \(spec.isLive ? "yes" : "") | \(spec.documentation) |")
+            }
+            return
+        }
+        print(try loadConfig(name: config, overrides: overrides, data: nil).toml(), terminator: "")
+    }
+}
