@@ -83,7 +83,9 @@ func makeEngine(config: SearchConfig, metrics: String?, freshRun: Bool) throws -
     engine.journalPath = directory + "/journal.jsonl"
     if freshRun { try? FileManager.default.removeItem(atPath: directory + "/journal.jsonl") }
     let path = metrics ?? directory + "/metrics.jsonl"
-    engine.addSink(try JSONLinesWriter(path: path, append: !freshRun))
+    let writer = try JSONLinesWriter(path: path, append: !freshRun)
+    writer.include = JSONLinesWriter.decimating(["alignment"], every: config.alignmentEvery)
+    engine.addSink(writer)
     log("dartscope: \(config.runName): \(config.space) on \(dataset.name) (\(dataset.count) images, \(engine.stepsPerEpoch) steps/epoch, \(config.epochs) epochs), C=\(config.initialChannels), \(config.layers) cells, \(engine.supernet.parameters.weightCount) weights; run folder \(directory)")
     return engine
 }

@@ -85,3 +85,31 @@ struct SearchEngineTests {
         #expect(engine.step == 1, "a diverged run does not step again")
     }
 }
+
+@Suite("layer alignment")
+struct LayerAlignmentTests {
+    @Test func cosineMatrixAndPairMean() {
+        let a = Tensor<Float>(shape: [1, 2], scalars: [1, 0])
+        let b = Tensor<Float>(shape: [1, 2], scalars: [0, 2])
+        let c = Tensor<Float>(shape: [1, 2], scalars: [-3, 0])
+        let alignment = LayerAlignment(layerGradients: [a, b, c, a], cellsByType: [[0, 1, 2], [3]])
+        #expect(alignment.cosines[0] == [[1, 0, -1], [0, 1, 0], [-1, 0, 1]])
+        #expect(alignment.meanPairCosine(type: 0) == -1.0 / 3)
+        #expect(alignment.meanPairCosine(type: 1) == nil)
+    }
+
+    @Test func everyStepReportsAlignmentOnBothSteps() throws {
+        let (engine, recorder) = try EngineFixture.engine(EngineFixture.config(epochs: 1))
+        engine.runStep()
+        let event = try #require(recorder.events.first { $0.type == "alignment" })
+        // Three cells: cell 0 is normal, cells 1 and 2 (L/3, 2L/3) reduce.
+        guard case .array(let train)? = event["train_cosine_reduce"], case .array(let layers)? = event["layer_alpha_gradients"] else {
+            Issue.record("alignment fields missing: \(event.fields.keys.sorted())")
+            return
+        }
+        #expect(train.count == 2)
+        #expect(layers.count == 3)
+        #expect(event["valid_corr_reduce"]?.doubleValue.map { abs($0) <= 1 } == true)
+        #expect(event["train_corr_normal"] == .null)  // one normal cell: no pairs
+    }
+}

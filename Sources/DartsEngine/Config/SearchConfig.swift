@@ -51,6 +51,8 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     // metrics and snapshots
     /// Write softmax(α) to the metrics file every N steps (and at every epoch end).
     public var alphaEvery = 50
+    /// Write the per-step layer-alignment diagnostics to the metrics file every N steps.
+    public var alignmentEvery = 10
     /// Automatic snapshots kept (one per epoch end, oldest deleted first); 0 = none.
     public var snapshotKeep = 3
 

@@ -38,6 +38,7 @@ public enum SearchParameters {
         real("reg.drop_path_prob", \.dropPathProbability, 0...0.9, "ScheduledDropPath probability at the last epoch, ramped linearly from 0.", live: true),
 
         integer("metrics.alpha_every", \.alphaEvery, 1...Int.max, "Write softmax(α) to the metrics file every N steps."),
+        integer("metrics.alignment_every", \.alignmentEvery, 1...Int.max, "Write the layer-gradient alignment (cosine matrices, per-layer α-gradients) to the metrics file every N steps; the dashboard sees every step."),
         integer("snapshot.keep", \.snapshotKeep, 0...1000, "Epoch-end snapshots kept (0 = none)."),
     ]
 

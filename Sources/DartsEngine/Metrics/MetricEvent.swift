@@ -84,6 +84,8 @@ public protocol MetricsSink: AnyObject {
 public final class JSONLinesWriter: MetricsSink {
     private let handle: FileHandle
     public let path: String
+    /// Which events reach the file (all when nil); the store still sees every one.
+    public var include: ((MetricEvent) -> Bool)?
 
     public init(path: String, append: Bool = false) throws {
         let manager = FileManager.default
@@ -102,7 +104,13 @@ public final class JSONLinesWriter: MetricsSink {
     deinit { try? handle.close() }
 
     public func record(_ event: MetricEvent) {
+        if let include, !include(event) { return }
         handle.write(Data((event.jsonLine() + "\n").utf8))
+    }
+
+    /// Keeps the high-volume per-step diagnostics to every `every`-th step.
+    public static func decimating(_ types: Set<String>, every: Int) -> (MetricEvent) -> Bool {
+        { event in !types.contains(event.type) || event.step % max(every, 1) == 0 }
     }
 }
 

@@ -117,11 +117,14 @@ public final class SearchEngine {
 
         // (2) Weight step.
         let tape = Tape<Float>()
-        let pass = supernet.forward(train.images, on: tape, batchNormMode: .training, alphasRequireGradient: false,
+        // α needs no gradient here, but the cells' Λ_l (for the train
+        // alignment) do: they cost one dot product per mixed-op term.
+        let pass = supernet.forward(train.images, on: tape, batchNormMode: .training,
                                     dropPathProbability: dropPath, generator: &generator)
         let loss = pass.logits.crossEntropy(labels: train.labels)
         tape.backward(from: loss)
         var gradients = pass.weights.compactMapValues(\.grad)
+        let trainLayerGradients = layerGradients(pass)
         let trainLoss = Double(loss.value.scalars[0])
         let clip = clipGlobalNorm(&gradients, maxNorm: config.gradientClip)
         guard trainLoss.isFinite, clip.norm.isFinite else {
@@ -140,6 +143,7 @@ public final class SearchEngine {
             "lr": .number(lr), "grad_norm": .number(clip.norm), "clip_factor": .number(clip.factor),
             "step_time": .number(Date().timeIntervalSince(started)),
         ])
+        emitAlignment(train: trainLayerGradients, valid: arch.layerGradients)
         if step % config.alphaEvery == 0 { emitAlphas() }
         if stepInEpoch == stepsPerEpoch { finishEpoch() }
     }
@@ -161,6 +165,33 @@ public final class SearchEngine {
         var gradients: [String: Tensor<Float>]
         var loss: Double
         var accuracy: Double
+        /// Λ_l of every cell on the validation batch.
+        var layerGradients: [Tensor<Float>]
+    }
+
+    func layerGradients(_ pass: ForwardPass<Float>) -> [Tensor<Float>] {
+        pass.cellMixingWeights.map { $0.grad ?? Tensor(zeros: $0.shape) }
+    }
+
+    /// The `alignment` event: cosine matrices of Λ between cells of each type
+    /// on the weight step (train) and the architecture step (valid), their
+    /// pair means, and each cell's contribution to the α-gradient (valid).
+    func emitAlignment(train: [Tensor<Float>], valid: [Tensor<Float>]) {
+        let groups = supernet.cellsByAlpha
+        let trainAlignment = LayerAlignment(layerGradients: train, cellsByType: groups)
+        let validAlignment = LayerAlignment(layerGradients: valid, cellsByType: groups)
+        var fields: [String: JSONValue] = [:]
+        for (t, name) in supernet.parameters.alphaNames.enumerated() {
+            let type = name.replacingOccurrences(of: "alphas_", with: "")
+            fields["train_cosine_\(type)"] = .matrix(trainAlignment.cosines[t])
+            fields["valid_cosine_\(type)"] = .matrix(validAlignment.cosines[t])
+            fields["train_corr_\(type)"] = trainAlignment.meanPairCosine(type: t).map(JSONValue.number) ?? .null
+            fields["valid_corr_\(type)"] = validAlignment.meanPairCosine(type: t).map(JSONValue.number) ?? .null
+        }
+        fields["layer_alpha_gradients"] = .array(valid.indices.map {
+            .matrix(supernet.alphaGradientContribution(ofCell: $0, layerGradient: valid[$0]))
+        })
+        emit("alignment", fields)
     }
 
     /// ∇α L_val(w, α) on the validation batch (no weight-gradient work).
@@ -171,7 +202,7 @@ public final class SearchEngine {
         let loss = pass.logits.crossEntropy(labels: valid.labels)
         tape.backward(from: loss)
         return ArchitectureGradient(gradients: alphaGradients(pass), loss: Double(loss.value.scalars[0]),
-                                    accuracy: pass.logits.value.accuracy(labels: valid.labels))
+                                    accuracy: pass.logits.value.accuracy(labels: valid.labels), layerGradients: layerGradients(pass))
     }
 
     func alphaGradients(_ pass: ForwardPass<Float>) -> [String: Tensor<Float>] {

@@ -65,6 +65,6 @@ extension SearchEngine {
             alphaGradient[name]!.add(implicit, scaledBy: Float(-learningRate / (2 * epsilon)))
         }
         return ArchitectureGradient(gradients: alphaGradient, loss: Double(loss.value.scalars[0]),
-                                    accuracy: pass.logits.value.accuracy(labels: valid.labels))
+                                    accuracy: pass.logits.value.accuracy(labels: valid.labels), layerGradients: layerGradients(pass))
     }
 }
