@@ -41,8 +41,8 @@ let package = Package(
         .testTarget(
             name: "DartsEngineTests",
             dependencies: ["DartsEngine"],
-            exclude: ["Fixtures/make_state_dict_keys.py"],
-            resources: [.copy("Fixtures/state_dict_keys.json")]
+            exclude: ["Fixtures/make_state_dict_keys.py", "Fixtures/make_hessian_fixture.py"],
+            resources: [.copy("Fixtures/state_dict_keys.json"), .copy("Fixtures/hessian_fixture.json")]
         ),
     ]
 )
