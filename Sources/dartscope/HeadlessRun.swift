@@ -25,6 +25,23 @@ struct HeadlessRun {
         let genotype = engine.supernet.genotype()
         print(genotype.description)
         log("dartscope: normal-cell skip connections: \(genotype.normalSkipCount)")
+        summarise()
+    }
+
+    /// The end-of-run report: DARTS-ES verdict and the eigenvalue trajectory.
+    private func summarise() {
+        let records = engine.earlyStopping.records
+        if let first = records.first, let last = records.last {
+            let values = records.map(\.eigenvalue)
+            log(String(format: "dartscope: dominant eigenvalue: epoch %d %.4g → epoch %d %.4g (min %.4g, max %.4g over %d epochs)",
+                       first.epoch + 1, first.eigenvalue, last.epoch + 1, last.eigenvalue, values.min()!, values.max()!, values.count))
+        }
+        if let verdict = engine.esVerdict {
+            let what = engine.stoppedEarly ? "stopped the search" : (engine.config.esAction == "ada" ? "adapted the weight decay" : "would have stopped the search")
+            log("dartscope: DARTS-ES \(what) at epoch \(verdict.stopEpoch + 1) (local average ×\(String(format: "%.2f", verdict.currentAverage / verdict.previousAverage)) at epoch \(verdict.epoch + 1)); genotype then: \(verdict.genotype)")
+        } else if !records.isEmpty {
+            log("dartscope: DARTS-ES did not trigger (factor \(formatReal(engine.config.esFactor)), window \(engine.config.esWindow), delta \(engine.config.esDelta), start epoch \(engine.config.esStartEpoch))")
+        }
     }
 }
 
@@ -39,7 +56,7 @@ final class ProgressLine: MetricsSink {
     private let interactive = isatty(STDERR_FILENO) == 1
     private var lastPrint = Date.distantPast
     private var recentSteps: [(time: Double, step: Int)] = []
-    private var lastLoss = Double.nan, lastAccuracy = Double.nan
+    private var lastLoss = Double.nan, lastAccuracy = Double.nan, lastEigenvalue = Double.nan
 
     init(engine: SearchEngine) { self.engine = engine }
 
@@ -55,13 +72,15 @@ final class ProgressLine: MetricsSink {
                 lastPrint = now
                 draw()
             }
+        case "hessian":
+            if event["epoch_end"] == .bool(true) { lastEigenvalue = event["eigenvalue"]?.doubleValue ?? .nan }
         case "epoch":
             clear()
             let skips = event["skip_count"].flatMap { if case .integer(let v) = $0 { v } else { nil } } ?? -1
-            log(String(format: "epoch %d: train loss %.4f acc %.4f | valid loss %.4f acc %.4f | skip %d | %.2f steps/s",
+            log(String(format: "epoch %d: train loss %.4f acc %.4f | valid loss %.4f acc %.4f | skip %d | λmax %.4g | %.2f steps/s",
                        event.epoch + 1, event["train_loss"]?.doubleValue ?? .nan, event["train_acc"]?.doubleValue ?? .nan,
-                       event["valid_loss"]?.doubleValue ?? .nan, event["valid_acc"]?.doubleValue ?? .nan, skips, stepsPerSecond))
-        case "control", "snapshot", "diverged", "error":
+                       event["valid_loss"]?.doubleValue ?? .nan, event["valid_acc"]?.doubleValue ?? .nan, skips, lastEigenvalue, stepsPerSecond))
+        case "control", "snapshot", "diverged", "error", "es_stop", "ada":
             clear()
             log("dartscope: \(event.type) at step \(event.step): " + event.fields.sorted { $0.key < $1.key }
                 .map { "\($0.key)=\($0.value.plainText)" }.joined(separator: " "))

@@ -48,13 +48,36 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     /// ScheduledDropPath probability reached at the last epoch (ramped linearly from 0).
     public var dropPathProbability = 0.0
 
+    // curvature (dominant eigenvalue of the validation-loss Hessian w.r.t. α)
+    /// Also compute the eigenvalue every N steps (0: only at epoch ends).
+    public var hessianEvery = 0
+    /// Lanczos stops when the top Ritz value moves less than this (relative).
+    public var hessianTolerance = 1e-3
+    public var hessianMaxIterations = 20
+    /// Finite-difference step h of the Hessian-vector products (unit directions).
+    public var hessianStep = 1e-2
+
+    // DARTS-ES / DARTS-ADA (R-DARTS)
+    public var esWindow = 5
+    public var esStartEpoch = 10
+    public var esDelta = 4
+    public var esFactor = 1.3
+    /// Epochs between the eigenvalues the rule uses.
+    public var esFrequency = 1
+    /// `notify` (mark and continue), `stop` (DARTS-ES) or `ada` (DARTS-ADA).
+    public var esAction = "notify"
+    /// DARTS-ADA multiplies the weight decay by this at each trigger ...
+    public var adaMultiplier = 3.0
+    /// ... up to this value; at the cap a trigger stops the search.
+    public var adaMaxWeightDecay = 0.0243
+
     // metrics and snapshots
     /// Write softmax(α) to the metrics file every N steps (and at every epoch end).
     public var alphaEvery = 50
     /// Write the per-step layer-alignment diagnostics to the metrics file every N steps.
     public var alignmentEvery = 10
     /// Automatic snapshots kept (one per epoch end, oldest deleted first); 0 = none.
-    public var snapshotKeep = 3
+    public var snapshotKeep = 8
 
     public init() {}
 }

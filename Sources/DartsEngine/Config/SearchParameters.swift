@@ -37,6 +37,20 @@ public enum SearchParameters {
 
         real("reg.drop_path_prob", \.dropPathProbability, 0...0.9, "ScheduledDropPath probability at the last epoch, ramped linearly from 0.", live: true),
 
+        integer("hessian.every", \.hessianEvery, 0...Int.max, "Also compute the dominant Hessian eigenvalue every N steps (0: epoch ends only).", live: true),
+        real("hessian.tolerance", \.hessianTolerance, 1e-8...0.5, "Lanczos stops when the top Ritz value changes less than this, relatively.", live: true),
+        integer("hessian.max_iterations", \.hessianMaxIterations, 1...500, "At most this many Hessian-vector products per eigenvalue.", live: true),
+        real("hessian.step", \.hessianStep, 1e-6...1, "Finite-difference step of the (pattern-replayed, exact up to O(h²)) Hessian-vector products.", live: true),
+
+        integer("es.window", \.esWindow, 1...100, "DARTS-ES: eigenvalues per local average.", live: true),
+        integer("es.start_epoch", \.esStartEpoch, 0...10_000, "DARTS-ES: earliest comparison epoch.", live: true),
+        integer("es.delta", \.esDelta, 1...100, "DARTS-ES: compare with the local average this many eigenvalue epochs back.", live: true),
+        real("es.factor", \.esFactor, 1...100, "DARTS-ES: trigger when the local average grew by more than this factor.", live: true),
+        integer("es.frequency", \.esFrequency, 1...1000, "DARTS-ES: epochs between eigenvalues.", live: true),
+        choice("es.action", \.esAction, ["notify", "stop", "ada"], "On a trigger: notify (mark, go on), stop (DARTS-ES), ada (DARTS-ADA: roll back, raise weight decay).", live: true),
+        real("es.ada_multiplier", \.adaMultiplier, 1...100, "DARTS-ADA: weight-decay multiplier per trigger.", live: true),
+        real("es.ada_max_weight_decay", \.adaMaxWeightDecay, 0...1, "DARTS-ADA: weight-decay cap; a trigger at the cap stops the search.", live: true),
+
         integer("metrics.alpha_every", \.alphaEvery, 1...Int.max, "Write softmax(α) to the metrics file every N steps."),
         integer("metrics.alignment_every", \.alignmentEvery, 1...Int.max, "Write the layer-gradient alignment (cosine matrices, per-layer α-gradients) to the metrics file every N steps; the dashboard sees every step."),
         integer("snapshot.keep", \.snapshotKeep, 0...1000, "Epoch-end snapshots kept (0 = none)."),

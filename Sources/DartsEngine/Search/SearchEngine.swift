@@ -18,6 +18,14 @@ public final class SearchEngine {
     let validationIndices: [Int]
     /// Augmentation, drop-path masks and S4 noise.
     var generator: RandomGenerator
+    /// Validation batches (and noise) for curvature measurements, apart from
+    /// the run's own streams so that diagnostics never change the search.
+    var hessianSampler: BatchSampler
+    /// Eigenvalue history for DARTS-ES and the latest trigger.
+    public internal(set) var earlyStopping = EarlyStopping()
+    public internal(set) var esVerdict: EarlyStopping.Verdict?
+    /// Set when DARTS-ES (or DARTS-ADA at its cap) ended the search.
+    public internal(set) var stoppedEarly = false
     var weightOptimizer = MomentumSGD()
     var archOptimizer = Adam()
 
@@ -69,13 +77,14 @@ public final class SearchEngine {
         validationIndices = Array(split..<dataset.count)
         validSampler = BatchSampler(indices: validationIndices, generator: master.split())
         generator = master.split()
+        hessianSampler = BatchSampler(indices: validationIndices, generator: master.split())
         stepsPerEpoch = trainSampler.batchesPerPass(batchSize: config.batchSize)
     }
 
     public func addSink(_ sink: MetricsSink) { sinks.append(sink) }
 
     public var totalSteps: Int { stepsPerEpoch * config.epochs }
-    public var isFinished: Bool { epoch >= config.epochs || divergence != nil }
+    public var isFinished: Bool { epoch >= config.epochs || divergence != nil || stoppedEarly }
     public var wallTime: Double { Date().timeIntervalSince(clockStart) }
 
     /// The weight learning rate of the current epoch (cosine schedule).
@@ -144,6 +153,9 @@ public final class SearchEngine {
             "step_time": .number(Date().timeIntervalSince(started)),
         ])
         emitAlignment(train: trainLayerGradients, valid: arch.layerGradients)
+        if config.hessianEvery > 0 && step % config.hessianEvery == 0 && stepInEpoch != stepsPerEpoch {
+            measureCurvature(atEpochEnd: false)
+        }
         if step % config.alphaEvery == 0 { emitAlphas() }
         if stepInEpoch == stepsPerEpoch { finishEpoch() }
     }
@@ -226,6 +238,7 @@ public final class SearchEngine {
     func finishEpoch() {
         let evaluation = evaluate(indices: validationIndices)
         let genotype = supernet.genotype()
+        let verdict = earlyStoppingCheck(completed: epoch, genotype: genotype)
         emit("epoch", [
             "train_loss": .number(epochTotals.meanLoss), "train_acc": .number(epochTotals.meanAccuracy),
             "valid_loss": .number(evaluation.loss), "valid_acc": .number(evaluation.accuracy),
@@ -237,6 +250,7 @@ public final class SearchEngine {
         epoch += 1
         stepInEpoch = 0
         writeEpochSnapshot()
+        if let verdict { act(on: verdict) }
     }
 
     /// Mean loss and accuracy over `indices` with BN in evaluation mode,

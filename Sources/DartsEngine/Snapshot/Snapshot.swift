@@ -42,6 +42,10 @@ struct SnapshotManifest: Codable {
     var generator: RandomGenerator
     var trainSampler: BatchSampler
     var validSampler: BatchSampler
+    var hessianSampler: BatchSampler
+    var earlyStopping: EarlyStopping
+    var esVerdict: EarlyStopping.Verdict?
+    var stoppedEarly: Bool
     var epochTotals: EpochTotals
     var adamSteps: Int
     var divergence: String?
@@ -95,6 +99,7 @@ extension SearchEngine {
             step: step, epoch: epoch, stepInEpoch: stepInEpoch, config: config,
             genotype: supernet.genotype().description,
             generator: generator, trainSampler: trainSampler, validSampler: validSampler,
+            hessianSampler: hessianSampler, earlyStopping: earlyStopping, esVerdict: esVerdict, stoppedEarly: stoppedEarly,
             epochTotals: epochTotals, adamSteps: archOptimizer.stepCount, divergence: divergence,
             journal: journal, history: history,
             files: [SnapshotFile.model: .init(bytes: model.count, crc32: DurableFiles.crc32(model)),

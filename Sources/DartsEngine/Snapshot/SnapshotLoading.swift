@@ -166,6 +166,10 @@ extension SearchEngine {
         generator = manifest.generator
         trainSampler = manifest.trainSampler
         validSampler = manifest.validSampler
+        hessianSampler = manifest.hessianSampler
+        earlyStopping = manifest.earlyStopping
+        esVerdict = manifest.esVerdict
+        stoppedEarly = manifest.stoppedEarly
         epochTotals = manifest.epochTotals
         step = manifest.step
         epoch = manifest.epoch

@@ -1,0 +1,88 @@
+import Foundation
+
+extension SearchEngine {
+    var earlyStoppingParameters: EarlyStopping.Parameters {
+        var p = EarlyStopping.Parameters()
+        p.window = config.esWindow
+        p.startEpoch = config.esStartEpoch
+        p.delta = config.esDelta
+        p.factor = config.esFactor
+        p.frequency = config.esFrequency
+        return p
+    }
+
+    /// The dominant (largest algebraic) eigenvalue of ∇²α L_val + arch-L2·I
+    /// on a validation batch of its own sampler (so diagnostics never shift
+    /// the run's data order or random numbers), reported as a `hessian` event.
+    @discardableResult
+    func measureCurvature(atEpochEnd: Bool) -> Double {
+        let started = Date()
+        var noise = hessianSampler.generator
+        let batch = pipeline.batch(hessianSampler.nextBatch(size: config.batchSize), augment: false, generator: &noise)
+        var products = HessianVectorProducts(supernet: supernet, input: batch.images, labels: batch.labels, noise: noise,
+                                             step: config.hessianStep, l2: config.archWeightDecay)
+        let (value, iterations) = products.dominantEigenvalue(tolerance: config.hessianTolerance,
+                                                             maxIterations: config.hessianMaxIterations, seed: UInt64(step))
+        emit("hessian", [
+            "eigenvalue": .number(value), "hvps": .integer(products.count),
+            "lanczos_iterations": .integer(iterations), "seconds": .number(Date().timeIntervalSince(started)),
+            "batch_loss": .number(products.loss), "epoch_end": .bool(atEpochEnd),
+        ])
+        return value
+    }
+
+    /// Epoch end of epoch `completed` (0-based): eigenvalue for DARTS-ES when
+    /// due, the rule, and its verdict. Returns the verdict to act on.
+    func earlyStoppingCheck(completed: Int, genotype: Genotype) -> EarlyStopping.Verdict? {
+        guard completed % max(config.esFrequency, 1) == 0 else { return nil }
+        let eigenvalue = measureCurvature(atEpochEnd: true)
+        earlyStopping.record(epoch: completed, eigenvalue: eigenvalue, genotype: genotype.description)
+        let p = earlyStoppingParameters
+        let averages = earlyStopping.localAverages(p)
+        let verdict = completed < config.epochs - 1 ? earlyStopping.verdict(p) : nil
+        var fields: [String: JSONValue] = [
+            "eigenvalue": .number(eigenvalue),
+            "local_average": averages.last.flatMap { $0 }.map(JSONValue.number) ?? .null,
+            "local_average_epoch": .integer(earlyStopping.averageEpoch(at: earlyStopping.records.count - 1, p)),
+            "threshold": earlyStopping.threshold(p).map(JSONValue.number) ?? .null,
+            "triggered": .bool(verdict != nil), "action": .string(config.esAction),
+        ]
+        if let verdict {
+            fields["stop_epoch"] = .integer(verdict.stopEpoch)
+            fields["stop_genotype"] = .string(verdict.genotype)
+            fields["ratio"] = .number(verdict.currentAverage / verdict.previousAverage)
+        }
+        emit("es", fields)
+        return verdict
+    }
+
+    /// Carries out the configured action for a DARTS-ES trigger after the
+    /// epoch's snapshot was written.
+    public func act(on verdict: EarlyStopping.Verdict) {
+        esVerdict = verdict
+        switch config.esAction {
+        case "stop":
+            stoppedEarly = true
+            emit("es_stop", ["stop_epoch": .integer(verdict.stopEpoch), "genotype": .string(verdict.genotype)])
+        case "ada":
+            let raised = min(config.weightDecay * config.adaMultiplier, config.adaMaxWeightDecay)
+            guard raised > config.weightDecay else {
+                stoppedEarly = true
+                emit("es_stop", ["stop_epoch": .integer(verdict.stopEpoch), "genotype": .string(verdict.genotype),
+                                 "reason": .string("weight decay already at the DARTS-ADA cap \(formatReal(config.adaMaxWeightDecay))")])
+                return
+            }
+            let name = String(format: "epoch-%04d", verdict.stopEpoch + 1)
+            do {
+                try apply(.rollback(name: name))
+                try apply(.set(key: "optim.weight_decay", value: .real(min(config.weightDecay * config.adaMultiplier, config.adaMaxWeightDecay))))
+                emit("ada", ["rolled_back_to": .string(name), "weight_decay": .number(config.weightDecay)])
+            } catch {
+                stoppedEarly = true
+                emit("error", ["message": .string("DARTS-ADA could not roll back to \(name) (\(error)); stopping as DARTS-ES")])
+            }
+        default:
+            break
+        }
+    }
+}
