@@ -52,7 +52,6 @@ struct PatternReplayTests {
             func gradient(at sign: Double) -> Tensor<Double> {
                 var shifted = alpha
                 shifted.add(direction, scaledBy: sign * step)
-                patterns.rewind()
                 return alphaGradient(shifted, patternMode: frozen ? .replay(patterns) : .free)
             }
             var result = gradient(at: 1)

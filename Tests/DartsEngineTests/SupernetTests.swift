@@ -60,7 +60,6 @@ struct SupernetTests {
         let patterns = ActivationPatterns()
 
         func loss(_ mode: PatternMode, keepGradients: Bool) -> (Double, ForwardPass<Double>) {
-            patterns.rewind()
             let tape = Tape<Double>(patternMode: mode)
             var noise = RandomGenerator(seed: 0)
             let pass = net.forward(input, on: tape, batchNormMode: .batchStatistics, generator: &noise)

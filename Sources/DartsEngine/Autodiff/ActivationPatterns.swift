@@ -27,7 +27,7 @@ public final class ActivationPatterns {
     func append(_ entry: Entry) { entries.append(entry) }
 
     /// Starts replaying from the first recorded op (a pattern can be replayed
-    /// by any number of passes).
+    /// by any number of passes; a new replaying tape rewinds it itself).
     public func rewind() { replayCursor = 0 }
 
     func nextReluMask(count: Int, op: String) -> [Float] {

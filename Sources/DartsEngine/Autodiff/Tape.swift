@@ -22,8 +22,10 @@ public final class Tape<Scalar: TensorScalar> {
     /// recorded one, or neither (see ``ActivationPatterns``).
     public var patternMode: PatternMode
 
+    /// A tape replaying a pattern starts from its first recorded op.
     public init(patternMode: PatternMode = .free) {
         self.patternMode = patternMode
+        if case .replay(let patterns) = patternMode { patterns.rewind() }
     }
 
     /// A leaf: a value the graph starts from. Gradients reach it only when

@@ -48,6 +48,18 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     /// ScheduledDropPath probability reached at the last epoch (ramped linearly from 0).
     public var dropPathProbability = 0.0
 
+    // Λ-DARTS (Movahedi et al., ICLR 2023)
+    public var lambdaEnabled = false
+    /// λ; with the ramp it is reached at the last epoch (0 at the first).
+    public var lambdaValue = 0.125
+    public var lambdaRamp = true
+    /// `corr` or `signcorr`.
+    public var lambdaVariant = "corr"
+    /// ε0 of ε = ε0 / ‖d‖.
+    public var lambdaEpsilon = 1e-4
+    /// `reference` (published rule) or `frozen` (± passes replay the base pattern).
+    public var lambdaDifference = "reference"
+
     // curvature (dominant eigenvalue of the validation-loss Hessian w.r.t. α)
     /// Also compute the eigenvalue every N steps (0: only at epoch ends).
     public var hessianEvery = 0

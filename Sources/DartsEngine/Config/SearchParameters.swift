@@ -37,6 +37,13 @@ public enum SearchParameters {
 
         real("reg.drop_path_prob", \.dropPathProbability, 0...0.9, "ScheduledDropPath probability at the last epoch, ramped linearly from 0.", live: true),
 
+        flag("lambda.enabled", \.lambdaEnabled, "Λ-DARTS regulariser on the weight step (two extra passes per step while λ > 0).", live: true),
+        real("lambda.value", \.lambdaValue, 0...1000, "λ, the regulariser's weight (reached at the last epoch when ramped).", live: true),
+        flag("lambda.ramp", \.lambdaRamp, "Ramp λ linearly from 0 at the first epoch to lambda.value at the last.", live: true),
+        choice("lambda.variant", \.lambdaVariant, LambdaVariant.allCases.map(\.rawValue), "corr: gradient of the summed pairwise cosine; signcorr: the sign-weighted variant.", live: true),
+        real("lambda.epsilon", \.lambdaEpsilon, 1e-12...1, "ε0 of the difference quotient, ε = ε0 / ‖d‖.", live: true),
+        choice("lambda.fd", \.lambdaDifference, LambdaDifferenceMode.allCases.map(\.rawValue), "reference: the published ± passes; frozen: they replay the base pass's activation pattern (exact directional derivative).", live: true),
+
         integer("hessian.every", \.hessianEvery, 0...Int.max, "Also compute the dominant Hessian eigenvalue every N steps (0: epoch ends only).", live: true),
         real("hessian.tolerance", \.hessianTolerance, 1e-8...0.5, "Lanczos stops when the top Ritz value changes less than this, relatively.", live: true),
         integer("hessian.max_iterations", \.hessianMaxIterations, 1...500, "At most this many Hessian-vector products per eigenvalue.", live: true),

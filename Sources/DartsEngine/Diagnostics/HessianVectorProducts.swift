@@ -39,7 +39,6 @@ public struct HessianVectorProducts<Scalar: TensorScalar> {
 
     /// Loss and α-gradient at the store's current α under `mode`.
     private func pass(mode: PatternMode) -> (Double, [Tensor<Scalar>]) {
-        patterns.rewind()
         let tape = Tape<Scalar>(patternMode: mode)
         var generator = noise
         let forward = supernet.forward(input, on: tape, batchNormMode: .batchStatistics, weightsRequireGradient: false, generator: &generator)

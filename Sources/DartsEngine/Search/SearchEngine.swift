@@ -125,7 +125,11 @@ public final class SearchEngine {
                            beta1: config.archBeta1, beta2: config.archBeta2, weightDecay: config.archWeightDecay)
 
         // (2) Weight step.
-        let tape = Tape<Float>()
+        let lambda = config.lambdaEnabled ? (config.lambdaRamp ? ramped(config.lambdaValue) : config.lambdaValue) : 0
+        let lambdaMode = LambdaDifferenceMode(rawValue: config.lambdaDifference) ?? .reference
+        let patterns = lambda > 0 && lambdaMode == .frozen ? ActivationPatterns() : nil
+        let generatorBeforeWeightStep = generator
+        let tape = Tape<Float>(patternMode: patterns.map(PatternMode.record) ?? .free)
         // α needs no gradient here, but the cells' Λ_l (for the train
         // alignment) do: they cost one dot product per mixed-op term.
         let pass = supernet.forward(train.images, on: tape, batchNormMode: .training,
@@ -135,7 +139,17 @@ public final class SearchEngine {
         var gradients = pass.weights.compactMapValues(\.grad)
         let trainLayerGradients = layerGradients(pass)
         let trainLoss = Double(loss.value.scalars[0])
+        var regulariser: LambdaStepReport?
+        if lambda > 0 {
+            regulariser = addLambdaCorrection(to: &gradients, lambda: lambda, mode: lambdaMode, batch: train,
+                                              layerGradients: trainLayerGradients, patterns: patterns,
+                                              dropPath: dropPath, generator: generatorBeforeWeightStep)
+        }
         let clip = clipGlobalNorm(&gradients, maxNorm: config.gradientClip)
+        if var report = regulariser {
+            report.clipFactor = clip.factor
+            emit("lambda", report.fields)
+        }
         guard trainLoss.isFinite, clip.norm.isFinite else {
             return diverge("training loss \(trainLoss) or weight-gradient norm \(clip.norm) is not finite at step \(step)")
         }
