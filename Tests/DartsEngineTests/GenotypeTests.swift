@@ -61,3 +61,32 @@ struct GenotypeTests {
         #expect(genotype.normal.allSatisfy { $0.operation != .none })
     }
 }
+
+@Suite("discretisation")
+struct DiscretisationTests {
+    @Test func oneHotMixingKeepsExactlyTheGenotypesEdges() {
+        let genotype = Genotype(
+            normal: [.init(.sepConv3x3, 1), .init(.skipConnect, 0), .init(.sepConv3x3, 2), .init(.skipConnect, 1),
+                     .init(.skipConnect, 0), .init(.sepConv3x3, 3), .init(.sepConv3x3, 4), .init(.skipConnect, 2)],
+            reduce: Array(repeating: .init(.sepConv3x3, 0), count: 8), concat: 2..<6)
+        let mixing: [Tensor<Double>] = genotype.oneHotMixing(in: .s3)
+        #expect(mixing.count == 2)
+        let normal = mixing[0]
+        #expect(normal.sum == 8)
+        // s3 candidates: none, skip, sep. Edge 1 (n0←c_{k-1}) sep; edge 0 (n0←c_{k-2}) skip.
+        #expect(normal.scalars[1 * 3 + 2] == 1 && normal.scalars[0 * 3 + 1] == 1)
+        // Node 1 kept inputs 2 (n0) and 1: edges 4 and 3.
+        #expect(normal.scalars[4 * 3 + 2] == 1 && normal.scalars[3 * 3 + 1] == 1 && normal.scalars[2 * 3 + 1] == 0)
+        let tiny: [Tensor<Float>] = Genotype(normal: [.init(.maxPool3x3, 0), .init(.skipConnect, 1), .init(.sepConv3x3, 1), .init(.sepConv3x3, 2)],
+                                             reduce: [], concat: 2..<4).oneHotMixing(in: .tiny)
+        #expect(tiny.count == 1 && tiny[0].scalars == [0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 1, 0])
+    }
+
+    @Test func epochEventsCarryTheGap() throws {
+        let (engine, recorder) = try EngineFixture.engine(EngineFixture.config(epochs: 1))
+        while !engine.isFinished { engine.runStep() }
+        let epoch = try #require(recorder.events.first { $0.type == "epoch" })
+        let supernet = try #require(epoch["valid_acc"]?.doubleValue), discrete = try #require(epoch["discrete_valid_acc"]?.doubleValue)
+        #expect(abs((epoch["discretisation_gap"]?.doubleValue ?? .nan) - (supernet - discrete)) < 1e-12)
+    }
+}

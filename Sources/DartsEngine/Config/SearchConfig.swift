@@ -88,6 +88,8 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     public var alphaEvery = 50
     /// Write the per-step layer-alignment diagnostics to the metrics file every N steps.
     public var alignmentEvery = 10
+    /// Evaluate the derived genotype's discrete network at each epoch end.
+    public var discretisationGap = true
     /// Automatic snapshots kept (one per epoch end, oldest deleted first); 0 = none.
     public var snapshotKeep = 8
 

@@ -253,12 +253,20 @@ public final class SearchEngine {
         let evaluation = evaluate(indices: validationIndices)
         let genotype = supernet.genotype()
         let verdict = earlyStoppingCheck(completed: epoch, genotype: genotype)
-        emit("epoch", [
+        var gapFields: [String: JSONValue] = [:]
+        if config.discretisationGap {
+            // The same weights with the derived genotype's one-hot mixing
+            // weights: how much accuracy the discretisation step costs.
+            let discrete = evaluate(indices: validationIndices, fixedMixingWeights: genotype.oneHotMixing(in: supernet.space))
+            gapFields = ["discrete_valid_acc": .number(discrete.accuracy), "discrete_valid_loss": .number(discrete.loss),
+                         "discretisation_gap": .number(evaluation.accuracy - discrete.accuracy)]
+        }
+        emit("epoch", gapFields.merging([
             "train_loss": .number(epochTotals.meanLoss), "train_acc": .number(epochTotals.meanAccuracy),
             "valid_loss": .number(evaluation.loss), "valid_acc": .number(evaluation.accuracy),
             "genotype": .string(genotype.description), "skip_count": .integer(genotype.normalSkipCount),
             "lr": .number(learningRate),
-        ])
+        ]) { $1 })
         emitAlphas()
         epochTotals = EpochTotals()
         epoch += 1

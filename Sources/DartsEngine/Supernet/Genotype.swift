@@ -126,3 +126,31 @@ extension Supernet {
 }
 
 import RealModule
+
+extension Genotype {
+    /// The discrete network as mixing weights: 1 for each kept edge's chosen
+    /// operation, 0 elsewhere (dropped edges contribute nothing). One matrix
+    /// per α of the space, for `Supernet.forward(fixedMixingWeights:)`.
+    public func oneHotMixing<Scalar: TensorScalar>(in space: SearchSpace) -> [Tensor<Scalar>] {
+        let topology = space.topology
+        let firstEdge = topology.firstEdgeOfNode
+        func matrix(_ edges: [Edge], _ operations: [[Operation]]) -> Tensor<Scalar> {
+            var result = Tensor<Scalar>(zeros: [topology.edgeCount, space.operationsPerEdge])
+            var kept = 0
+            for (node, inputs) in topology.nodeInputs.enumerated() {
+                for _ in 0..<min(2, inputs.count) {
+                    let edge = edges[kept]
+                    kept += 1
+                    guard let slot = inputs.firstIndex(of: edge.input) else { continue }
+                    let index = firstEdge[node] + slot
+                    if let k = operations[index].firstIndex(of: edge.operation) {
+                        result.scalars[index * space.operationsPerEdge + k] = 1
+                    }
+                }
+            }
+            return result
+        }
+        let normalMatrix = matrix(normal, space.normalOperations)
+        return space.sharesAlphaAcrossCellTypes ? [normalMatrix] : [normalMatrix, matrix(reduce, space.reduceOperations)]
+    }
+}
