@@ -44,5 +44,6 @@ let package = Package(
             exclude: ["Fixtures/make_state_dict_keys.py", "Fixtures/make_hessian_fixture.py"],
             resources: [.copy("Fixtures/state_dict_keys.json"), .copy("Fixtures/hessian_fixture.json")]
         ),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "DartsEngine"]),
     ]
 )

@@ -1,0 +1,97 @@
+/// A line chart of one or more series, in braille dots (2×4 per cell) on
+/// Unicode terminals or in block characters otherwise, with the y range on
+/// the left and optional vertical markers (DARTS-ES triggers).
+public struct LineChart: Sendable {
+    public struct Series: Sendable {
+        public var values: [Double]
+        public var role: ColorRole
+        public init(_ values: [Double], role: ColorRole) {
+            self.values = values
+            self.role = role
+        }
+    }
+
+    public var series: [Series]
+    /// Indices (into the series' x axis) to mark with a vertical rule.
+    public var markers: [Int] = []
+    /// A horizontal reference line (the ES threshold), if any.
+    public var reference: Double?
+
+    public init(series: [Series]) { self.series = series }
+
+    /// The y range covering every finite value (and the reference line).
+    public var range: ClosedRange<Double>? {
+        let finite = series.flatMap(\.values).filter(\.isFinite) + (reference.map { [$0] } ?? [])
+        guard let low = finite.min(), let high = finite.max() else { return nil }
+        return low == high ? (low - 0.5)...(high + 0.5) : low...high
+    }
+
+    public func draw(into grid: inout CellGrid, at rect: Rect, glyphs: Glyphs) {
+        guard let range = range else {
+            grid.write("no data yet", x: rect.x, y: rect.y, style: CellStyle(.dim), maxWidth: rect.width)
+            return
+        }
+        let axisWidth = 7
+        let plot = Rect(x: rect.x + axisWidth + 1, y: rect.y, width: rect.width - axisWidth - 1, height: rect.height)
+        guard plot.width > 1, plot.height > 0 else { return }
+        grid.write(String(formatAxis(range.upperBound).prefix(axisWidth)), x: rect.x, y: rect.y, style: CellStyle(.dim))
+        grid.write(String(formatAxis(range.lowerBound).prefix(axisWidth)), x: rect.x, y: rect.y + rect.height - 1, style: CellStyle(.dim))
+        let count = series.map(\.values.count).max() ?? 0
+        guard count > 0 else { return }
+        // Dot resolution: braille has 2 columns × 4 rows of dots per cell.
+        let (dotsX, dotsY) = glyphs.usesBraille ? (2, 4) : (1, 8)
+        let columns = plot.width * dotsX, rows = plot.height * dotsY
+        func column(_ i: Int) -> Int { count == 1 ? 0 : i * (columns - 1) / (count - 1) }
+        func row(_ v: Double) -> Int {
+            let fraction = (v - range.lowerBound) / (range.upperBound - range.lowerBound)
+            return min(rows - 1, max(0, Int((fraction * Double(rows - 1)).rounded())))
+        }
+        if let reference {
+            let y = plot.y + plot.height - 1 - row(reference) / dotsY
+            for x in plot.x..<(plot.x + plot.width) { grid[x, y] = Cell(glyphs.usesBraille ? "┄" : "-", CellStyle(.warning)) }
+        }
+        for marker in markers where marker >= 0 && marker < count {
+            let x = plot.x + column(marker) / dotsX
+            for y in plot.y..<(plot.y + plot.height) { grid[x, y] = Cell(glyphs.vertical, CellStyle(.bad)) }
+        }
+        for s in series {
+            var dots: [Int: UInt8] = [:]  // cell index → braille bit pattern
+            var previous: (Int, Int)?
+            for (i, v) in s.values.enumerated() where v.isFinite {
+                let point = (column(i), row(v))
+                // Join consecutive points with a vertical run so steep moves stay visible.
+                let from = previous.map { min($0.1, point.1) } ?? point.1
+                let to = previous.map { max($0.1, point.1) } ?? point.1
+                for r in from...to {
+                    let cellX = point.0 / dotsX, cellY = (rows - 1 - r) / dotsY
+                    let key = cellY * plot.width + cellX
+                    if glyphs.usesBraille {
+                        dots[key, default: 0] |= brailleBit(dx: point.0 % dotsX, dy: (rows - 1 - r) % dotsY)
+                    } else {
+                        dots[key] = max(dots[key] ?? 0, UInt8(8 - (rows - 1 - r) % dotsY))
+                    }
+                }
+                previous = point
+            }
+            for (key, bits) in dots {
+                let x = plot.x + key % plot.width, y = plot.y + key / plot.width
+                let character: Character = glyphs.usesBraille
+                    ? Character(UnicodeScalar(0x2800 + UInt32(bits))!)
+                    : glyphs.blocks[Int(min(bits, 8))]
+                grid[x, y] = Cell(character, CellStyle(s.role))
+            }
+        }
+    }
+
+    /// The braille dot for column dx (0, 1) and row dy (0–3, top to bottom).
+    func brailleBit(dx: Int, dy: Int) -> UInt8 {
+        let left: [UInt8] = [0x01, 0x02, 0x04, 0x40], right: [UInt8] = [0x08, 0x10, 0x20, 0x80]
+        return dx == 0 ? left[dy] : right[dy]
+    }
+
+    func formatAxis(_ value: Double) -> String {
+        abs(value) >= 1000 || (abs(value) < 0.01 && value != 0) ? String(format: "%.1e", value) : String(format: "%.3f", value)
+    }
+}
+
+import Foundation

@@ -1,0 +1,79 @@
+import Dashboard
+import DartsEngine
+import Testing
+
+@Suite("widgets render into a cell grid")
+struct WidgetTests {
+    @Test func gridWritesClipsAndBoxes() {
+        var grid = CellGrid(width: 12, height: 3)
+        grid.box(Rect(x: 0, y: 0, width: 12, height: 3), title: "alpha", glyphs: .ascii)
+        grid.write("a long text that is clipped", x: 1, y: 1, maxWidth: 10)
+        #expect(grid.text == "+- alpha --+\n|a long tex|\n+----------+")
+        #expect(grid[1, 0].character == "-")
+        #expect(grid[3, 0].style.foreground == .title)
+    }
+
+    @Test func heatmapShadesMarksAndLabels() {
+        var heatmap = Heatmap(rowLabels: ["n0←c_{k-2}", "n0←c_{k-1}"], columnLabels: ["none", "skip", "sep3"],
+                              values: [[0.1, 0.2, 0.7], [0.0, 1.0, 0.5]], scale: .sequential(0...1))
+        heatmap.shaded = true
+        heatmap.steps = 5
+        heatmap.marked = [[0, 2]]
+        var grid = CellGrid(width: 30, height: 3)
+        let rows = heatmap.draw(into: &grid, at: Rect(x: 0, y: 0, width: 30, height: 3), glyphs: .ascii)
+        #expect(rows == 3)
+        #expect(grid.line(0).contains("non ski sep"))
+        // 0.1 → step 0 (blank), 0.2 → step 1 ("."), 0.7 marked ("*"); 0.0, 1.0 (top step "#"), 0.5 (":").
+        #expect(grid.line(1).hasPrefix("n0←c_{k-2}"))
+        #expect(grid.line(1).contains("    ... ***"))
+        #expect(grid.line(2).contains("    ### ::: "))
+        #expect(heatmap.step(of: .nan) == nil)
+        #expect(grid[10 + 1 + 2 * 4 + 1, 1].style.bold)  // label, gap, two cells, then the mark
+    }
+
+    @Test func divergingScaleCentresZero() {
+        let heatmap = Heatmap(rowLabels: [], columnLabels: [], values: [], scale: .diverging(magnitude: 2))
+        #expect(heatmap.step(of: -2) == 0)
+        #expect(heatmap.step(of: 0) == 4)
+        #expect(heatmap.step(of: 2) == 7)
+        #expect(heatmap.step(of: 10) == 7)
+    }
+
+    @Test func lineChartDrawsBrailleRisingLeftToRight() {
+        var chart = LineChart(series: [.init([0, 1, 2, 3], role: .accent)])
+        chart.markers = [3]
+        var grid = CellGrid(width: 12, height: 2)
+        chart.draw(into: &grid, at: Rect(x: 0, y: 0, width: 12, height: 2), glyphs: .unicode)
+        #expect(grid.line(0).hasPrefix("3.000"))
+        #expect(grid.line(1).hasPrefix("0.000"))
+        // The lowest point sits bottom-left, the highest top-right; the marker
+        // rule runs down the last column wherever no point covers it.
+        #expect(grid[8, 1].character != " " && grid[8, 0].character == " ")
+        #expect(grid[11, 1].character == "│" && grid[11, 0].character != "│")
+        var empty = CellGrid(width: 20, height: 1)
+        LineChart(series: []).draw(into: &empty, at: Rect(x: 0, y: 0, width: 20, height: 1), glyphs: .ascii)
+        #expect(empty.text == "no data yet")
+    }
+
+    @Test func progressBar() {
+        var grid = CellGrid(width: 15, height: 1)
+        ProgressBar(fraction: 0.5).draw(into: &grid, x: 0, y: 0, width: 15, glyphs: .ascii)
+        #expect(grid.text == "#####-----  50%")
+        var full = CellGrid(width: 15, height: 1)
+        ProgressBar(fraction: .nan).draw(into: &full, x: 0, y: 0, width: 15, glyphs: .ascii)
+        #expect(full.text == "----------   0%")
+    }
+
+    @Test func parameterListShowsValuesAndOrigins() throws {
+        var config = SearchConfig()
+        config.lambdaValue = 0.3
+        let list = ParameterList(config: config, changes: ["lambda.value": 120], selected: 1)
+        let lambdaRow = try #require(list.rows.first { $0.key == "lambda.value" })
+        #expect(lambdaRow.value == "0.3" && lambdaRow.origin == "step 120")
+        #expect(list.rows.first { $0.key == "optim.lr" }?.origin == "config")
+        #expect(!list.rows.contains { $0.key == "network.layers" }, "only live parameters are listed")
+        var grid = CellGrid(width: 50, height: 3)
+        list.draw(into: &grid, at: Rect(x: 0, y: 0, width: 50, height: 3))
+        #expect(grid.line(0).hasPrefix("data.cutout_prob"))
+    }
+}
