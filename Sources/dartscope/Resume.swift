@@ -54,8 +54,11 @@ struct Resume: ParsableCommand {
             throw ValidationError("\(error)")
         }
         log("dartscope: resumed \(loaded.path) at step \(engine.step) (epoch \(engine.epoch))")
-        if !headless && isatty(STDOUT_FILENO) == 1 { log("dartscope: the dashboard is not built yet; running headless.") }
-        try HeadlessRun(engine: engine, replay: nil).run()
+        if !headless && isatty(STDOUT_FILENO) == 1 {
+            try runDashboard(engine: engine, theme: "dark", replay: nil)
+        } else {
+            try HeadlessRun(engine: engine, replay: nil).run()
+        }
     }
 }
 

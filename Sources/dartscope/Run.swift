@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dashboard
 import DartsEngine
 import Foundation
 
@@ -22,6 +23,9 @@ struct Run: ParsableCommand {
     @Option(help: "Metrics file (JSON Lines); default runs/NAME/metrics.jsonl.")
     var metrics: String?
 
+    @Option(help: "Dashboard colour theme (a name from Themes/ or a file).")
+    var theme = "dark"
+
     @Option(help: "Replay the commands of a journal (runs/NAME/journal.jsonl or a snapshot's manifest.json) at the steps they were applied.")
     var journal: String?
 
@@ -33,11 +37,11 @@ struct Run: ParsableCommand {
             if !overrides.contains(where: { $0.hasPrefix("run.name=") }) { config.runName += "-replay" }
         }
         let engine = try makeEngine(config: config, metrics: metrics, freshRun: true)
-        let useDashboard = !headless && isatty(STDOUT_FILENO) == 1
-        if useDashboard {
-            log("dartscope: the dashboard is not built yet; running headless.")
+        if !headless && isatty(STDOUT_FILENO) == 1 {
+            try runDashboard(engine: engine, theme: theme, replay: replay)
+        } else {
+            try HeadlessRun(engine: engine, replay: replay).run()
         }
-        try HeadlessRun(engine: engine, replay: replay).run()
     }
 }
 
@@ -88,4 +92,19 @@ func makeEngine(config: SearchConfig, metrics: String?, freshRun: Bool) throws -
     engine.addSink(writer)
     log("dartscope: \(config.runName): \(config.space) on \(dataset.name) (\(dataset.count) images, \(engine.stepsPerEpoch) steps/epoch, \(config.epochs) epochs), C=\(config.initialChannels), \(config.layers) cells, \(engine.supernet.parameters.weightCount) weights; run folder \(directory)")
     return engine
+}
+
+/// Runs the engine on its own thread under the dashboard until the user quits.
+func runDashboard(engine: SearchEngine, theme name: String, replay: JournalReplay?) throws {
+    let theme: Theme
+    do { theme = try Theme.load(name) } catch { throw ValidationError("\(error)") }
+    let runner = EngineRunner(engine: engine, replay: replay)
+    let config = engine.config
+    SignalFlag.install()
+    let app = DashboardApp(runner: runner, space: engine.supernet.space, layers: config.layers, runName: config.runName,
+                           datasetName: engine.dataset.name, runDirectory: "runs/\(config.runName)", theme: theme)
+    runner.start()
+    app.run()
+    let genotype = engine.supernet.genotype()
+    print(genotype.description)
 }

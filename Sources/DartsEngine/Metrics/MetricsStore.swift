@@ -60,6 +60,9 @@ public struct MetricsSnapshot: Sendable {
     public var epochs: [MetricEvent] = []
     /// The latest event of every other type (hessian, es, lambda, ...).
     public var latest: [String: MetricEvent] = [:]
+    /// Every DARTS-ES report (one per eigenvalue epoch) and recent alignment reports.
+    public var esHistory: [MetricEvent] = []
+    public var alignmentHistory: [MetricEvent] = []
     /// Messages for the status line, newest last.
     public var messages: [String] = []
     public var stepsPerSecond = Double.nan
@@ -76,6 +79,7 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
     private var steps: RingBuffer<MetricEvent>
     private var messages = RingBuffer<String>(capacity: 50)
     private var stepTimes = RingBuffer<(Double, Int)>(capacity: 64)
+    private var alignments = RingBuffer<MetricEvent>(capacity: 400)
 
     public init(stepHistory: Int = 2000) {
         steps = RingBuffer(capacity: stepHistory)
@@ -88,7 +92,9 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         steps.removeAll()
+        alignments.removeAll()
         current.epochs = []
+        current.esHistory = []
         for event in history { absorb(event) }
         current.step = engine.step
         current.epoch = engine.epoch
@@ -125,6 +131,12 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
         case "error", "diverged":
             let text = event["message"] ?? event["reason"]
             if case .string(let message)? = text { messages.append(message) }
+        case "es":
+            current.esHistory.append(event)
+            current.latest[event.type] = event
+        case "alignment":
+            alignments.append(event)
+            current.latest[event.type] = event
         default:
             current.latest[event.type] = event
         }
@@ -145,6 +157,7 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
         defer { lock.unlock() }
         var copy = current
         copy.steps = steps.elements
+        copy.alignmentHistory = alignments.elements
         copy.messages = messages.elements
         let times = stepTimes.elements
         if let first = times.first, let last = times.last, last.0 > first.0, last.1 > first.1 {

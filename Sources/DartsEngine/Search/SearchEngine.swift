@@ -174,7 +174,11 @@ public final class SearchEngine {
         if stepInEpoch == stepsPerEpoch { finishEpoch() }
     }
 
+    /// Per-step diagnostics too bulky to carry in every snapshot.
+    static let unrememberedTypes: Set<String> = ["alignment", "lambda"]
+
     private func remember(_ event: MetricEvent) {
+        guard !Self.unrememberedTypes.contains(event.type) else { return }
         history.append(event)
         let stepEvents = history.lazy.filter { $0.type == "step" }.count
         if stepEvents > Self.historyLimit, let first = history.firstIndex(where: { $0.type == "step" }) {

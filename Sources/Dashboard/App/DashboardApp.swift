@@ -1,0 +1,249 @@
+import DartsEngine
+import Foundation
+
+/// The interactive dashboard: ~10 redraws per second from the metrics store,
+/// keys and `:` commands turned into ``ControlCommand``s. Never touches the
+/// engine directly.
+public final class DashboardApp {
+    let runner: EngineRunner
+    let terminal: Terminal
+    var view = ViewState()
+    let layout: DashboardView
+    var commandHistory: [String] = []
+    var historyIndex: Int?
+    let runDirectory: String
+    public private(set) var quitting = false
+    var seenMessages = 0
+
+    public init(runner: EngineRunner, space: SearchSpace, layers: Int, runName: String, datasetName: String, runDirectory: String, theme: Theme) {
+        self.runner = runner
+        terminal = Terminal(theme: theme)
+        layout = DashboardView(space: space, layers: layers, glyphs: terminal.glyphs, shaded: terminal.monochrome,
+                               rampSteps: terminal.colors >= 256 ? 12 : 5)
+        view.runName = runName
+        view.datasetName = datasetName
+        self.runDirectory = runDirectory
+    }
+
+    /// Runs until the user quits; restores the terminal in every case.
+    public func run() {
+        defer { terminal.end() }
+        while !quitting {
+            let snapshot = runner.store.snapshot()
+            if snapshot.messages.count != seenMessages, let last = snapshot.messages.last {
+                view.status = last  // the engine's answer to a command (or its error)
+                seenMessages = snapshot.messages.count
+            }
+            let (width, height) = terminal.size
+            var current = layout
+            current.shaded = terminal.monochrome
+            terminal.draw(current.render(snapshot, view, width: width, height: height))
+            if let key = terminal.readKey() { handle(key, snapshot) }
+            if SignalFlag.received { quit(snapshotFirst: true) }
+        }
+    }
+
+    func quit(snapshotFirst: Bool) {
+        if snapshotFirst { runner.queue.send(.snapshot(name: "quit-" + timestamp())) }
+        runner.queue.send(.stop)
+        runner.waitUntilFinished()
+        quitting = true
+    }
+
+    func timestamp() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return formatter.string(from: Date())
+    }
+
+    func handle(_ key: Key, _ s: MetricsSnapshot) {
+        switch view.mode {
+        case .help:
+            view.mode = .normal
+        case .confirmQuit:
+            switch key {
+            case .character("y"), .character("Y"): quit(snapshotFirst: true)
+            case .character("n"), .character("N"): quit(snapshotFirst: false)
+            default: view.mode = .normal
+            }
+        case .command(let text):
+            editLine(key, text: text, history: true) { view.mode = .command($0) } submit: { self.execute($0, s) }
+        case .editing(let parameter, let text):
+            editLine(key, text: text, history: false) { view.mode = .editing(key: parameter, text: $0) } submit: { value in
+                self.send(.set(key: parameter, value: ConfigValue.parse(value)))
+            }
+        case .normal:
+            normalKey(key, s)
+        }
+    }
+
+    /// Line editing shared by `:` commands and in-place parameter edits.
+    func editLine(_ key: Key, text: String, history: Bool, update: (String) -> Void, submit: @escaping (String) -> Void) {
+        switch key {
+        case .escape:
+            view.mode = .normal
+        case .enter:
+            view.mode = .normal
+            if history && !text.isEmpty { commandHistory.append(text); historyIndex = nil }
+            submit(text)
+        case .backspace:
+            if text.isEmpty { view.mode = .normal } else { update(String(text.dropLast())) }
+        case .tab where history:
+            update(complete(text))
+        case .up where history && !commandHistory.isEmpty:
+            let index = max(0, (historyIndex ?? commandHistory.count) - 1)
+            historyIndex = index
+            update(commandHistory[index])
+        case .down where history && historyIndex != nil:
+            let index = historyIndex! + 1
+            historyIndex = index < commandHistory.count ? index : nil
+            update(index < commandHistory.count ? commandHistory[index] : "")
+        case .character(let c):
+            update(text + String(c))
+        default:
+            break
+        }
+    }
+
+    /// Completes the command word or a `:set` parameter key.
+    func complete(_ text: String) -> String {
+        let words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        let candidates: [String]
+        if words.count <= 1 {
+            candidates = ["set", "snapshot", "rollback", "fork", "theme", "export", "help", "quit"].filter { $0.hasPrefix(words.first ?? "") }
+        } else if words.count == 2 && words[0] == "set" {
+            candidates = SearchParameters.all.filter(\.isLive).map(\.key).filter { $0.hasPrefix(words[1]) }.map { "set " + $0 }
+        } else if words.count == 2 && words[0] == "theme" {
+            candidates = Theme.available().filter { $0.hasPrefix(words[1]) }.map { "theme " + $0 }
+        } else {
+            return text
+        }
+        guard let first = candidates.first else { return text }
+        let common = candidates.dropFirst().reduce(first) { prefix, next in String(zip(prefix, next).prefix { $0 == $1 }.map(\.0)) }
+        return candidates.count == 1 ? common + " " : common
+    }
+
+    func normalKey(_ key: Key, _ s: MetricsSnapshot) {
+        let live = SearchParameters.all.filter(\.isLive)
+        switch key {
+        case .character(" "): send(s.state == .paused || s.state == .stepping ? .resume : .pause)
+        case .character("n"): send(.step(count: 1))
+        case .character("N"): send(.stepEpoch)
+        case .character("s"): send(.snapshot(name: "manual-step\(s.step)"))
+        case .character("l"): send(.set(key: "lambda.enabled", value: .flag(!s.config.lambdaEnabled)))
+        case .character("+"): send(.set(key: "lambda.value", value: .real(max(s.config.lambdaValue, 1e-3) * 2)))
+        case .character("-"): send(.set(key: "lambda.value", value: .real(s.config.lambdaValue / 2)))
+        case .character("v"):
+            let variants = LambdaVariant.allCases.map(\.rawValue)
+            send(.set(key: "lambda.variant", value: .text(variants[((variants.firstIndex(of: s.config.lambdaVariant) ?? 0) + 1) % variants.count])))
+        case .character("e"):
+            let actions = ["notify", "stop", "ada"]
+            send(.set(key: "es.action", value: .text(actions[((actions.firstIndex(of: s.config.esAction) ?? 0) + 1) % actions.count])))
+        case .character("r"): view.showReduce.toggle()
+        case .character("t"): cycleTheme()
+        case .character("?"): view.mode = .help
+        case .character(":"): view.mode = .command("")
+        case .character("q"): view.mode = .confirmQuit
+        case .left: view.selectedLayer = max(0, view.selectedLayer - 1)
+        case .right: view.selectedLayer = min(layout.layers - 1, view.selectedLayer + 1)
+        case .up: view.selectedParameter = max(0, view.selectedParameter - 1)
+        case .down, .tab: view.selectedParameter = min(live.count - 1, view.selectedParameter + 1)
+        case .backTab: view.selectedParameter = max(0, view.selectedParameter - 1)
+        case .enter:
+            let spec = live[min(view.selectedParameter, live.count - 1)]
+            view.mode = .editing(key: spec.key, text: (try? s.config.value(of: spec.key))?.description ?? "")
+        default: break
+        }
+    }
+
+    func send(_ command: ControlCommand) {
+        runner.queue.send(command)
+        view.status = "sent: \(command)"
+    }
+
+    func cycleTheme() {
+        let names = Theme.available()
+        guard !names.isEmpty else { return }
+        let next = names[((names.firstIndex(of: terminal.theme.name) ?? -1) + 1) % names.count]
+        applyTheme(next)
+    }
+
+    func applyTheme(_ name: String) {
+        do {
+            terminal.setTheme(try Theme.load(name))
+            view.status = "theme \(name)"
+        } catch {
+            view.status = "error: \(error)"
+        }
+    }
+
+    /// `:` commands. Parameter errors are reported by the engine (status line).
+    func execute(_ line: String, _ s: MetricsSnapshot) {
+        let words = line.split(separator: " ").map(String.init)
+        guard let verb = words.first else { return }
+        switch (verb, words.count) {
+        case ("set", 3):
+            let key = Self.aliases[words[1]] ?? words[1]
+            do { _ = try SearchParameters.spec(key) } catch {
+                view.status = "error: \(error)"
+                return
+            }
+            send(.set(key: key, value: ConfigValue.parse(words[2])))
+        case ("snapshot", 2): send(.snapshot(name: words[1]))
+        case ("rollback", 2): send(.rollback(name: words[1]))
+        case ("fork", 2):
+            send(.snapshot(name: "fork-" + words[1]))
+            view.status = "snapshot fork-\(words[1]) written; continue it with: dartscope resume \(runDirectory)/snapshots/fork-\(words[1]) --name \(words[1])"
+        case ("theme", 2): applyTheme(words[1])
+        case ("export", 3): export(words[1], to: words[2], s)
+        case ("help", 1): view.mode = .help
+        case ("quit", 1), ("q", 1): view.mode = .confirmQuit
+        default:
+            view.status = "error: unknown command ':\(line)' (try :help)"
+        }
+    }
+
+    /// Short names for the most used parameters (`:set lambda 0.3`).
+    static let aliases = ["lambda": "lambda.value", "lr": "optim.lr", "wd": "optim.weight_decay", "factor": "es.factor"]
+
+    func export(_ what: String, to path: String, _ s: MetricsSnapshot) {
+        let content: String
+        switch what {
+        case "genotype":
+            guard case .string(let genotype)? = s.lastEpoch?["genotype"] else {
+                view.status = "error: no genotype yet (after the first epoch)"
+                return
+            }
+            content = genotype + "\n"
+        case "dot":
+            guard case .array(let normal)? = s.lastAlphas?["softmax_normal"] else { view.status = "error: no α yet"; return }
+            func rows(_ value: JSONValue?) -> [[Double]] {
+                guard case .array(let r)? = value else { return [] }
+                return r.map { if case .array(let v) = $0 { v.compactMap(\.doubleValue) } else { [] } }
+            }
+            var mixing = [rows(.array(normal))]
+            if !layout.space.sharesAlphaAcrossCellTypes { mixing.append(rows(s.lastAlphas?["softmax_reduce"])) }
+            content = Genotype(space: layout.space, mixing: mixing).dot + "\n"
+        case "metrics": content = (s.epochs + s.steps).sorted { $0.step < $1.step }.map { $0.jsonLine() }.joined(separator: "\n") + "\n"
+        default:
+            view.status = "error: export what? genotype, dot or metrics"
+            return
+        }
+        do {
+            try content.write(toFile: path, atomically: true, encoding: .utf8)
+            view.status = "exported \(what) to \(path)"
+        } catch {
+            view.status = "error: cannot write \(path): \(error.localizedDescription)"
+        }
+    }
+}
+
+/// Set by SIGINT/SIGTERM; the UI loop notices it, snapshots and restores the terminal.
+public enum SignalFlag {
+    nonisolated(unsafe) public static var received = false
+
+    public static func install() {
+        signal(SIGINT) { _ in SignalFlag.received = true }
+        signal(SIGTERM) { _ in SignalFlag.received = true }
+    }
+}

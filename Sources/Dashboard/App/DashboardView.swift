@@ -1,0 +1,280 @@
+import DartsEngine
+import Foundation
+
+/// What the dashboard shows besides the metrics: UI state owned by the UI thread.
+public struct ViewState: Sendable {
+    public enum Mode: Sendable, Equatable {
+        case normal
+        case command(String)
+        case editing(key: String, text: String)
+        case confirmQuit
+        case help
+    }
+
+    public var mode: Mode = .normal
+    public var showReduce = false
+    public var selectedLayer = 0
+    public var selectedParameter = 0
+    public var status = "? help · : command · space pause · q quit"
+    public var runName = ""
+    public var datasetName = ""
+
+    public init() {}
+}
+
+/// Lays the dashboard out into a ``CellGrid`` from one ``MetricsSnapshot``:
+/// a pure function of its inputs, so tests can check every panel without a
+/// terminal.
+public struct DashboardView {
+    public static let minimumWidth = 100
+    public static let minimumHeight = 30
+
+    public var space: SearchSpace
+    public var layers: Int
+    public var glyphs: Glyphs
+    public var shaded: Bool
+    public var rampSteps: Int
+
+    public init(space: SearchSpace, layers: Int, glyphs: Glyphs, shaded: Bool, rampSteps: Int = 8) {
+        self.space = space
+        self.layers = layers
+        self.glyphs = glyphs
+        self.shaded = shaded
+        self.rampSteps = rampSteps
+    }
+
+    public func render(_ s: MetricsSnapshot, _ view: ViewState, width: Int, height: Int) -> CellGrid {
+        var grid = CellGrid(width: width, height: height)
+        guard width >= Self.minimumWidth && height >= Self.minimumHeight else {
+            let message = "enlarge to \(Self.minimumWidth)×\(Self.minimumHeight) (now \(width)×\(height))"
+            grid.write(message, x: max(0, (width - message.count) / 2), y: height / 2, style: CellStyle(.warning, bold: true))
+            return grid
+        }
+        header(&grid, s, view, width: width)
+        let leftWidth = min(48, width / 2)
+        let body = height - 2
+        let alphaHeight = min(space.topology.edgeCount + 3, body / 2)
+        alphaPanel(&grid, s, view, Rect(x: 0, y: 1, width: leftWidth, height: alphaHeight))
+        layerPanel(&grid, s, view, Rect(x: 0, y: 1 + alphaHeight, width: leftWidth, height: body - alphaHeight))
+        let rightX = leftWidth, rightWidth = width - leftWidth
+        let curvatureHeight = max(7, body / 4)
+        let alignmentHeight = max(7, min(layers + 4, body / 4))
+        let searchHeight = max(7, body / 4)
+        curvaturePanel(&grid, s, Rect(x: rightX, y: 1, width: rightWidth, height: curvatureHeight))
+        alignmentPanel(&grid, s, view, Rect(x: rightX, y: 1 + curvatureHeight, width: rightWidth, height: alignmentHeight))
+        searchPanel(&grid, s, Rect(x: rightX, y: 1 + curvatureHeight + alignmentHeight, width: rightWidth, height: searchHeight))
+        let used = 1 + curvatureHeight + alignmentHeight + searchHeight
+        parameterPanel(&grid, s, view, Rect(x: rightX, y: used, width: rightWidth, height: height - 1 - used))
+        statusLine(&grid, s, view, y: height - 1, width: width)
+        if view.mode == .help { helpOverlay(&grid, width: width, height: height) }
+        if view.mode == .confirmQuit {
+            let text = " Quit: take a snapshot first? [y]es / [n]o / [c]ancel "
+            grid.box(Rect(x: (width - text.count) / 2 - 1, y: height / 2 - 1, width: text.count + 2, height: 3), glyphs: glyphs)
+            grid.write(text, x: (width - text.count) / 2, y: height / 2, style: CellStyle(.warning, bold: true))
+        }
+        return grid
+    }
+
+    // MARK: Panels
+
+    func header(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, width: Int) {
+        let epochs = s.config.epochs
+        var x = grid.write("dartscope ", x: 0, y: 0, style: CellStyle(.title, bold: true))
+        x += grid.write("\(view.runName) · \(space.name) · \(view.datasetName) · epoch \(min(s.epoch + 1, epochs))/\(epochs) step \(s.step)/\(s.totalSteps) ",
+                        x: x, y: 0, style: CellStyle(.text))
+        ProgressBar(fraction: s.totalSteps > 0 ? Double(s.step) / Double(s.totalSteps) : 0).draw(into: &grid, x: x, y: 0, width: 22, glyphs: glyphs)
+        x += 23
+        let rate = s.stepsPerSecond.isFinite ? String(format: "%.2f steps/s", s.stepsPerSecond) : "– steps/s"
+        let eta = s.stepsPerSecond.isFinite && s.stepsPerSecond > 0 ? " ETA " + duration(Double(s.totalSteps - s.step) / s.stepsPerSecond) : ""
+        x += grid.write(rate + eta + " ", x: x, y: 0, style: CellStyle(.dim))
+        let triggered = s.latest["es"]?["triggered"] == .bool(true)
+        let state = triggered && s.state == .running ? "ES TRIGGERED" : s.state.rawValue
+        let stateRole: ColorRole = switch s.state {
+        case .running: triggered ? .warning : .good
+        case .paused, .stepping: .warning
+        case .stopped, .finished: .dim
+        case .diverged: .bad
+        }
+        x += grid.write(" \(state) ", x: x, y: 0, style: CellStyle(stateRole, bold: true))
+        let lambda = s.config.lambdaEnabled ? "Λ \(s.config.lambdaVariant) λ=\(formatReal(s.config.lambdaValue))\(s.config.lambdaRamp ? " ramp" : "")" : "Λ off"
+        grid.write(" " + lambda, x: x, y: 0, style: CellStyle(s.config.lambdaEnabled ? .accent : .dim))
+    }
+
+    func edgeLabels() -> [String] { (0..<space.topology.edgeCount).map { space.topology.edgeLabel($0) } }
+
+    func alphaPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
+        let reduce = view.showReduce && !space.sharesAlphaAcrossCellTypes
+        grid.box(rect, title: reduce ? "softmax(α) reduce  [r]" : "softmax(α) normal  [r]", glyphs: glyphs)
+        let key = reduce ? "softmax_reduce" : "softmax_normal"
+        guard case .array(let rows)? = s.lastAlphas?[key] else {
+            grid.write("waiting for the first α report", x: rect.x + 2, y: rect.y + 2, style: CellStyle(.dim))
+            return
+        }
+        let values = rows.map { row -> [Double] in if case .array(let v) = row { v.compactMap(\.doubleValue) } else { [] } }
+        let operations = space.operations(reduction: reduce)
+        var heatmap = Heatmap(rowLabels: edgeLabels(), columnLabels: operations[0].map(shortName), values: values, scale: .sequential(0...1))
+        heatmap.shaded = shaded
+        heatmap.steps = rampSteps
+        heatmap.marked = genotypeMarks(s, reduce: reduce, operations: operations)
+        heatmap.draw(into: &grid, at: rect.inner, glyphs: glyphs)
+    }
+
+    /// (edge, operation) cells of the derived genotype, from the latest α.
+    func genotypeMarks(_ s: MetricsSnapshot, reduce: Bool, operations: [[DartsEngine.Operation]]) -> Set<[Int]> {
+        guard case .array(let normal)? = s.lastAlphas?["softmax_normal"] else { return [] }
+        func matrix(_ value: JSONValue?) -> [[Double]] {
+            guard case .array(let rows)? = value else { return [] }
+            return rows.map { if case .array(let v) = $0 { v.compactMap(\.doubleValue) } else { [] } }
+        }
+        var mixing = [matrix(.array(normal))]
+        if !space.sharesAlphaAcrossCellTypes { mixing.append(matrix(s.lastAlphas?["softmax_reduce"])) }
+        guard mixing.allSatisfy({ $0.count == space.topology.edgeCount }) else { return [] }
+        let genotype = Genotype(space: space, mixing: mixing)
+        let oneHot: [Tensor<Double>] = genotype.oneHotMixing(in: space)
+        let chosen = oneHot[reduce && oneHot.count > 1 ? 1 : 0]
+        let width = space.operationsPerEdge
+        return Set(chosen.scalars.indices.filter { chosen.scalars[$0] == 1 }.map { [$0 / width, $0 % width] })
+    }
+
+    func layerPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
+        let layer = min(max(view.selectedLayer, 0), layers - 1)
+        grid.box(rect, title: "−∂L/∂α via cell \(layer) (\(cellKind(layer)))  [←/→]", glyphs: glyphs)
+        guard case .array(let cells)? = s.latest["alignment"]?["layer_alpha_gradients"], layer < cells.count, case .array(let rows) = cells[layer] else {
+            grid.write("waiting for the first step", x: rect.x + 2, y: rect.y + 2, style: CellStyle(.dim))
+            return
+        }
+        // Descent direction: positive = this layer pushes the operation up.
+        let values = rows.map { row -> [Double] in if case .array(let v) = row { v.compactMap(\.doubleValue).map { -$0 } } else { [] } }
+        let magnitude = max(values.flatMap { $0 }.map(abs).max() ?? 0, 1e-12)
+        var heatmap = Heatmap(rowLabels: edgeLabels(), columnLabels: space.operations(reduction: isReduction(layer))[0].map(shortName), values: values, scale: .diverging(magnitude: magnitude))
+        heatmap.shaded = shaded
+        heatmap.steps = rampSteps
+        heatmap.draw(into: &grid, at: rect.inner, glyphs: glyphs)
+    }
+
+    func isReduction(_ layer: Int) -> Bool { layer == layers / 3 || layer == 2 * layers / 3 }
+    func cellKind(_ layer: Int) -> String { isReduction(layer) ? "reduce" : "normal" }
+
+    func curvaturePanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ rect: Rect) {
+        let es = s.latest["es"]
+        var title = "dominant eigenvalue λmax"
+        if let value = s.latest["hessian"]?["eigenvalue"]?.doubleValue { title += String(format: " = %.4g", value) }
+        if es?["triggered"] == .bool(true) { title += " · ES TRIGGERED" }
+        grid.box(rect, title: title, glyphs: glyphs)
+        let eigenvalues = s.eigenvalues
+        var chart = LineChart(series: [.init(eigenvalues.map(\.value), role: .accent), .init(eigenvalues.map(\.localAverage), role: .warning)])
+        chart.reference = es?["threshold"]?.doubleValue
+        chart.markers = eigenvalues.indices.filter { eigenvalues[$0].triggered }
+        chart.draw(into: &grid, at: rect.inner, glyphs: glyphs)
+    }
+
+    func alignmentPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
+        let type = view.showReduce && !space.sharesAlphaAcrossCellTypes ? "reduce" : "normal"
+        let alignment = s.latest["alignment"]
+        let train = alignment?["train_corr_\(type)"]?.doubleValue, valid = alignment?["valid_corr_\(type)"]?.doubleValue
+        grid.box(rect, title: "layer-gradient cosine (\(type)) train \(train.map { String(format: "%.3f", $0) } ?? "–") valid \(valid.map { String(format: "%.3f", $0) } ?? "–")", glyphs: glyphs)
+        let inner = rect.inner
+        guard case .array(let rows)? = alignment?["valid_cosine_\(type)"] else {
+            grid.write("waiting for the first step", x: inner.x + 1, y: inner.y + 1, style: CellStyle(.dim))
+            return
+        }
+        let values = rows.map { row -> [Double] in if case .array(let v) = row { v.compactMap(\.doubleValue) } else { [] } }
+        let cells = (0..<layers).filter { (type == "reduce") == isReduction($0) }
+        var heatmap = Heatmap(rowLabels: cells.map { "cell \($0)" }, columnLabels: cells.map { "c\($0)" }, values: values, scale: .diverging(magnitude: 1))
+        heatmap.shaded = shaded
+        heatmap.steps = rampSteps
+        heatmap.cellWidth = 4
+        let matrixWidth = min(inner.width / 2, 8 + 4 * cells.count)
+        heatmap.draw(into: &grid, at: Rect(x: inner.x, y: inner.y, width: matrixWidth, height: inner.height), glyphs: glyphs)
+        // Mean pairwise cosine over recent steps (valid), and Λ health.
+        let trend = s.alignmentTrend(type)
+        LineChart(series: [.init(trend, role: .accent)]).draw(into: &grid, at: Rect(x: inner.x + matrixWidth + 1, y: inner.y, width: inner.width - matrixWidth - 1, height: max(1, inner.height - 1)), glyphs: glyphs)
+        if let lambda = s.latest["lambda"], s.config.lambdaEnabled {
+            let ratio = lambda["ratio"]?.doubleValue ?? .nan
+            let text = String(format: "Λ: |reg|/|task| %.3g  cos %.2f  clip %.3f", ratio, lambda["cosine"]?.doubleValue ?? .nan, lambda["clip_factor"]?.doubleValue ?? .nan)
+            grid.write(text + (ratio > 10 ? "  regulariser dominates" : ""), x: inner.x + matrixWidth + 1, y: inner.y + inner.height - 1,
+                       style: CellStyle(ratio > 10 ? .bad : .dim), maxWidth: inner.width - matrixWidth - 1)
+        }
+    }
+
+    func searchPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ rect: Rect) {
+        let epoch = s.lastEpoch
+        var title = "search"
+        if let epoch {
+            title += String(format: " · valid acc %.4f", epoch["valid_acc"]?.doubleValue ?? .nan)
+            if case .integer(let skips)? = epoch["skip_count"] { title += " · skip \(skips)" }
+            if let gap = epoch["discretisation_gap"]?.doubleValue { title += String(format: " · gap %.3f", gap) }
+        }
+        grid.box(rect, title: title, glyphs: glyphs)
+        let inner = rect.inner
+        let losses = s.steps.compactMap { $0["train_loss"]?.doubleValue }
+        let validLosses = s.steps.compactMap { $0["valid_loss"]?.doubleValue }
+        LineChart(series: [.init(losses, role: .accent), .init(validLosses, role: .good)])
+            .draw(into: &grid, at: Rect(x: inner.x, y: inner.y, width: inner.width, height: max(1, inner.height - 1)), glyphs: glyphs)
+        if case .string(let genotype)? = epoch?["genotype"] {
+            grid.write(genotype, x: inner.x, y: inner.y + inner.height - 1, style: CellStyle(.dim), maxWidth: inner.width)
+        }
+    }
+
+    func parameterPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
+        grid.box(rect, title: "live parameters  [↑/↓ enter]", glyphs: glyphs)
+        var list = ParameterList(config: s.config, changes: s.parameterChanges, selected: view.selectedParameter)
+        if case .editing(let key, let text) = view.mode, let index = list.rows.firstIndex(where: { $0.key == key }) {
+            list.rows[index].value = text + "▏"
+        }
+        list.draw(into: &grid, at: rect.inner)
+    }
+
+    func statusLine(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, y: Int, width: Int) {
+        switch view.mode {
+        case .command(let text):
+            grid.write(":" + text + "▏", x: 0, y: y, style: CellStyle(.accent, bold: true))
+        case .editing(let key, _):
+            grid.write("editing \(key): enter to apply, esc to cancel", x: 0, y: y, style: CellStyle(.accent))
+        default:
+            let message = view.status
+            let role: ColorRole = message.hasPrefix("error") ? .bad : .text
+            grid.write(message, x: 0, y: y, style: CellStyle(role), maxWidth: width)
+        }
+    }
+
+    public static let helpLines = [
+        "space  pause / resume            n  one step (paused)      N  one epoch",
+        "s      snapshot now              l  Λ-DARTS on/off         +/-  λ × 2 / ÷ 2",
+        "v      next Λ variant            e  next ES action         r  normal/reduce cells",
+        "←/→    layer of the gradient map ↑/↓ choose a parameter    enter  edit it",
+        "t      next theme                ?  this help              q  quit",
+        "",
+        ":set KEY VALUE     change a live parameter (:set lambda.value 0.3)",
+        ":snapshot NAME     :rollback NAME     :fork NAME     :theme NAME",
+        ":export genotype|dot|metrics FILE     :help     :quit",
+    ]
+
+    func helpOverlay(_ grid: inout CellGrid, width: Int, height: Int) {
+        let w = min(width - 4, 84), h = Self.helpLines.count + 4
+        let rect = Rect(x: (width - w) / 2, y: (height - h) / 2, width: w, height: h)
+        grid.fill(rect, with: Cell(" "))
+        grid.box(rect, title: "keys and commands (any key closes)", glyphs: glyphs)
+        for (i, line) in Self.helpLines.enumerated() {
+            grid.write(line, x: rect.x + 2, y: rect.y + 2 + i, style: CellStyle(.text), maxWidth: w - 4)
+        }
+    }
+
+    func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "–" }
+        let s = Int(seconds)
+        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
+    }
+}
+
+extension MetricsSnapshot {
+    /// Epoch-end eigenvalues with the ES local average and trigger marks.
+    public var eigenvalues: [(value: Double, localAverage: Double, triggered: Bool)] {
+        esHistory.map { ($0["eigenvalue"]?.doubleValue ?? .nan, $0["local_average"]?.doubleValue ?? .nan, $0["triggered"] == .bool(true)) }
+    }
+
+    /// Mean pairwise valid cosine of recent steps for a cell type.
+    public func alignmentTrend(_ type: String) -> [Double] {
+        alignmentHistory.compactMap { $0["valid_corr_\(type)"]?.doubleValue }
+    }
+}

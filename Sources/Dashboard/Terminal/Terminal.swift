@@ -1,0 +1,121 @@
+import CNCurses
+import Foundation
+
+/// The ncurses screen: starts and restores the terminal, copies a
+/// ``CellGrid`` to it with the theme's colours, and reads keys.
+public final class Terminal {
+    public private(set) var theme: Theme
+    public let colors: Int
+    public let glyphs: Glyphs
+    private var pairs: [[Int]: Int16] = [:]
+
+    /// Starts curses. `NO_COLOR` or a colourless terminal → monochrome; a
+    /// non-UTF-8 locale → ASCII glyphs.
+    public init(theme: Theme) {
+        setlocale(LC_ALL, "")
+        let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
+        glyphs = codeset.uppercased().replacingOccurrences(of: "-", with: "") == "UTF8" ? .unicode : .ascii
+        initscr()
+        cbreak()
+        noecho()
+        keypad(dartscope_stdscr(), true)
+        curs_set(0)
+        timeout(100)
+        var colors = 0
+        if has_colors() && ProcessInfo.processInfo.environment["NO_COLOR"] == nil {
+            start_color()
+            use_default_colors()
+            colors = Int(dartscope_colors())
+        }
+        self.colors = colors
+        self.theme = theme
+    }
+
+    /// Monochrome when the theme or the terminal has no colour.
+    public var monochrome: Bool { theme.monochrome || colors < 8 }
+
+    public func setTheme(_ theme: Theme) {
+        self.theme = theme
+        pairs.removeAll()
+    }
+
+    public var size: (width: Int, height: Int) { (Int(dartscope_cols()), Int(dartscope_lines())) }
+
+    /// Restores the terminal (idempotent).
+    public func end() {
+        if isendwin() == false { endwin() }
+    }
+
+    /// Copies the grid to the screen, one attribute run at a time.
+    public func draw(_ grid: CellGrid) {
+        erase()
+        for y in 0..<grid.height {
+            var x = 0
+            while x < grid.width {
+                let style = grid[x, y].style
+                var run: [wchar_t] = []
+                let start = x
+                while x < grid.width && grid[x, y].style == style {
+                    for scalar in grid[x, y].character.unicodeScalars.prefix(1) { run.append(wchar_t(bitPattern: scalar.value)) }
+                    x += 1
+                }
+                run.append(0)
+                _ = dartscope_set_attributes(attributes(for: style))
+                _ = mvaddwstr(Int32(y), Int32(start), run)
+            }
+        }
+        _ = dartscope_set_attributes(0)
+        refresh()
+    }
+
+    private func attributes(for style: CellStyle) -> Int32 {
+        var attributes: Int32 = style.bold ? dartscope_attr_bold() : 0
+        guard !monochrome else {
+            if case .title = style.foreground { attributes |= dartscope_attr_bold() }
+            return attributes
+        }
+        let foreground = theme.colour(style.foreground, colors: colors)
+        let background = style.background.map { theme.colour($0, colors: colors) } ?? (theme.roles["background"] ?? -1)
+        let key = [foreground, background]
+        if pairs[key] == nil, pairs.count + 1 < Int(dartscope_color_pairs()) {
+            let number = Int16(pairs.count + 1)
+            init_pair(number, Int16(foreground), Int16(background))
+            pairs[key] = number
+        }
+        if let number = pairs[key] { attributes |= dartscope_color_pair(Int32(number)) }
+        return attributes
+    }
+
+    /// The next key, or nil after the 100 ms timeout (so the screen keeps
+    /// refreshing at about 10 frames per second).
+    public func readKey() -> Key? {
+        var character: wint_t = 0
+        let result = get_wch(&character)
+        guard result != ERR else { return nil }
+        if result == KEY_CODE_YES {
+            switch Int32(character) {
+            case dartscope_key_resize(): return .resize
+            case KEY_UP: return .up
+            case KEY_DOWN: return .down
+            case KEY_LEFT: return .left
+            case KEY_RIGHT: return .right
+            case KEY_BACKSPACE: return .backspace
+            case KEY_ENTER: return .enter
+            case KEY_BTAB: return .backTab
+            default: return nil
+            }
+        }
+        switch character {
+        case 9: return .tab
+        case 10, 13: return .enter
+        case 27: return .escape
+        case 127, 8: return .backspace
+        default: return UnicodeScalar(UInt32(character)).map { .character(Character($0)) }
+        }
+    }
+}
+
+public enum Key: Equatable, Sendable {
+    case character(Character)
+    case up, down, left, right, tab, backTab, enter, escape, backspace, resize
+}
