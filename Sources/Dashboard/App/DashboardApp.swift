@@ -38,7 +38,7 @@ public final class DashboardApp {
             var current = layout
             current.shaded = terminal.monochrome
             terminal.draw(current.render(snapshot, view, width: width, height: height))
-            if let key = terminal.readKey() { handle(key, snapshot) }
+            for key in terminal.readKeys() where !quitting { handle(key, snapshot) }
             if SignalFlag.received { quit(snapshotFirst: true) }
         }
     }

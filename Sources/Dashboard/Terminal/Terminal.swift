@@ -15,6 +15,7 @@ public final class Terminal {
         setlocale(LC_ALL, "")
         let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
         glyphs = codeset.uppercased().replacingOccurrences(of: "-", with: "") == "UTF8" ? .unicode : .ascii
+        use_tioctl(true)  // the terminal's own size wins over stale LINES/COLUMNS variables
         initscr()
         cbreak()
         noecho()
@@ -86,9 +87,22 @@ public final class Terminal {
         return attributes
     }
 
-    /// The next key, or nil after the 100 ms timeout (so the screen keeps
-    /// refreshing at about 10 frames per second).
-    public func readKey() -> Key? {
+    /// The keys typed since the last frame: waits up to 100 ms for the first
+    /// (so the screen keeps refreshing at about 10 frames per second), then
+    /// takes whatever else is already queued, so typing or pasting a command
+    /// is not slowed to one character per frame.
+    public func readKeys() -> [Key] {
+        var keys: [Key] = []
+        timeout(100)
+        while let key = readKey() {
+            keys.append(key)
+            timeout(0)
+        }
+        return keys
+    }
+
+    /// The next key, or nil when none arrived within the current timeout.
+    func readKey() -> Key? {
         var character: wint_t = 0
         let result = get_wch(&character)
         guard result != ERR else { return nil }

@@ -1,0 +1,210 @@
+import Foundation
+import Testing
+
+/// posix_spawn + waitpid for child processes. Foundation's Process can miss
+/// a child's exit once a daemon (the tmux server) has been started from the
+/// same process, and then waits forever.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func addCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+
+enum Spawn {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func run(_ arguments: [String], captureOutput: Bool, directory: String? = nil, mergeErrors: Bool = false) throws -> (status: Int32, output: String) {
+        var pipe: [Int32] = [0, 0]
+        guard Glibc.pipe(&pipe) == 0 else { throw Failure(description: "pipe failed") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if captureOutput {
+            posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+            if mergeErrors { posix_spawn_file_actions_adddup2(&actions, pipe[1], 2) } else {
+                posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            }
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        }
+        // Close everything else in the child: the tmux server started by the
+        // first command lives on, and must not hold the test runner's pipes.
+        _ = addCloseFrom(&actions, 3)
+        let command = directory.map { "cd '\($0)' && exec \"$@\"" } ?? "exec \"$@\""
+        let argv = ["/bin/sh", "-c", command, "sh"] + arguments
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        // Default dispositions and an empty signal mask: the test runner may
+        // ignore or block signals (SIGWINCH among them), and ncurses only
+        // installs its resize handler when SIGWINCH is at its default.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var allSignals = sigset_t()
+        var noSignals = sigset_t()
+        sigfillset(&allSignals)
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, &cArguments, environ)
+        close(pipe[1])
+        guard spawned == 0 else { close(pipe[0]); throw Failure(description: "posix_spawn failed: \(spawned)") }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(pipe[0], &buffer, buffer.count)
+            if count <= 0 { break }
+            data.append(contentsOf: buffer[0..<count])
+        }
+        close(pipe[0])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return (exitStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Drives the real dashboard in a detached tmux session: keys in with
+/// send-keys, the screen out with capture-pane.
+final class TmuxSession {
+    let name = "dartscope-test-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))"
+    let directory: String
+
+    static var executable: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("dartscope").path
+    }
+
+    init(arguments: [String]) throws {
+        directory = NSTemporaryDirectory() + name
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // A clean terminal environment for the dashboard, whatever the test runner has.
+        let command = "env -u LINES -u COLUMNS -u NO_COLOR TERM=tmux-256color LANG=C.UTF-8 "
+            + ([Self.executable] + arguments).map { "'\($0)'" }.joined(separator: " ") + "; echo DASHBOARD-EXITED; sleep 120"
+        try tmux(["new-session", "-d", "-s", name, "-x", "160", "-y", "50", "-c", directory, command])
+    }
+
+    deinit { _ = try? tmux(["kill-session", "-t", name]) }
+
+    /// Runs a tmux command (only capture-pane needs its output).
+    @discardableResult
+    func tmux(_ arguments: [String], output: Bool = false) throws -> String {
+        let result = try Spawn.run(["tmux"] + arguments, captureOutput: output)
+        return result.output
+    }
+
+    func screen() -> String { (try? tmux(["capture-pane", "-t", name, "-p"], output: true)) ?? "" }
+    func send(_ keys: String...) { _ = try? tmux(["send-keys", "-t", name] + keys) }
+    func sendLiteral(_ text: String) { _ = try? tmux(["send-keys", "-t", name, "-l", text]) }
+    func resize(_ width: Int, _ height: Int) { _ = try? tmux(["resize-window", "-t", name, "-x", "\(width)", "-y", "\(height)"]) }
+
+    /// Runs dartscope for at most `seconds` (exit status 124 when cut off),
+    /// output (stdout and stderr) captured.
+    static func runToCompletion(_ arguments: [String], in directory: String, seconds: Int = 15) throws -> (status: Int32, output: String) {
+        let log = directory + "/command.log"
+        let quoted = (["timeout", String(seconds), executable] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        let result = try Spawn.run(["/bin/sh", "-c", "\(quoted) > '\(log)' 2>&1"], captureOutput: false, directory: directory)
+        return (result.status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+
+    /// Polls the screen until `condition` holds; returns the last screen.
+    @discardableResult
+    func waitFor(timeout: TimeInterval = 30, _ condition: (String) -> Bool) -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = screen()
+        while Date() < deadline {
+            if condition(last) { return last }
+            Thread.sleep(forTimeInterval: 0.1)
+            last = screen()
+        }
+        return last
+    }
+
+    /// The step counter of the header line.
+    static func step(_ screen: String) -> Int? {
+        guard let header = screen.split(separator: "\n").first,
+              let range = header.range(of: #"step (\d+)/"#, options: .regularExpression) else { return nil }
+        return Int(header[range].dropFirst(5).dropLast())
+    }
+}
+
+@Suite("dashboard in tmux", .serialized)
+struct TmuxDashboardTests {
+    @Test func pauseStepSetSnapshotResizeAndQuit() throws {
+        let session = try TmuxSession(arguments: [
+            "run", "--config", "default", "--set", "data.dataset=synthetic", "--set", "data.subset=512",
+            "--set", "network.init_channels=4", "--set", "search.batch_size=16", "--set", "search.epochs=500",
+            "--set", "run.name=tmux",
+        ])
+        // The first epoch ends (16 steps) and the dashboard shows it.
+        var screen = session.waitFor { (TmuxSession.step($0) ?? 0) >= 16 && $0.contains("RUNNING") }
+        #expect(screen.contains("softmax(α) normal"), "\(screen)")
+        #expect(screen.contains("dominant eigenvalue"))
+
+        // space pauses: PAUSED, and the step counter freezes.
+        session.send("Space")
+        screen = session.waitFor { $0.contains("PAUSED") }
+        let paused = try #require(TmuxSession.step(screen), "\(screen)")
+        Thread.sleep(forTimeInterval: 1)
+        #expect(TmuxSession.step(session.screen()) == paused)
+
+        // n advances exactly one step.
+        session.send("n")
+        screen = session.waitFor { TmuxSession.step($0) == paused + 1 && $0.contains("PAUSED") }
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(TmuxSession.step(session.screen()) == paused + 1)
+
+        // :set lambda 0.5 changes the parameter panel and the journal.
+        session.sendLiteral(":set lambda 0.5")
+        session.send("Enter")
+        let changedLambda: (String) -> Bool = { screen in
+            screen.split(separator: "\n").contains { $0.contains("lambda.value") && $0.contains("0.5 ") && $0.contains("step \(paused + 1)") }
+        }
+        screen = session.waitFor(changedLambda)
+        #expect(changedLambda(screen), "\(screen)")
+        let journalPath = session.directory + "/runs/tmux/journal.jsonl"
+        var journal = ""
+        for _ in 0..<50 where !journal.contains("lambda.value") {
+            journal = (try? String(contentsOfFile: journalPath, encoding: .utf8)) ?? ""
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(journal.contains("lambda.value") && journal.contains("0.5"), "journal: \(journal)")
+
+        // :set lambda abc: an error, nothing changed.
+        session.sendLiteral(":set lambda abc")
+        session.send("Enter")
+        screen = session.waitFor { $0.contains("invalid value 'abc' for lambda.value") }
+        #expect(screen.contains("invalid value 'abc' for lambda.value"))
+        #expect(screen.split(separator: "\n").contains { $0.contains("lambda.value") && $0.contains("0.5") })
+
+        // s writes a snapshot that `dartscope resume` accepts.
+        session.send("s")
+        let snapshot = session.directory + "/runs/tmux/snapshots/manual-step\(paused + 1)"
+        session.waitFor { _ in FileManager.default.fileExists(atPath: snapshot + "/manifest.json") }
+        let resumed = try TmuxSession.runToCompletion(
+            ["resume", snapshot, "--headless", "--name", "tmux-resumed", "--set", "optim.lr=0.01"], in: session.directory)
+        #expect(resumed.status == 0 || resumed.status == 124, "\(resumed.output)")
+        #expect(resumed.output.contains("resumed \(snapshot) at step \(paused + 1)"), "\(resumed.output)")
+
+        // Too small: the enlarge message; large again: the dashboard.
+        session.resize(60, 20)
+        screen = session.waitFor { $0.contains("enlarge to 100×30") }
+        #expect(screen.contains("enlarge to 100×30"))
+        session.resize(160, 50)
+        screen = session.waitFor { $0.contains("softmax(α) normal") }
+        #expect(screen.contains("softmax(α) normal"))
+
+        // q asks first; n quits without a snapshot; the terminal is restored.
+        session.send("q")
+        screen = session.waitFor { $0.contains("take a snapshot first?") }
+        #expect(screen.contains("take a snapshot first?"))
+        session.send("n")
+        screen = session.waitFor { $0.contains("DASHBOARD-EXITED") }
+        #expect(screen.contains("DASHBOARD-EXITED"))
+        #expect(!screen.contains("softmax(α) normal"), "the dashboard's screen must be gone after quitting")
+        #expect(screen.contains("Genotype(normal="))
+    }
+}
