@@ -9,7 +9,7 @@ struct AutodiffTests {
         let report = GradientChecker().check([data.normal([2, 3])]) { tape, v in
             let x = v[0]
             let y = Tensor(shape: x.shape, scalars: x.value.scalars.map { max($0, 0) })
-            return tape.record(y, inputs: [x]) { gradient in
+            return tape.record(y, kind: .elementwise, inputs: [x]) { gradient in
                 x.accumulateGradient(Tensor(shape: x.shape, scalars: zip(gradient.scalars, x.value.scalars).map { $1 > 0 ? 1.01 * $0 : 0 }))
             }
         }
@@ -23,7 +23,7 @@ struct AutodiffTests {
         let report = GradientChecker().check([data.normal([3]), data.normal([3])]) { tape, v in
             var y = v[0].value
             y.add(v[1].value)
-            return tape.record(y, inputs: v) { gradient in v[0].accumulateGradient(gradient) }
+            return tape.record(y, kind: .elementwise, inputs: v) { gradient in v[0].accumulateGradient(gradient) }
         }
         #expect(!report.passed)
     }

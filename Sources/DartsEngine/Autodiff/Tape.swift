@@ -1,3 +1,5 @@
+import Foundation
+
 /// Records the operations of one forward pass so that `backward(from:)` can
 /// run them in reverse.
 ///
@@ -22,9 +24,13 @@ public final class Tape<Scalar: TensorScalar> {
     /// recorded one, or neither (see ``ActivationPatterns``).
     public var patternMode: PatternMode
 
+    /// Where op times go while a benchmark profiles (``OpProfile``); nil otherwise.
+    let profile: OpProfile?
+
     /// A tape replaying a pattern starts from its first recorded op.
     public init(patternMode: PatternMode = .free) {
         self.patternMode = patternMode
+        profile = OpProfile.current
         if case .replay(let patterns) = patternMode { patterns.rewind() }
     }
 
@@ -42,19 +48,22 @@ public final class Tape<Scalar: TensorScalar> {
     /// Records the result of an op. `backward` receives the gradient of the
     /// result and must accumulate the inputs' gradients (via
     /// ``Variable/accumulateGradient(_:)``) for the inputs that require one.
-    /// The node needs a gradient only when one of its inputs does.
+    /// The node needs a gradient only when one of its inputs does. `kind`
+    /// says where a profile (``OpProfile``) books the op's time.
     public func record(
         _ value: Tensor<Scalar>,
+        kind: OpKind,
         inputs: [Variable<Scalar>],
         backward: @escaping (Tensor<Scalar>) -> Void
     ) -> Variable<Scalar> {
+        profile?.recordForward(kind)
         for input in inputs {
             require(input.tape === self, "autodiff: an op mixed variables from two tapes")
         }
         let needsGrad = inputs.contains { $0.requiresGrad }
         let node = Variable(
             value: value, tape: self, requiresGrad: needsGrad,
-            backward: needsGrad ? backward : nil)
+            backward: needsGrad ? backward : nil, kind: kind)
         if needsGrad { nodes.append(WeakNode(variable: node)) }
         return node
     }
@@ -79,7 +88,13 @@ public final class Tape<Scalar: TensorScalar> {
         let live = nodes.compactMap(\.variable)
         for node in live.reversed() {
             guard let gradient = node.grad, let backward = node.backward else { continue }
-            backward(gradient)
+            if let profile {
+                let start = DispatchTime.now().uptimeNanoseconds
+                backward(gradient)
+                profile.recordBackward(node.kind, since: start)
+            } else {
+                backward(gradient)
+            }
             node.backward = nil
             if !node.retainsGradient && node !== output { node.grad = nil }
         }
@@ -94,12 +109,15 @@ public final class Variable<Scalar: TensorScalar> {
     public let tape: Tape<Scalar>
     fileprivate var backward: ((Tensor<Scalar>) -> Void)?
     public private(set) var retainsGradient = false
+    /// The op that produced this value (leaves: memory movement, never timed).
+    let kind: OpKind
 
     fileprivate init(
         value: Tensor<Scalar>, tape: Tape<Scalar>, requiresGrad: Bool,
-        backward: ((Tensor<Scalar>) -> Void)?
+        backward: ((Tensor<Scalar>) -> Void)?, kind: OpKind = .memory
     ) {
         self.value = value
+        self.kind = kind
         self.tape = tape
         self.requiresGrad = requiresGrad
         self.backward = backward

@@ -55,30 +55,40 @@ extension Variable {
             }
         case .training, .batchStatistics:
             require(perChannel > 1 || mode == .batchStatistics, "batchNorm: need more than one value per channel in training mode, got input shape \(shape)")
+            var unbiasedVariance = [Double](repeating: 0, count: channels)
             x.withUnsafeBufferPointer { x in
-                // Per plane in Scalar (eight-way sums), across planes in Double.
-                for c in 0..<channels {
-                    var sum = 0.0
-                    for n in 0..<batch {
-                        sum += Double(VectorMath.sum(x.baseAddress! + (n * channels + c) * plane, count: plane))
-                    }
-                    let m = sum / Double(perChannel)
-                    var squares = 0.0
-                    for n in 0..<batch {
-                        squares += Double(VectorMath.squaredDeviation(x.baseAddress! + (n * channels + c) * plane, from: Scalar(m), count: plane))
-                    }
-                    let variance = squares / Double(perChannel)
-                    mean[c] = m
-                    inverseStd[c] = 1 / (variance + epsilon).squareRoot()
-                    if mode == .training {
-                        let unbiased = perChannel > 1 ? squares / Double(perChannel - 1) : variance
-                        let r = statistics.momentum
-                        statistics.runningMean.scalars[c] = Scalar((1 - r) * Double(statistics.runningMean.scalars[c]) + r * m)
-                        statistics.runningVariance.scalars[c] = Scalar((1 - r) * Double(statistics.runningVariance.scalars[c]) + r * unbiased)
+                mean.withUnsafeMutableBufferPointer { mean in
+                    inverseStd.withUnsafeMutableBufferPointer { inverseStd in
+                        unbiasedVariance.withUnsafeMutableBufferPointer { unbiased in
+                            // Per plane in Scalar (eight-way sums), across planes in Double.
+                            Parallelism.forEachChunk(of: channels, work: 2 * batch * channels * plane) { range in
+                                for c in range {
+                                    var sum = 0.0
+                                    for n in 0..<batch {
+                                        sum += Double(VectorMath.sum(x.baseAddress! + (n * channels + c) * plane, count: plane))
+                                    }
+                                    let m = sum / Double(perChannel)
+                                    var squares = 0.0
+                                    for n in 0..<batch {
+                                        squares += Double(VectorMath.squaredDeviation(x.baseAddress! + (n * channels + c) * plane, from: Scalar(m), count: plane))
+                                    }
+                                    mean[c] = m
+                                    inverseStd[c] = 1 / (squares / Double(perChannel) + epsilon).squareRoot()
+                                    unbiased[c] = perChannel > 1 ? squares / Double(perChannel - 1) : squares / Double(perChannel)
+                                }
+                            }
+                        }
                     }
                 }
             }
-            if mode == .training { statistics.batchesTracked += 1 }
+            if mode == .training {
+                let r = statistics.momentum
+                for c in 0..<channels {
+                    statistics.runningMean.scalars[c] = Scalar((1 - r) * Double(statistics.runningMean.scalars[c]) + r * mean[c])
+                    statistics.runningVariance.scalars[c] = Scalar((1 - r) * Double(statistics.runningVariance.scalars[c]) + r * unbiasedVariance[c])
+                }
+                statistics.batchesTracked += 1
+            }
         }
 
         let gamma = scale?.value.scalars
@@ -86,11 +96,13 @@ extension Variable {
         // x̂ = (x − μ)·σ⁻¹, y = γ·x̂ + β
         let normalized = Tensor<Scalar>(uninitializedShape: shape) { out in
             x.withUnsafeBufferPointer { x in
-                for n in 0..<batch {
-                    for c in 0..<channels {
-                        let base = (n * channels + c) * plane
-                        let m = Scalar(mean[c]), s = Scalar(inverseStd[c])
-                        for i in 0..<plane { out[base + i] = (x[base + i] - m) * s }
+                Parallelism.forEachChunk(of: channels, work: batch * channels * plane) { range in
+                    for n in 0..<batch {
+                        for c in range {
+                            let base = (n * channels + c) * plane
+                            let m = Scalar(mean[c]), s = Scalar(inverseStd[c])
+                            for i in 0..<plane { out[base + i] = (x[base + i] - m) * s }
+                        }
                     }
                 }
             }
@@ -110,17 +122,23 @@ extension Variable {
         var inputs: [Variable] = [self]
         if let scale { inputs.append(scale) }
         if let shift { inputs.append(shift) }
-        return tape.record(output, inputs: inputs) { [self] gradient in
+        return tape.record(output, kind: .batchNorm, inputs: inputs) { [self] gradient in
             // Per-channel Σ g and Σ g·x̂ serve γ, β and the input gradient alike.
             var sumGradient = [Double](repeating: 0, count: channels)
             var sumGradientNormalized = [Double](repeating: 0, count: channels)
             gradient.scalars.withUnsafeBufferPointer { g in
                 normalized.scalars.withUnsafeBufferPointer { xhat in
-                    for n in 0..<batch {
-                        for c in 0..<channels {
-                            let base = (n * channels + c) * plane
-                            sumGradient[c] += Double(VectorMath.sum(g.baseAddress! + base, count: plane))
-                            sumGradientNormalized[c] += Double(VectorMath.dot(g.baseAddress! + base, xhat.baseAddress! + base, count: plane))
+                    sumGradient.withUnsafeMutableBufferPointer { sumGradient in
+                        sumGradientNormalized.withUnsafeMutableBufferPointer { sumGradientNormalized in
+                            Parallelism.forEachChunk(of: channels, work: 2 * batch * channels * plane) { range in
+                                for c in range {
+                                    for n in 0..<batch {
+                                        let base = (n * channels + c) * plane
+                                        sumGradient[c] += Double(VectorMath.sum(g.baseAddress! + base, count: plane))
+                                        sumGradientNormalized[c] += Double(VectorMath.dot(g.baseAddress! + base, xhat.baseAddress! + base, count: plane))
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -135,19 +153,21 @@ extension Variable {
             let dx = Tensor<Scalar>(uninitializedShape: shape) { out in
                 gradient.scalars.withUnsafeBufferPointer { g in
                     normalized.scalars.withUnsafeBufferPointer { xhat in
-                        for n in 0..<batch {
-                            for c in 0..<channels {
-                                let base = (n * channels + c) * plane
-                                let gammaC = Double(gamma?[c] ?? 1)
-                                let factor = Scalar(gammaC * inverseStd[c])
-                                if mode == .evaluation {
-                                    for i in 0..<plane { out[base + i] = g[base + i] * factor }
-                                } else {
-                                    // dx = γσ⁻¹ (g − mean(g) − x̂·mean(g·x̂))
-                                    let meanG = Scalar(sumGradient[c] / Double(perChannel))
-                                    let meanGX = Scalar(sumGradientNormalized[c] / Double(perChannel))
-                                    for i in 0..<plane {
-                                        out[base + i] = factor * (g[base + i] - meanG - xhat[base + i] * meanGX)
+                        Parallelism.forEachChunk(of: channels, work: batch * channels * plane) { range in
+                            for n in 0..<batch {
+                                for c in range {
+                                    let base = (n * channels + c) * plane
+                                    let gammaC = Double(gamma?[c] ?? 1)
+                                    let factor = Scalar(gammaC * inverseStd[c])
+                                    if mode == .evaluation {
+                                        for i in 0..<plane { out[base + i] = g[base + i] * factor }
+                                    } else {
+                                        // dx = γσ⁻¹ (g − mean(g) − x̂·mean(g·x̂))
+                                        let meanG = Scalar(sumGradient[c] / Double(perChannel))
+                                        let meanGX = Scalar(sumGradientNormalized[c] / Double(perChannel))
+                                        for i in 0..<plane {
+                                            out[base + i] = factor * (g[base + i] - meanG - xhat[base + i] * meanGX)
+                                        }
                                     }
                                 }
                             }

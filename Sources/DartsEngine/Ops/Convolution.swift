@@ -42,10 +42,12 @@ extension Variable {
     public func conv2d(weight: Variable, geometry: ConvolutionGeometry) -> Variable {
         let kernel = ConvolutionKernel<Scalar>(inputShape: shape, weightShape: weight.shape, geometry: geometry)
         let output = kernel.forward(input: value, weight: weight.value)
-        return tape.record(output, inputs: [self, weight]) { [self] gradient in
+        tape.profile?.addFlops(2 * kernel.multiplyAccumulates)
+        return tape.record(output, kind: kernel.kind, inputs: [self, weight]) { [self] gradient in
             let (dx, dw) = kernel.backward(
                 gradient: gradient, input: value, weight: weight.value,
                 needInput: requiresGrad, needWeight: weight.requiresGrad)
+            tape.profile?.addFlops(2 * kernel.multiplyAccumulates * Double((dx == nil ? 0 : 1) + (dw == nil ? 0 : 1)))
             if let dx { accumulateGradient(dx) }
             if let dw { weight.accumulateGradient(dw) }
         }
@@ -63,6 +65,8 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
     var isDepthwise: Bool { geometry.groups == inChannels && geometry.groups == outChannels }
     /// A 1×1 stride-1 unpadded conv reads the input plane as its own im2col matrix.
     var isPointwise: Bool { geometry.kernelSize == 1 && geometry.stride == 1 && geometry.padding == 0 }
+    var kind: OpKind { isDepthwise ? .depthwiseConvolution : geometry.kernelSize == 1 ? .pointwiseConvolution : .denseConvolution }
+    var multiplyAccumulates: Double { Double(batch * outChannels * outHeight * outWidth * inChannelsPerGroup * taps) }
 
     init(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry) {
         require(inputShape.count == 4, "conv2d: input must be [N, C, H, W], got \(inputShape)")
@@ -91,20 +95,22 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         if isDepthwise { return depthwiseForward(input: input, weight: weight) }
         let planeIn = height * width, planeOut = outHeight * outWidth
         let rows = inChannelsPerGroup * taps
-        var column = [Scalar](repeating: 0, count: isPointwise ? 0 : rows * planeOut)
         return Tensor(uninitializedShape: outputShape) { out in
             input.scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
-                    column.withUnsafeMutableBufferPointer { col in
-                        for n in 0..<batch {
+                    // Samples are independent: each thread takes a range of them.
+                    Parallelism.forEachChunk(of: batch, work: Int(multiplyAccumulates)) { samples in
+                        let column = UnsafeMutablePointer<Scalar>.allocate(capacity: isPointwise ? 0 : rows * planeOut)
+                        defer { column.deallocate() }
+                        for n in samples {
                             for g in 0..<geometry.groups {
                                 let xGroup = x.baseAddress! + (n * inChannels + g * inChannelsPerGroup) * planeIn
                                 let source: UnsafePointer<Scalar>
                                 if isPointwise {
                                     source = UnsafePointer(xGroup)
                                 } else {
-                                    imageToColumns(UnsafePointer(xGroup), col.baseAddress!)
-                                    source = UnsafePointer(col.baseAddress!)
+                                    imageToColumns(UnsafePointer(xGroup), column)
+                                    source = UnsafePointer(column)
                                 }
                                 Scalar.gemm(
                                     transposeA: false, transposeB: false,
@@ -120,6 +126,9 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         }
     }
 
+    /// Split over samples; each range of samples accumulates its own weight
+    /// gradient, and the partial sums are added in range order (so a given
+    /// thread count always gives the same bits).
     func backward(
         gradient: Tensor<Scalar>, input: Tensor<Scalar>, weight: Tensor<Scalar>,
         needInput: Bool, needWeight: Bool
@@ -129,45 +138,49 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         }
         let planeIn = height * width, planeOut = outHeight * outWidth
         let rows = inChannelsPerGroup * taps
+        let work = Int(multiplyAccumulates) * ((needInput ? 1 : 0) + (needWeight ? 1 : 0))
+        let ranges = Parallelism.chunks(of: batch, work: work)
         var dx = needInput ? [Scalar](repeating: 0, count: input.count) : []
-        var dw = needWeight ? [Scalar](repeating: 0, count: weight.count) : []
-        var column = [Scalar](repeating: 0, count: isPointwise ? 0 : rows * planeOut)
+        var partials = needWeight ? [Scalar](repeating: 0, count: weight.count * ranges.count) : []
         input.scalars.withUnsafeBufferPointer { x in
             weight.scalars.withUnsafeBufferPointer { w in
                 gradient.scalars.withUnsafeBufferPointer { gy in
-                    column.withUnsafeMutableBufferPointer { col in
-                        dx.withUnsafeMutableBufferPointer { dx in
-                            dw.withUnsafeMutableBufferPointer { dw in
-                                for n in 0..<batch {
+                    dx.withUnsafeMutableBufferPointer { dx in
+                        partials.withUnsafeMutableBufferPointer { partials in
+                            Parallelism.forEachChunk(of: batch, work: work) { samples in
+                                let column = UnsafeMutablePointer<Scalar>.allocate(capacity: isPointwise ? 0 : rows * planeOut)
+                                defer { column.deallocate() }
+                                let dw = needWeight ? partials.baseAddress! + ranges.firstIndex(of: samples)! * weight.count : nil
+                                for n in samples {
                                     for g in 0..<geometry.groups {
                                         let inOffset = (n * inChannels + g * inChannelsPerGroup) * planeIn
                                         let gyGroup = gy.baseAddress! + (n * outChannels + g * outChannelsPerGroup) * planeOut
                                         let wGroup = w.baseAddress! + g * outChannelsPerGroup * rows
-                                        if needWeight {
+                                        if let dw {
                                             let source: UnsafePointer<Scalar>
                                             if isPointwise {
                                                 source = x.baseAddress! + inOffset
                                             } else {
-                                                imageToColumns(x.baseAddress! + inOffset, col.baseAddress!)
-                                                source = UnsafePointer(col.baseAddress!)
+                                                imageToColumns(x.baseAddress! + inOffset, column)
+                                                source = UnsafePointer(column)
                                             }
                                             // dW_g += gy_g · colᵀ
                                             Scalar.gemm(
                                                 transposeA: false, transposeB: true,
                                                 m: outChannelsPerGroup, n: rows, k: planeOut,
                                                 alpha: 1, a: gyGroup, lda: planeOut, b: source, ldb: planeOut,
-                                                beta: 1, c: dw.baseAddress! + g * outChannelsPerGroup * rows, ldc: rows)
+                                                beta: 1, c: dw + g * outChannelsPerGroup * rows, ldc: rows)
                                         }
                                         if needInput {
                                             // dcol = W_gᵀ · gy_g, scattered back onto the image.
-                                            let target = isPointwise ? dx.baseAddress! + inOffset : col.baseAddress!
+                                            let target = isPointwise ? dx.baseAddress! + inOffset : column
                                             Scalar.gemm(
                                                 transposeA: true, transposeB: false,
                                                 m: rows, n: planeOut, k: outChannelsPerGroup,
                                                 alpha: 1, a: wGroup, lda: rows, b: gyGroup, ldb: planeOut,
                                                 beta: isPointwise ? 1 : 0, c: target, ldc: planeOut)
                                             if !isPointwise {
-                                                columnsToImage(UnsafePointer(col.baseAddress!), dx.baseAddress! + inOffset)
+                                                columnsToImage(UnsafePointer(column), dx.baseAddress! + inOffset)
                                             }
                                         }
                                     }
@@ -176,6 +189,13 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
                         }
                     }
                 }
+            }
+        }
+        var dw: [Scalar] = []
+        if needWeight {
+            dw = Array(partials[0..<weight.count])
+            for chunk in 1..<ranges.count {
+                for i in 0..<weight.count { dw[i] += partials[chunk * weight.count + i] }
             }
         }
         return (needInput ? Tensor(shape: input.shape, scalars: dx) : nil,
@@ -263,21 +283,22 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
     private func depthwiseForward(input: Tensor<Scalar>, weight: Tensor<Scalar>) -> Tensor<Scalar> {
         let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation
         let pw = paddedWidth, planeOut = outHeight * outWidth
-        var scratch = [Scalar](repeating: 0, count: paddedHeight * pw)
-        var pitched = [Scalar](repeating: 0, count: s == 1 ? outHeight * pw : 0)
         return Tensor(uninitializedShape: outputShape) { out in
             out.initialize(repeating: 0)
             input.scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
-                    scratch.withUnsafeMutableBufferPointer { padded in
-                        pitched.withUnsafeMutableBufferPointer { pitched in
-                            let source = padded.baseAddress!
-                            for plane in 0..<(batch * inChannels) {
-                                let channel = plane % inChannels
+                    Parallelism.forEachChunk(of: inChannels, work: batch * inChannels * planeOut * k * k) { channels in
+                        // Each thread pads into its own scratch planes.
+                        let source = UnsafeMutablePointer<Scalar>.allocate(capacity: paddedHeight * pw)
+                        let wide = UnsafeMutablePointer<Scalar>.allocate(capacity: s == 1 ? outHeight * pw : 0)
+                        defer { source.deallocate(); wide.deallocate() }
+                        for n in 0..<batch {
+                            for channel in channels {
+                                let plane = n * inChannels + channel
                                 pad(x.baseAddress! + plane * height * width, into: source)
                                 let target = out.baseAddress! + plane * planeOut
                                 if s == 1 {
-                                    let wide = pitched.baseAddress!, span = (outHeight - 1) * pw + outWidth
+                                    let span = (outHeight - 1) * pw + outWidth
                                     wide.update(repeating: 0, count: outHeight * pw)
                                     for ki in 0..<k {
                                         for kj in 0..<k {
@@ -305,6 +326,8 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         }
     }
 
+    /// Split over channels: a channel's weight gradient sums over the batch
+    /// in the same order on any thread count.
     private func depthwiseBackward(
         gradient: Tensor<Scalar>, input: Tensor<Scalar>, weight: Tensor<Scalar>,
         needInput: Bool, needWeight: Bool
@@ -313,26 +336,26 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         let pw = paddedWidth, planeSize = paddedHeight * pw, planeOut = outHeight * outWidth
         var dx = needInput ? [Scalar](repeating: 0, count: input.count) : []
         var dw = needWeight ? [Double](repeating: 0, count: weight.count) : []
-        var paddedInput = [Scalar](repeating: 0, count: planeSize)
-        var paddedGradient = [Scalar](repeating: 0, count: planeSize)
-        // Stride 1: the output gradient in row pitch pw, zero past column Wo.
-        var pitchedGradient = [Scalar](repeating: 0, count: s == 1 ? outHeight * pw : 0)
         let span = (outHeight - 1) * pw + outWidth
         input.scalars.withUnsafeBufferPointer { x in
             weight.scalars.withUnsafeBufferPointer { w in
                 gradient.scalars.withUnsafeBufferPointer { gy in
-                    paddedInput.withUnsafeMutableBufferPointer { paddedInput in
-                        paddedGradient.withUnsafeMutableBufferPointer { paddedGradient in
-                            pitchedGradient.withUnsafeMutableBufferPointer { pitched in
-                                dx.withUnsafeMutableBufferPointer { dx in
-                                    let source = paddedInput.baseAddress!, sink = paddedGradient.baseAddress!
-                                    for plane in 0..<(batch * inChannels) {
-                                        let channel = plane % inChannels
+                    dx.withUnsafeMutableBufferPointer { dx in
+                        dw.withUnsafeMutableBufferPointer { dw in
+                            Parallelism.forEachChunk(of: inChannels, work: 2 * batch * inChannels * planeOut * k * k) { channels in
+                                let source = UnsafeMutablePointer<Scalar>.allocate(capacity: planeSize)
+                                let sink = UnsafeMutablePointer<Scalar>.allocate(capacity: planeSize)
+                                // Stride 1: the output gradient in row pitch pw, zero past column Wo.
+                                let wide = UnsafeMutablePointer<Scalar>.allocate(capacity: s == 1 ? outHeight * pw : 0)
+                                if s == 1 { wide.initialize(repeating: 0, count: outHeight * pw) }
+                                defer { source.deallocate(); sink.deallocate(); wide.deallocate() }
+                                for n in 0..<batch {
+                                    for channel in channels {
+                                        let plane = n * inChannels + channel
                                         let g = gy.baseAddress! + plane * planeOut
                                         if needWeight { pad(x.baseAddress! + plane * height * width, into: source) }
                                         if needInput { sink.update(repeating: 0, count: planeSize) }
                                         if s == 1 {
-                                            let wide = pitched.baseAddress!
                                             for oh in 0..<outHeight { (wide + oh * pw).update(from: g + oh * outWidth, count: outWidth) }
                                             for ki in 0..<k {
                                                 for kj in 0..<k {

@@ -21,7 +21,7 @@ extension Variable {
         }
         var inputs = [self, weight]
         if let bias { inputs.append(bias) }
-        return tape.record(output, inputs: inputs) { [self] gradient in
+        return tape.record(output, kind: .classifier, inputs: inputs) { [self] gradient in
             gradient.scalars.withUnsafeBufferPointer { g in
                 if requiresGrad {
                     var dx = Tensor<Scalar>(zeros: shape)
@@ -69,7 +69,7 @@ extension Variable {
                 }
             }
         }
-        return tape.record(output, inputs: [self]) { [self] gradient in
+        return tape.record(output, kind: .classifier, inputs: [self]) { [self] gradient in
             // dx = y ⊙ (g − Σ g⊙y) per row
             let dx = Tensor<Scalar>(uninitializedShape: shape) { dx in
                 for r in 0..<rows {
@@ -105,7 +105,7 @@ extension Variable {
             }
         }
         let output = Tensor<Scalar>(shape: [], scalars: [Scalar(loss / Double(batch))])
-        return tape.record(output, inputs: [self]) { [self] gradient in
+        return tape.record(output, kind: .classifier, inputs: [self]) { [self] gradient in
             // d/dx = (softmax(x) − onehot(y)) / N
             let scale = Double(gradient.scalars[0]) / Double(batch)
             let dx = Tensor<Scalar>(uninitializedShape: shape) { dx in

@@ -9,25 +9,29 @@ extension Variable {
         if case .replay(let patterns) = tape.patternMode {
             let mask = patterns.nextReluMask(count: count, op: "relu")
             let output = Tensor<Scalar>(uninitializedShape: value.shape) { Self.multiply(value.scalars, mask, into: $0) }
-            return tape.record(output, inputs: [self]) { [self] gradient in
+            return tape.record(output, kind: .elementwise, inputs: [self]) { [self] gradient in
                 accumulateGradient(Tensor<Scalar>(uninitializedShape: value.shape) { Self.multiply(gradient.scalars, mask, into: $0) })
             }
         }
         let output = Tensor<Scalar>(uninitializedShape: value.shape) { out in
             value.scalars.withUnsafeBufferPointer { x in
                 // max(x, 0) keeps NaN (like PyTorch), so divergence stays visible.
-                for i in 0..<count { out[i] = Swift.max(x[i], 0) }
+                Parallelism.forEachChunk(of: count, work: count) { range in
+                    for i in range { out[i] = Swift.max(x[i], 0) }
+                }
             }
         }
         if case .record(let patterns) = tape.patternMode {
             patterns.append(.reluMask(output.scalars.map { $0 > 0 ? 1 : 0 }))
         }
-        return tape.record(output, inputs: [self]) { [self] gradient in
+        return tape.record(output, kind: .elementwise, inputs: [self]) { [self] gradient in
             accumulateGradient(Tensor<Scalar>(uninitializedShape: value.shape) { dx in
                 output.scalars.withUnsafeBufferPointer { y in
                     gradient.scalars.withUnsafeBufferPointer { g in
                         // A multiply, not a select: the compiler vectorises it.
-                        for i in 0..<count { dx[i] = g[i] * (y[i] > 0 ? 1 : 0) }
+                        Parallelism.forEachChunk(of: count, work: count) { range in
+                            for i in range { dx[i] = g[i] * (y[i] > 0 ? 1 : 0) }
+                        }
                     }
                 }
             })
@@ -52,7 +56,7 @@ extension Variable {
         let factor = weights.value.scalars[index]
         var output = value
         output.scale(by: factor)
-        return tape.record(output, inputs: [self, weights]) { [self] gradient in
+        return tape.record(output, kind: .elementwise, inputs: [self, weights]) { [self] gradient in
             if requiresGrad {
                 var dx = gradient
                 dx.scale(by: factor)
@@ -72,7 +76,7 @@ extension Variable {
         require(shape == constant.shape, "adding: shape mismatch \(shape) vs \(constant.shape)")
         var output = value
         output.add(constant)
-        return tape.record(output, inputs: [self]) { [self] gradient in
+        return tape.record(output, kind: .elementwise, inputs: [self]) { [self] gradient in
             accumulateGradient(gradient)
         }
     }
@@ -82,7 +86,7 @@ extension Variable {
     /// backward `p_l.grad` is that cell's contribution ∂L/∂p_l, while the
     /// gradients still sum into p.
     public func copied() -> Variable {
-        tape.record(value, inputs: [self]) { [self] gradient in
+        tape.record(value, kind: .memory, inputs: [self]) { [self] gradient in
             accumulateGradient(gradient)
         }.retainGradient()
     }
@@ -97,7 +101,7 @@ extension Variable {
                 "sum: shape mismatch \(output.shape) vs \(term.shape)")
             output.add(term.value)
         }
-        return terms[0].tape.record(output, inputs: terms) { gradient in
+        return terms[0].tape.record(output, kind: .elementwise, inputs: terms) { gradient in
             for term in terms { term.accumulateGradient(gradient) }
         }
     }
@@ -105,7 +109,7 @@ extension Variable {
     /// Σ over all elements, as a scalar of shape [].
     public func sumAll() -> Variable {
         let output = Tensor<Scalar>(shape: [], scalars: [Scalar(value.sum)])
-        return tape.record(output, inputs: [self]) { [self] gradient in
+        return tape.record(output, kind: .elementwise, inputs: [self]) { [self] gradient in
             accumulateGradient(Tensor(repeating: gradient.scalars[0], shape: shape))
         }
     }
@@ -115,7 +119,7 @@ extension Variable {
     public func dotted(with weights: Tensor<Scalar>) -> Variable {
         require(shape == weights.shape, "dotted: shape mismatch \(shape) vs \(weights.shape)")
         let output = Tensor<Scalar>(shape: [], scalars: [Scalar(value.dot(weights))])
-        return tape.record(output, inputs: [self]) { [self] gradient in
+        return tape.record(output, kind: .elementwise, inputs: [self]) { [self] gradient in
             var dx = weights
             dx.scale(by: gradient.scalars[0])
             accumulateGradient(dx)
@@ -135,7 +139,7 @@ extension Variable {
         let output = Tensor<Scalar>(uninitializedShape: shape) { out in
             for n in 0..<batch { for i in 0..<perSample { out[n * perSample + i] = value.scalars[n * perSample + i] * factors[n] } }
         }
-        return tape.record(output, inputs: [self]) { [self] gradient in
+        return tape.record(output, kind: .elementwise, inputs: [self]) { [self] gradient in
             let dx = Tensor<Scalar>(uninitializedShape: shape) { dx in
                 for n in 0..<batch { for i in 0..<perSample { dx[n * perSample + i] = gradient.scalars[n * perSample + i] * factors[n] } }
             }

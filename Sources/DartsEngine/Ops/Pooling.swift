@@ -67,7 +67,7 @@ extension Variable {
                 for i in 0..<outCount { out[i] = x[Int(argmax[i])] }
             }
         }
-        return tape.record(output, inputs: [self]) { [self] gradient in
+        return tape.record(output, kind: .pooling, inputs: [self]) { [self] gradient in
             var dx = Tensor<Scalar>(zeros: shape)
             dx.scalars.withUnsafeMutableBufferPointer { dx in
                 gradient.scalars.withUnsafeBufferPointer { g in
@@ -102,7 +102,7 @@ extension Variable {
                 }
             }
         }
-        return tape.record(output, inputs: [self]) { [self] gradient in
+        return tape.record(output, kind: .pooling, inputs: [self]) { [self] gradient in
             var dx = Tensor<Scalar>(zeros: shape)
             dx.scalars.withUnsafeMutableBufferPointer { dx in
                 gradient.scalars.withUnsafeBufferPointer { g in
@@ -136,7 +136,7 @@ extension Variable {
                 }
             }
         }
-        return tape.record(output, inputs: [self]) { [self] gradient in
+        return tape.record(output, kind: .pooling, inputs: [self]) { [self] gradient in
             let dx = Tensor<Scalar>(uninitializedShape: shape) { dx in
                 for p in 0..<planes {
                     let share = gradient.scalars[p] / Scalar(plane)

@@ -26,7 +26,7 @@ extension Variable {
                 }
             }
         }
-        return parts[0].tape.record(output, inputs: parts) { gradient in
+        return parts[0].tape.record(output, kind: .memory, inputs: parts) { gradient in
             gradient.scalars.withUnsafeBufferPointer { g in
                 for (index, part) in parts.enumerated() where part.requiresGrad {
                     let slice = Tensor<Scalar>(uninitializedShape: part.shape) { dx in
@@ -63,7 +63,7 @@ extension Variable {
                 }
             }
         }
-        return tape.record(output, inputs: [self]) { [self] gradient in
+        return tape.record(output, kind: .memory, inputs: [self]) { [self] gradient in
             var dx = Tensor<Scalar>(zeros: shape)
             dx.scalars.withUnsafeMutableBufferPointer { dx in
                 gradient.scalars.withUnsafeBufferPointer { g in

@@ -8,6 +8,8 @@ import Foundation
 /// from `search.seed`, so the same config, seed and thread count reproduce a
 /// run exactly.
 public final class SearchEngine {
+    typealias Batch = (images: Tensor<Float>, labels: [Int])
+
     /// The parameters in force (live parameters may have been changed mid-run).
     public internal(set) var config: SearchConfig
     public let supernet: Supernet<Float>
@@ -59,7 +61,7 @@ public final class SearchEngine {
         }
         self.config = config
         self.dataset = dataset
-        setBLASThreadCount(config.threads)
+        setThreadCount(config.threads)
         var master = RandomGenerator(seed: UInt64(config.seed))
         var initialisation = master.split()
         supernet = Supernet(
@@ -115,48 +117,18 @@ public final class SearchEngine {
         let lr = learningRate
 
         // (1) Architecture step.
-        let arch = config.order == "second"
-            ? unrolledArchitectureGradient(train: train, valid: valid, learningRate: lr, dropPath: dropPath)
-            : firstOrderArchitectureGradient(valid: valid, dropPath: dropPath)
-        guard arch.loss.isFinite, arch.gradients.values.allSatisfy({ $0.scalars.allSatisfy(\.isFinite) }) else {
+        let arch = architectureStep(train: train, valid: valid, learningRate: lr, dropPath: dropPath)
+        guard arch.isFinite else {
             return diverge("validation loss \(arch.loss) or its α-gradient is not finite at step \(step)")
         }
-        archOptimizer.step(&supernet.parameters.alphas, gradients: arch.gradients, learningRate: config.archLearningRate,
-                           beta1: config.archBeta1, beta2: config.archBeta2, weightDecay: config.archWeightDecay)
-
         // (2) Weight step.
-        let lambda = config.lambdaEnabled ? (config.lambdaRamp ? ramped(config.lambdaValue) : config.lambdaValue) : 0
-        let lambdaMode = LambdaDifferenceMode(rawValue: config.lambdaDifference) ?? .reference
-        let patterns = lambda > 0 && lambdaMode == .frozen ? ActivationPatterns() : nil
-        let generatorBeforeWeightStep = generator
-        let tape = Tape<Float>(patternMode: patterns.map(PatternMode.record) ?? .free)
-        // α needs no gradient here, but the cells' Λ_l (for the train
-        // alignment) do: they cost one dot product per mixed-op term.
-        let pass = supernet.forward(train.images, on: tape, batchNormMode: .training,
-                                    dropPathProbability: dropPath, generator: &generator)
-        let loss = pass.logits.crossEntropy(labels: train.labels)
-        tape.backward(from: loss)
-        var gradients = pass.weights.compactMapValues(\.grad)
-        let trainLayerGradients = layerGradients(pass)
-        let trainLoss = Double(loss.value.scalars[0])
-        var regulariser: LambdaStepReport?
-        if lambda > 0 {
-            regulariser = addLambdaCorrection(to: &gradients, lambda: lambda, mode: lambdaMode, batch: train,
-                                              layerGradients: trainLayerGradients, patterns: patterns,
-                                              dropPath: dropPath, generator: generatorBeforeWeightStep)
+        let weights = weightStep(train: train, learningRate: lr, dropPath: dropPath)
+        if let regulariser = weights.regulariser { emit("lambda", regulariser.fields) }
+        guard weights.loss.isFinite, weights.clip.norm.isFinite else {
+            return diverge("training loss \(weights.loss) or weight-gradient norm \(weights.clip.norm) is not finite at step \(step)")
         }
-        let clip = clipGlobalNorm(&gradients, maxNorm: config.gradientClip)
-        if var report = regulariser {
-            report.clipFactor = clip.factor
-            emit("lambda", report.fields)
-        }
-        guard trainLoss.isFinite, clip.norm.isFinite else {
-            return diverge("training loss \(trainLoss) or weight-gradient norm \(clip.norm) is not finite at step \(step)")
-        }
-        weightOptimizer.step(&supernet.parameters.weights, gradients: gradients, learningRate: lr,
-                             momentum: config.momentum, weightDecay: config.weightDecay)
-
-        let trainAccuracy = pass.logits.value.accuracy(labels: train.labels)
+        let trainLoss = weights.loss, clip = weights.clip, trainLayerGradients = weights.layerGradients
+        let trainAccuracy = weights.accuracy
         epochTotals.add(loss: trainLoss, accuracy: trainAccuracy, count: train.labels.count)
         step += 1
         stepInEpoch += 1
@@ -172,6 +144,62 @@ public final class SearchEngine {
         }
         if step % config.alphaEvery == 0 { emitAlphas() }
         if stepInEpoch == stepsPerEpoch { finishEpoch() }
+    }
+
+    /// The architecture half of a step: ∇α L_val (first- or second-order)
+    /// and the Adam update of α, which is skipped when the loss or the
+    /// gradient is not finite.
+    func architectureStep(train: Batch, valid: Batch, learningRate: Double, dropPath: Double) -> ArchitectureGradient {
+        let arch = config.order == "second"
+            ? unrolledArchitectureGradient(train: train, valid: valid, learningRate: learningRate, dropPath: dropPath)
+            : firstOrderArchitectureGradient(valid: valid, dropPath: dropPath)
+        guard arch.isFinite else { return arch }
+        archOptimizer.step(&supernet.parameters.alphas, gradients: arch.gradients, learningRate: config.archLearningRate,
+                           beta1: config.archBeta1, beta2: config.archBeta2, weightDecay: config.archWeightDecay)
+        return arch
+    }
+
+    struct WeightStepResult {
+        var loss: Double
+        var accuracy: Double
+        var clip: (norm: Double, factor: Double)
+        /// Λ_l of every cell on the training batch.
+        var layerGradients: [Tensor<Float>]
+        var regulariser: LambdaStepReport?
+    }
+
+    /// The weight half of a step: ∇w L_train (plus the Λ-DARTS correction
+    /// while λ > 0), global-norm clipping and the SGD update. The update is
+    /// skipped when the loss or the gradient norm is not finite.
+    func weightStep(train: Batch, learningRate: Double, dropPath: Double) -> WeightStepResult {
+        let lambda = config.lambdaEnabled ? (config.lambdaRamp ? ramped(config.lambdaValue) : config.lambdaValue) : 0
+        let lambdaMode = LambdaDifferenceMode(rawValue: config.lambdaDifference) ?? .reference
+        let patterns = lambda > 0 && lambdaMode == .frozen ? ActivationPatterns() : nil
+        let generatorBeforeWeightStep = generator
+        let tape = Tape<Float>(patternMode: patterns.map(PatternMode.record) ?? .free)
+        // α needs no gradient here, but the cells' Λ_l (for the train
+        // alignment) do: they cost one dot product per mixed-op term.
+        let pass = supernet.forward(train.images, on: tape, batchNormMode: .training,
+                                    dropPathProbability: dropPath, generator: &generator)
+        let loss = pass.logits.crossEntropy(labels: train.labels)
+        tape.backward(from: loss)
+        var gradients = pass.weights.compactMapValues(\.grad)
+        let layerGradients = layerGradients(pass)
+        let trainLoss = Double(loss.value.scalars[0])
+        var regulariser: LambdaStepReport?
+        if lambda > 0 {
+            regulariser = addLambdaCorrection(to: &gradients, lambda: lambda, mode: lambdaMode, batch: train,
+                                              layerGradients: layerGradients, patterns: patterns,
+                                              dropPath: dropPath, generator: generatorBeforeWeightStep)
+        }
+        let clip = clipGlobalNorm(&gradients, maxNorm: config.gradientClip)
+        regulariser?.clipFactor = clip.factor
+        if trainLoss.isFinite && clip.norm.isFinite {
+            weightOptimizer.step(&supernet.parameters.weights, gradients: gradients, learningRate: learningRate,
+                                 momentum: config.momentum, weightDecay: config.weightDecay)
+        }
+        return WeightStepResult(loss: trainLoss, accuracy: pass.logits.value.accuracy(labels: train.labels),
+                                clip: clip, layerGradients: layerGradients, regulariser: regulariser)
     }
 
     /// Per-step diagnostics too bulky to carry in every snapshot.
@@ -197,6 +225,8 @@ public final class SearchEngine {
         var accuracy: Double
         /// Λ_l of every cell on the validation batch.
         var layerGradients: [Tensor<Float>]
+
+        var isFinite: Bool { loss.isFinite && gradients.values.allSatisfy { $0.scalars.allSatisfy(\.isFinite) } }
     }
 
     func layerGradients(_ pass: ForwardPass<Float>) -> [Tensor<Float>] {

@@ -7,11 +7,13 @@ import Foundation
 public enum SafeTensors {
     public enum Element: Sendable, Equatable {
         case float32([Float])
+        case float64([Double])
         case int64([Int64])
 
         var dtype: String {
             switch self {
             case .float32: "F32"
+            case .float64: "F64"
             case .int64: "I64"
             }
         }
@@ -19,6 +21,7 @@ public enum SafeTensors {
         var byteCount: Int {
             switch self {
             case .float32(let v): v.count * 4
+            case .float64(let v): v.count * 8
             case .int64(let v): v.count * 8
             }
         }
@@ -65,6 +68,7 @@ public enum SafeTensors {
         for entry in entries {
             switch entry.data {
             case .float32(let values): values.withUnsafeBytes { result.append(contentsOf: $0) }
+            case .float64(let values): values.withUnsafeBytes { result.append(contentsOf: $0) }
             case .int64(let values): values.withUnsafeBytes { result.append(contentsOf: $0) }
             }
         }
@@ -106,6 +110,10 @@ public enum SafeTensors {
                 guard bytes.count == count * 4 else { throw Error.malformed("entry '\(name)' has \(bytes.count) bytes for F32 shape \(shape)") }
                 let values = bytes.withUnsafeBytes { raw in (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
                 entries[name] = Entry(name: name, shape: shape, data: .float32(values))
+            case "F64":
+                guard bytes.count == count * 8 else { throw Error.malformed("entry '\(name)' has \(bytes.count) bytes for F64 shape \(shape)") }
+                let values = bytes.withUnsafeBytes { raw in (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) } }
+                entries[name] = Entry(name: name, shape: shape, data: .float64(values))
             case "I64":
                 guard bytes.count == count * 8 else { throw Error.malformed("entry '\(name)' has \(bytes.count) bytes for I64 shape \(shape)") }
                 let values = bytes.withUnsafeBytes { raw in (0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) } }

@@ -1,0 +1,78 @@
+"""Runs `dartscope bench` and torch_bench.py side by side and prints the table.
+
+For each network and round, dartscope and PyTorch run one after the other in
+separate processes (so peak RSS is per network) at the same thread count; the
+order alternates between rounds. Each cell is the median over rounds of each
+side's median over repetitions. Writes the Markdown table to --output too.
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NETWORKS = ["demo-darts", "demo-s3", "paper-darts"]
+PHASES = ["forward", "weight step", "arch step", "Λ weight step", "one HVP", "eigenvalue", "2nd-order arch step"]
+TARGETS = {"demo-darts": 3.0, "demo-s3": 3.0, "paper-darts": 1.5}
+
+
+def run(command):
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    return {r["network"]: r for r in json.loads(result.stdout)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dartscope", default=str(HERE.parent / ".build/release/dartscope"))
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--network", action="append", choices=NETWORKS)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repetitions", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--output", default=str(HERE / "results.md"))
+    args = parser.parse_args()
+
+    common = ["--threads", str(args.threads), "--repetitions", str(args.repetitions)]
+    ours, theirs = {}, {}
+    for name in args.network or NETWORKS:
+        for round_index in range(args.rounds):
+            sides = [("dartscope", [args.dartscope, "bench", "--json", "--network", name] + common),
+                     ("torch", [args.python, str(HERE / "torch_bench.py"), "--network", name] + common)]
+            for side, command in sides if round_index % 2 == 0 else reversed(sides):
+                print(f"compare: {name} round {round_index + 1}: {side}", file=sys.stderr, flush=True)
+                (ours if side == "dartscope" else theirs).setdefault(name, []).append(run(command)[name])
+
+    lines = [f"Threads: {args.threads} on both sides; medians of {args.repetitions} repetitions"
+             f"{f', median over {args.rounds} alternating rounds' if args.rounds > 1 else ''}. "
+             f"Ratio = PyTorch time / dartscope time (> 1: dartscope faster). GFLOP/s: dartscope's convolution FLOPs / time.", "",
+             "| network | phase | dartscope ms | PyTorch ms | ratio | target | GFLOP/s |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for name in ours:
+        for phase in PHASES:
+            mine = [next(p for p in r["phases"] if p["phase"] == phase) for r in ours[name]]
+            other = [next(p for p in r["phases"] if p["phase"] == phase) for r in theirs[name]]
+            a = statistics.median(p["median_seconds"] for p in mine)
+            b = statistics.median(p["median_seconds"] for p in other)
+            hvps = (f" ({mine[0]['hvps']} HVPs vs {other[0]['hvps']})" if "hvps" in mine[0] else "")
+            target = "" if phase in ("forward",) else f"≥ {TARGETS[name]:g}"
+            lines.append(f"| {name} | {phase}{hvps} | {a * 1e3:.1f} | {b * 1e3:.1f} | {b / a:.2f} | {target} | "
+                         f"{statistics.median(p['gflops_per_second'] for p in mine):.1f} |")
+    lines += ["", "| network | weights | forward MFLOP/sample | peak RSS dartscope MB | peak RSS PyTorch MB |", "|---|---:|---:|---:|---:|"]
+    for name in ours:
+        r, t = ours[name][0], theirs[name][0]
+        lines.append(f"| {name} | {r['parameters']} (PyTorch {t['parameters']}) | {r['forward_flops_per_sample'] / 1e6:.1f} | "
+                     f"{max(x['peak_rss_mb'] for x in ours[name]):.0f} | {max(x['peak_rss_mb'] for x in theirs[name]):.0f} |")
+    lines += ["", "Time by op kind in dartscope's weight step (profiled run):", ""]
+    for name in ours:
+        step = next(p for p in ours[name][0]["phases"] if p["phase"] == "weight step")
+        shares = sorted(step["breakdown"].items(), key=lambda kv: -kv[1])
+        lines.append(f"- {name}: " + ", ".join(f"{k} {v * 100:.0f}%" for k, v in shares if v >= 0.005))
+    text = "\n".join(lines) + "\n"
+    Path(args.output).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+import Foundation
+import Synchronization
+
+/// The engine's own parallel loops (depthwise convolution, dense and 1×1
+/// convolutions over samples, batch norm, ReLU).
+///
+/// A loop is cut into chunks that depend only on its shape — never on the
+/// thread count — and chunks that produce partial sums (a weight gradient
+/// over samples) are added in chunk order. So results are bit-identical for
+/// any thread count and any contention; threads only decide how fast.
+/// OpenBLAS runs single-threaded inside the chunks, so the two never
+/// oversubscribe the cores.
+public enum Parallelism {
+    private static let activeThreads = Atomic<Int>(1)
+    private static let pool = Mutex<WorkerPool?>(nil)
+
+    /// Threads the loops use (``setThreadCount(_:)``).
+    public static var threadCount: Int { activeThreads.load(ordering: .relaxed) }
+
+    /// Below this many scalar operations a loop stays one chunk: handing work
+    /// to a second thread costs a few microseconds.
+    static let minimumParallelWork = 16_384
+    /// Chunks per loop above that size: enough to keep a few cores busy.
+    static let chunksPerLoop = 8
+
+    /// How ``forEachChunk(of:work:_:)`` cuts `0..<count`.
+    static func chunks(of count: Int, work: Int) -> [Range<Int>] {
+        let parts = work >= minimumParallelWork ? min(chunksPerLoop, count) : 1
+        guard parts > 1 else { return [0..<count] }
+        return (0..<parts).map { ($0 * count / parts)..<(($0 + 1) * count / parts) }
+    }
+
+    /// Runs `body` on each range of ``chunks(of:work:)``, spread over the threads.
+    static func forEachChunk(of count: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        let ranges = chunks(of: count, work: work)
+        // One thread, a small loop, or the pool busy with another thread's
+        // loop (a second engine, a concurrent test, a nested loop): the
+        // chunks run here, one after the other.
+        guard ranges.count > 1, threadCount > 1, let workers = pool.withLock({ $0 }), workers.tryAcquire() else {
+            for range in ranges { body(range) }
+            return
+        }
+        defer { workers.release() }
+        withoutActuallyEscaping(body) { body in
+            workers.run(chunks: ranges.count) { body(ranges[$0]) }
+        }
+    }
+
+    /// The pool only grows (helpers sleep when idle), so a loop running on
+    /// another thread never loses its helpers.
+    static func set(_ count: Int) {
+        let count = max(1, count)
+        pool.withLock { current in
+            if count > (current?.threads ?? 1) { current = WorkerPool(threads: count) }
+        }
+        activeThreads.store(count, ordering: .relaxed)
+    }
+}
+
+/// Threads for the engine's numerical loops.
+public func setThreadCount(_ count: Int) {
+    setBLASThreadCount(1)
+    Parallelism.set(count)
+}
+
+/// Helper threads that spin briefly between jobs, as OpenMP runtimes do: a
+/// step runs hundreds of short loops, and waking a sleeping thread for each
+/// would cost more than the loop. After a while without work they sleep on a
+/// condition variable.
+final class WorkerPool: @unchecked Sendable {
+    // @unchecked: `job` and `chunks` are written by the posting thread before
+    // `generation` is released, and read by helpers after acquiring it.
+    let threads: Int
+    private let generation = Atomic<Int>(0)
+    private let nextChunk = Atomic<Int>(Int.max / 2)
+    private let remaining = Atomic<Int>(0)
+    private let busy = Atomic<Bool>(false)
+    private var job: ((Int) -> Void)?
+    private var chunks = 0
+    private let condition = NSCondition()
+    private static let spinsBeforeSleeping = 200_000
+
+    init(threads: Int) {
+        self.threads = threads
+        // Helpers start from generation 0 even when they start running only
+        // after the first job was posted.
+        for helper in 1..<threads {
+            let thread = Thread { [self] in work(from: 0) }
+            thread.name = "dartscope-worker-\(helper)"
+            thread.start()
+        }
+    }
+
+    /// Claims the pool for one `run`; false while another thread has it.
+    func tryAcquire() -> Bool {
+        busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
+
+    func release() { busy.store(false, ordering: .releasing) }
+
+    /// Runs `job` for every chunk in `0..<chunks`, taken in turn by the calling
+    /// thread and the helpers; returns when all are done. The caller holds the
+    /// pool (``tryAcquire()``).
+    func run(chunks: Int, _ job: @escaping (Int) -> Void) {
+        self.job = job
+        self.chunks = chunks
+        remaining.store(chunks, ordering: .relaxed)
+        nextChunk.store(0, ordering: .releasing)  // publishes job and chunks
+        condition.lock()
+        generation.add(1, ordering: .releasing)
+        condition.broadcast()
+        condition.unlock()
+        takeChunks()
+        while remaining.load(ordering: .acquiring) > 0 {}
+        // A helper waking late finds nothing left to take.
+        nextChunk.store(Self.exhausted, ordering: .relaxed)
+        self.job = nil
+    }
+
+    private static let exhausted = Int.max / 2
+
+    private func takeChunks() {
+        while true {
+            let chunk = nextChunk.add(1, ordering: .acquiring).oldValue
+            guard chunk < chunks else { return }
+            runChunk(chunk)
+            remaining.subtract(1, ordering: .releasing)
+        }
+    }
+
+    /// Holds the job only during the call: the poster's
+    /// `withoutActuallyEscaping` checks that nobody holds the closure once
+    /// `remaining` reaches zero.
+    @inline(never)
+    private func runChunk(_ chunk: Int) {
+        job?(chunk)
+    }
+
+    private func work(from start: Int) {
+        var seen = start
+        while true {
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen {
+                spins += 1
+                if spins >= Self.spinsBeforeSleeping {
+                    condition.lock()
+                    while generation.load(ordering: .acquiring) == seen { condition.wait() }
+                    condition.unlock()
+                }
+            }
+            seen = generation.load(ordering: .acquiring)
+            takeChunks()
+        }
+    }
+}
