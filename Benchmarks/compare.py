@@ -2,8 +2,11 @@
 
 For each network and round, dartscope and PyTorch run one after the other in
 separate processes (so peak RSS is per network) at the same thread count; the
-order alternates between rounds. Each cell is the median over rounds of each
-side's median over repetitions. Writes the Markdown table to --output too.
+order alternates between rounds. Each side's JSON is kept in --results as it
+finishes, so an interrupted comparison loses at most one measurement and
+`--report-only` rebuilds the table from what is there. Each cell is the median
+over rounds of each side's median over repetitions. Writes the Markdown table
+to --output too.
 """
 import argparse
 import json
@@ -18,9 +21,12 @@ PHASES = ["forward", "weight step", "arch step", "Λ weight step", "one HVP", "e
 TARGETS = {"demo-darts": 3.0, "demo-s3": 3.0, "paper-darts": 1.5}
 
 
-def run(command):
-    result = subprocess.run(command, check=True, capture_output=True, text=True)
-    return {r["network"]: r for r in json.loads(result.stdout)}
+def run(command, path):
+    """Runs one side for one network unless its JSON is already in `path`."""
+    if not path.exists():
+        result = subprocess.run(command, check=True, capture_output=True, text=True)
+        path.write_text(result.stdout)
+    return json.loads(path.read_text())[0]
 
 
 def main():
@@ -32,19 +38,29 @@ def main():
     parser.add_argument("--repetitions", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--output", default=str(HERE / "results.md"))
+    parser.add_argument("--results", default=str(HERE / "results"), help="folder for each side's raw JSON")
+    parser.add_argument("--report-only", action="store_true", help="only build the table from --results")
     args = parser.parse_args()
 
-    common = ["--threads", str(args.threads), "--repetitions", str(args.repetitions)]
+    results = Path(args.results)
+    results.mkdir(parents=True, exist_ok=True)
     ours, theirs = {}, {}
     for name in args.network or NETWORKS:
+        common = ["--threads", str(args.threads), "--repetitions", str(args.repetitions)]
         for round_index in range(args.rounds):
             sides = [("dartscope", [args.dartscope, "bench", "--json", "--network", name] + common),
                      ("torch", [args.python, str(HERE / "torch_bench.py"), "--network", name] + common)]
             for side, command in sides if round_index % 2 == 0 else reversed(sides):
+                path = results / f"{name}.{side}.t{args.threads}.r{args.repetitions}.{round_index + 1}.json"
+                if args.report_only and not path.exists():
+                    continue
                 print(f"compare: {name} round {round_index + 1}: {side}", file=sys.stderr, flush=True)
-                (ours if side == "dartscope" else theirs).setdefault(name, []).append(run(command)[name])
+                (ours if side == "dartscope" else theirs).setdefault(name, []).append(run(command, path))
+        if name not in ours or name not in theirs:
+            ours.pop(name, None)
+            theirs.pop(name, None)
 
-    lines = [f"Threads: {args.threads} on both sides; medians of {args.repetitions} repetitions"
+    lines = [f"Threads: {args.threads} on both sides; medians of {args.repetitions} repetitions after a warm-up"
              f"{f', median over {args.rounds} alternating rounds' if args.rounds > 1 else ''}. "
              f"Ratio = PyTorch time / dartscope time (> 1: dartscope faster). GFLOP/s: dartscope's convolution FLOPs / time.", "",
              "| network | phase | dartscope ms | PyTorch ms | ratio | target | GFLOP/s |",

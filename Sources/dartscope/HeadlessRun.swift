@@ -42,6 +42,11 @@ struct HeadlessRun {
         } else if !records.isEmpty {
             log("dartscope: DARTS-ES did not trigger (factor \(formatReal(engine.config.esFactor)), window \(engine.config.esWindow), delta \(engine.config.esDelta), start epoch \(engine.config.esStartEpoch))")
         }
+        if let standing = engine.tabularStanding() {
+            let accuracy = standing.accuracy.map { String(format: "%.4f", $0) } ?? "not in the table"
+            let regret = standing.accuracy.map { String(format: ", regret %.4f", standing.best.validAccuracy - $0) } ?? ""
+            log("dartscope: tabular accuracy of \(standing.architecture): \(accuracy) (best \(standing.best.architecture): \(String(format: "%.4f", standing.best.validAccuracy))\(regret))")
+        }
     }
 }
 
@@ -125,12 +130,4 @@ extension JSONValue {
         case .array, .object: "…"
         }
     }
-}
-
-func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "--" }
-    let s = Int(seconds)
-    if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
-    if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
-    return "\(s)s"
 }

@@ -105,6 +105,10 @@ func runDashboard(engine: SearchEngine, theme name: String, replay: JournalRepla
                            datasetName: engine.dataset.name, runDirectory: "runs/\(config.runName)", theme: theme)
     runner.start()
     app.run()
+    if let frames = app.frameTimes.summary {
+        log(String(format: "dartscope: dashboard drew %d frames, redraw median %.2f ms, 95th percentile %.2f ms",
+                   frames.samples.count, frames.median * 1e3, frames.percentile(0.95) * 1e3))
+    }
     let genotype = engine.supernet.genotype()
     print(genotype.description)
 }

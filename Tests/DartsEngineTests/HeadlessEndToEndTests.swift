@@ -77,6 +77,29 @@ struct HeadlessEndToEndTests {
         #expect(dot.stdout.hasPrefix("digraph genotype"))
     }
 
+    @Test func tabulateContinuesAnInterruptedTable() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        let output = directory + "/tiny.json"
+        // Two architectures finished before the "interruption", the third torn mid-line.
+        let done = ["skip_connect,skip_connect,skip_connect,skip_connect", "max_pool_3x3,max_pool_3x3,max_pool_3x3,max_pool_3x3"]
+        let partial = done.map { #"{"architecture":"\#($0)","valid_acc":0.125,"valid_loss":9,"parameters":1,"train_seconds":0}"# }
+            .joined(separator: "\n") + "\n{\"architecture\":\"sep_co"
+        try partial.write(toFile: output + ".partial.jsonl", atomically: true, encoding: .utf8)
+        let result = try DartscopeProcess.run([
+            "tabulate", "--output", output, "--set", "data.dataset=synthetic", "--set", "data.subset=64", "--set", "data.synthetic_size=8",
+            "--set", "network.init_channels=2", "--set", "network.layers=3", "--set", "search.batch_size=8", "--set", "search.epochs=1",
+        ], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("continuing") && result.stderr.contains("2 of 81 done"), "\(result.stderr)")
+        #expect(result.stderr.contains("81/81"))
+        let table = try JSONDecoder().decode(TabularTable.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
+        #expect(table.entries.count == 81 && table.space == "tiny")
+        #expect(done.allSatisfy { table.entry(for: $0)?.validAccuracy == 0.125 }, "finished entries must be kept, not retrained")
+        #expect(table.entries.filter { $0.validLoss != 9 }.allSatisfy { $0.validLoss.isFinite && $0.trainSeconds > 0 })
+        #expect(table.budget["search.epochs"] == "1")
+        #expect(!FileManager.default.fileExists(atPath: output + ".partial.jsonl"))
+    }
+
     @Test func badInputStopsWithASpecificMessage() throws {
         let directory = EngineFixture.temporaryDirectory()
         let unknown = try DartscopeProcess.run(["run", "--headless", "--set", "optim.lerning_rate=1"], in: directory)

@@ -23,6 +23,24 @@ public struct TimingSummary: Codable, Sendable {
         return sorted[lower] * (1 - fraction) + sorted[upper] * fraction
     }
 
+    /// Collects timings of repeated work as it happens (the newest
+    /// `capacity` of them).
+    public struct Recorder: Sendable {
+        public private(set) var samples: [Double] = []
+        public var capacity = 100_000
+
+        public init() {}
+
+        public mutating func time(_ body: () -> Void) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body()
+            if samples.count >= capacity { samples.removeFirst(samples.count - capacity + 1) }
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+
+        public var summary: TimingSummary? { samples.isEmpty ? nil : TimingSummary(samples: samples) }
+    }
+
     /// Runs `body` `warmup` times untimed, then `repetitions` times timed (seconds).
     public static func measure(warmup: Int = 2, repetitions: Int = 10, _ body: () -> Void) -> TimingSummary {
         for _ in 0..<warmup { body() }
@@ -34,4 +52,13 @@ public struct TimingSummary: Codable, Sendable {
         }
         return TimingSummary(samples: samples)
     }
+}
+
+/// A duration for people: `42s`, `4m05s`, `1h12m`; `--` when unknown.
+public func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, seconds >= 0 else { return "--" }
+    let s = Int(seconds)
+    if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+    if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+    return "\(s)s"
 }

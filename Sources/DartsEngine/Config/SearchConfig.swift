@@ -93,5 +93,10 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     /// Automatic snapshots kept (one per epoch end, oldest deleted first); 0 = none.
     public var snapshotKeep = 8
 
+    // ground truth (DESIGN §6)
+    /// The tabular benchmark searches in a tabulated space report regret
+    /// against; empty: the shipped table of the space and dataset, if any.
+    public var tabularTable = ""
+
     public init() {}
 }

@@ -62,6 +62,7 @@ public enum SearchParameters {
         integer("metrics.alignment_every", \.alignmentEvery, 1...Int.max, "Write the layer-gradient alignment (cosine matrices, per-layer α-gradients) to the metrics file every N steps; the dashboard sees every step."),
         flag("metrics.discretisation_gap", \.discretisationGap, "At each epoch end also evaluate the supernet with the derived genotype's one-hot mixing weights (the discretisation gap).", live: true),
         integer("snapshot.keep", \.snapshotKeep, 0...1000, "Epoch-end snapshots kept (0 = none)."),
+        text("tabular.table", \.tabularTable, "Ground-truth table for regret in a tabulated space (empty: Configs/tabular/SPACE-DATASET.json when it exists; `none`: off)."),
     ]
 
     public static func spec(_ key: String) throws(ConfigError) -> ParameterSpec {

@@ -53,6 +53,11 @@ public final class SearchEngine {
     public var snapshotDirectory: String?
     /// Where applied commands are appended as JSON Lines; nil = nowhere.
     public var journalPath: String?
+    /// Mixing weights the weight step uses instead of softmax(α): training a
+    /// discrete architecture for the tabular benchmark.
+    var fixedMixingWeights: [Tensor<Float>]?
+    /// The ground truth of a tabulated space, for regret at epoch ends.
+    public let tabular: TabularTable?
 
     public init(config: SearchConfig, dataset: Dataset) throws {
         try config.validateCombination()
@@ -81,6 +86,30 @@ public final class SearchEngine {
         generator = master.split()
         hessianSampler = BatchSampler(indices: validationIndices, generator: master.split())
         stepsPerEpoch = trainSampler.batchesPerPass(batchSize: config.batchSize)
+        tabular = try Self.tabularTable(config)
+    }
+
+    /// Where the search stands in a tabulated space: the architecture α
+    /// currently derives, its tabular accuracy (nil if the table lacks it)
+    /// and the table's best entry. Nil without a table.
+    public func tabularStanding() -> (architecture: String, accuracy: Double?, best: TabularEntry)? {
+        guard let tabular, let best = tabular.best, let alphas = supernet.parameters.alphas[supernet.parameters.alphaNames[0]] else { return nil }
+        let architecture = TabularBenchmark.name(of: TabularBenchmark.argmax(of: alphas, in: supernet.space), in: supernet.space)
+        return (architecture, tabular.entry(for: architecture)?.validAccuracy, best)
+    }
+
+    /// The table named by `tabular.table`, or the shipped one of the space
+    /// and dataset; a named table must exist and be for this space.
+    static func tabularTable(_ config: SearchConfig) throws -> TabularTable? {
+        guard config.tabularTable != "none" else { return nil }
+        let path = config.tabularTable.isEmpty
+            ? TabularTable.defaultPath(space: config.space, dataset: config.dataset) : config.tabularTable
+        guard !config.tabularTable.isEmpty || FileManager.default.fileExists(atPath: path) else { return nil }
+        let table = try TabularTable.load(path)
+        guard table.space == config.space else {
+            throw ConfigError.invalidValue(key: "tabular.table", value: path, allowed: "a table of space \(config.space) (this one is for \(table.space))")
+        }
+        return table
     }
 
     public func addSink(_ sink: MetricsSink) { sinks.append(sink) }
@@ -179,7 +208,7 @@ public final class SearchEngine {
         let tape = Tape<Float>(patternMode: patterns.map(PatternMode.record) ?? .free)
         // α needs no gradient here, but the cells' Λ_l (for the train
         // alignment) do: they cost one dot product per mixed-op term.
-        let pass = supernet.forward(train.images, on: tape, batchNormMode: .training,
+        let pass = supernet.forward(train.images, on: tape, batchNormMode: .training, fixedMixingWeights: fixedMixingWeights,
                                     dropPathProbability: dropPath, generator: &generator)
         let loss = pass.logits.crossEntropy(labels: train.labels)
         tape.backward(from: loss)
@@ -294,6 +323,13 @@ public final class SearchEngine {
             let discrete = evaluate(indices: validationIndices, fixedMixingWeights: genotype.oneHotMixing(in: supernet.space))
             gapFields = ["discrete_valid_acc": .number(discrete.accuracy), "discrete_valid_loss": .number(discrete.loss),
                          "discretisation_gap": .number(evaluation.accuracy - discrete.accuracy)]
+        }
+        if let standing = tabularStanding() {
+            gapFields["architecture"] = .string(standing.architecture)
+            if let accuracy = standing.accuracy {
+                gapFields["tabular_acc"] = .number(accuracy)
+                gapFields["regret"] = .number(standing.best.validAccuracy - accuracy)
+            }
         }
         emit("epoch", gapFields.merging([
             "train_loss": .number(epochTotals.meanLoss), "train_acc": .number(epochTotals.meanAccuracy),

@@ -13,6 +13,9 @@ public final class DashboardApp {
     var historyIndex: Int?
     let runDirectory: String
     public private(set) var quitting = false
+    /// Seconds each frame took to lay out and draw (the redraw cost the
+    /// engine competes with), reported when the dashboard closes.
+    public private(set) var frameTimes = TimingSummary.Recorder()
     var seenMessages = 0
 
     public init(runner: EngineRunner, space: SearchSpace, layers: Int, runName: String, datasetName: String, runDirectory: String, theme: Theme) {
@@ -37,7 +40,7 @@ public final class DashboardApp {
             let (width, height) = terminal.size
             var current = layout
             current.shaded = terminal.monochrome
-            terminal.draw(current.render(snapshot, view, width: width, height: height))
+            frameTimes.time { terminal.draw(current.render(snapshot, view, width: width, height: height)) }
             for key in terminal.readKeys() where !quitting { handle(key, snapshot) }
             if SignalFlag.received { quit(snapshotFirst: true) }
         }

@@ -85,7 +85,7 @@ public struct DashboardView {
         ProgressBar(fraction: s.totalSteps > 0 ? Double(s.step) / Double(s.totalSteps) : 0).draw(into: &grid, x: x, y: 0, width: 22, glyphs: glyphs)
         x += 23
         let rate = s.stepsPerSecond.isFinite ? String(format: "%.2f steps/s", s.stepsPerSecond) : "– steps/s"
-        let eta = s.stepsPerSecond.isFinite && s.stepsPerSecond > 0 ? " ETA " + duration(Double(s.totalSteps - s.step) / s.stepsPerSecond) : ""
+        let eta = s.stepsPerSecond.isFinite && s.stepsPerSecond > 0 ? " ETA " + formatDuration(Double(s.totalSteps - s.step) / s.stepsPerSecond) : ""
         x += grid.write(rate + eta + " ", x: x, y: 0, style: CellStyle(.dim))
         let triggered = s.latest["es"]?["triggered"] == .bool(true)
         let state = triggered && s.state == .running ? "ES TRIGGERED" : s.state.rawValue
@@ -204,6 +204,7 @@ public struct DashboardView {
             title += String(format: " · valid acc %.4f", epoch["valid_acc"]?.doubleValue ?? .nan)
             if case .integer(let skips)? = epoch["skip_count"] { title += " · skip \(skips)" }
             if let gap = epoch["discretisation_gap"]?.doubleValue { title += String(format: " · gap %.3f", gap) }
+            if let regret = epoch["regret"]?.doubleValue { title += String(format: " · regret %.4f", regret) }
         }
         grid.box(rect, title: title, glyphs: glyphs)
         let inner = rect.inner
@@ -260,11 +261,6 @@ public struct DashboardView {
         }
     }
 
-    func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite, seconds >= 0 else { return "–" }
-        let s = Int(seconds)
-        return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : String(format: "%dm%02ds", s / 60, s % 60)
-    }
 }
 
 extension MetricsSnapshot {

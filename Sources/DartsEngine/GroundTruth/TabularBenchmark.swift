@@ -1,0 +1,150 @@
+import Foundation
+
+/// One architecture of a small space trained and evaluated as a discrete
+/// network (DESIGN §6).
+public struct TabularEntry: Codable, Sendable, Equatable {
+    /// The chosen operation of every edge, in edge order, joined by ",".
+    public var architecture: String
+    public var validAccuracy: Double
+    public var validLoss: Double
+    /// Weights of the discrete network (the chosen operations only).
+    public var parameters: Int
+    public var trainSeconds: Double
+
+    public init(architecture: String, validAccuracy: Double, validLoss: Double, parameters: Int, trainSeconds: Double) {
+        self.architecture = architecture
+        self.validAccuracy = validAccuracy
+        self.validLoss = validLoss
+        self.parameters = parameters
+        self.trainSeconds = trainSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case architecture, parameters
+        case validAccuracy = "valid_acc", validLoss = "valid_loss", trainSeconds = "train_seconds"
+    }
+}
+
+/// The ground-truth table of a space: every architecture's accuracy under one
+/// fixed training budget, with the command that produced it.
+public struct TabularTable: Codable, Sendable {
+    public var space: String
+    public var dataset: String
+    public var command: String
+    /// The resolved configuration (the budget) as key → value.
+    public var budget: [String: String]
+    public var entries: [TabularEntry]
+
+    public init(space: String, dataset: String, command: String, budget: [String: String], entries: [TabularEntry]) {
+        self.space = space
+        self.dataset = dataset
+        self.command = command
+        self.budget = budget
+        self.entries = entries
+    }
+
+    public var best: TabularEntry? { entries.max { $0.validAccuracy < $1.validAccuracy } }
+
+    public func entry(for architecture: String) -> TabularEntry? { entries.first { $0.architecture == architecture } }
+
+    /// `Configs/tabular/SPACE-DATASET.json`, where `dartscope tabulate` writes
+    /// by default and searches look for their space's table.
+    public static func defaultPath(space: String, dataset: String) -> String {
+        let configs = (try? SearchConfig.locate("default")).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? "Configs"
+        return configs + "/tabular/\(space)-\(dataset).json"
+    }
+
+    public static func load(_ path: String) throws -> TabularTable {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError.unreadable(path: path, reason: "no such file")
+        }
+        do { return try JSONDecoder().decode(TabularTable.self, from: data) } catch {
+            throw ConfigError.unreadable(path: path, reason: "not a tabular benchmark table: \(error)")
+        }
+    }
+
+    public func csv() -> String {
+        (["architecture,valid_acc,valid_loss,parameters,train_seconds"] + entries.map {
+            "\"\($0.architecture)\",\($0.validAccuracy),\($0.validLoss),\($0.parameters),\($0.trainSeconds)"
+        }).joined(separator: "\n") + "\n"
+    }
+}
+
+/// Trains every architecture of a small space as a discrete network: the
+/// supernet's weights with one-hot mixing weights fixed to the architecture,
+/// so exactly the chosen operations carry signal and receive gradients.
+public enum TabularBenchmark {
+    /// Spaces with more architectures than this are not tabulated.
+    public static let maximumArchitectures = 1000
+
+    /// Every choice of one operation per edge (the shared α of the space).
+    public static func architectures(of space: SearchSpace) throws -> [[Int]] {
+        let counts = space.normalOperations.map(\.count)
+        let total = counts.reduce(1) { $0 * $1 }
+        guard space.sharesAlphaAcrossCellTypes, total <= maximumArchitectures else {
+            throw ConfigError.invalidValue(key: "network.space", value: space.name,
+                                           allowed: "a space with one α for both cell types and at most \(maximumArchitectures) architectures (tiny)")
+        }
+        var result: [[Int]] = [[]]
+        for count in counts { result = result.flatMap { prefix in (0..<count).map { prefix + [$0] } } }
+        return result
+    }
+
+    public static func name(of architecture: [Int], in space: SearchSpace) -> String {
+        architecture.enumerated().map { space.normalOperations[$0.offset][$0.element].rawValue }.joined(separator: ",")
+    }
+
+    /// The architecture a search currently derives in a tabulated space: the
+    /// strongest operation of every edge.
+    public static func argmax(of alphas: Tensor<Float>, in space: SearchSpace) -> [Int] {
+        let width = space.operationsPerEdge
+        return (0..<space.normalOperations.count).map { edge in
+            let row = alphas.scalars[(edge * width)..<(edge * width + space.normalOperations[edge].count)]
+            return row.indices.max { row[$0] < row[$1] }! - edge * width
+        }
+    }
+
+    static func oneHot(_ architecture: [Int], in space: SearchSpace) -> [Tensor<Float>] {
+        var matrix = Tensor<Float>(zeros: [architecture.count, space.operationsPerEdge])
+        for (edge, operation) in architecture.enumerated() { matrix.scalars[edge * space.operationsPerEdge + operation] = 1 }
+        return [matrix]
+    }
+
+    /// Trains `architecture` for `config.epochs` epochs of weight steps (the
+    /// search's optimiser, schedule and seed) and evaluates it on the
+    /// validation split.
+    public static func train(_ architecture: [Int], config: SearchConfig, dataset: Dataset) throws -> TabularEntry {
+        let started = Date()
+        let engine = try SearchEngine(config: config, dataset: dataset)
+        let space = engine.supernet.space
+        let mixing = oneHot(architecture, in: space)
+        engine.fixedMixingWeights = mixing
+        for epoch in 0..<config.epochs {
+            engine.epoch = epoch  // the cosine schedule's position
+            for _ in 0..<engine.stepsPerEpoch {
+                let batch = engine.pipeline.batch(engine.trainSampler.nextBatch(size: config.batchSize), augment: true,
+                                                  generator: &engine.generator)
+                let step = engine.weightStep(train: batch, learningRate: engine.learningRate, dropPath: 0)
+                guard step.loss.isFinite else {
+                    throw ConfigError.invalidValue(key: "optim.lr", value: formatReal(config.learningRate),
+                                                   allowed: "a rate that keeps architecture \(name(of: architecture, in: space)) finite (loss \(step.loss) in epoch \(epoch + 1))")
+                }
+            }
+        }
+        let evaluation = engine.evaluate(indices: engine.validationIndices, fixedMixingWeights: mixing)
+        return TabularEntry(architecture: name(of: architecture, in: space), validAccuracy: evaluation.accuracy,
+                            validLoss: evaluation.loss, parameters: parameterCount(of: architecture, in: engine.supernet),
+                            trainSeconds: Date().timeIntervalSince(started))
+    }
+
+    /// Weights outside the mixed edges plus those of each edge's chosen operation.
+    static func parameterCount(of architecture: [Int], in supernet: Supernet<Float>) -> Int {
+        let pattern = /cells\.\d+\._ops\.(\d+)\._ops\.(\d+)\./
+        return supernet.parameters.weights.reduce(0) { total, entry in
+            guard let match = entry.key.firstMatch(of: pattern), let edge = Int(match.1), let operation = Int(match.2) else {
+                return total + entry.value.count
+            }
+            return total + (architecture[edge] == operation ? entry.value.count : 0)
+        }
+    }
+}
