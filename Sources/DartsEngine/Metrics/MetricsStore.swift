@@ -80,6 +80,15 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
     private var messages = RingBuffer<String>(capacity: 50)
     private var stepTimes = RingBuffer<(Double, Int)>(capacity: 64)
     private var alignments = RingBuffer<MetricEvent>(capacity: 400)
+    private var changes = 0
+
+    /// Counts every change to the store, so a reader can skip taking a
+    /// snapshot (and redrawing) while nothing happened.
+    public var changeCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return changes
+    }
 
     public init(stepHistory: Int = 2000) {
         steps = RingBuffer(capacity: stepHistory)
@@ -91,6 +100,7 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
         let history = engine.history
         lock.lock()
         defer { lock.unlock() }
+        changes += 1
         steps.removeAll()
         alignments.removeAll()
         current.epochs = []
@@ -106,6 +116,7 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
     public func record(_ event: MetricEvent) {
         lock.lock()
         defer { lock.unlock() }
+        changes += 1
         absorb(event)
     }
 
@@ -146,6 +157,7 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
     public func update(state: RunState? = nil, config: SearchConfig? = nil, totalSteps: Int? = nil, message: String? = nil) {
         lock.lock()
         defer { lock.unlock() }
+        changes += 1
         if let state { current.state = state }
         if let config { current.config = config }
         if let totalSteps { current.totalSteps = totalSteps }

@@ -29,19 +29,34 @@ public final class DashboardApp {
     }
 
     /// Runs until the user quits; restores the terminal in every case.
+    ///
+    /// Redraws when the metrics store changed, a key arrived, the terminal
+    /// was resized, or a second passed (steps/s and ETA): the engine keeps
+    /// both cores busy, so identical frames would only slow the search.
     public func run() {
         defer { terminal.end() }
+        var snapshot = runner.store.snapshot()
+        var drawn: (changes: Int, width: Int, height: Int, time: Date)?
+        var viewChanged = true
         while !quitting {
-            let snapshot = runner.store.snapshot()
-            if snapshot.messages.count != seenMessages, let last = snapshot.messages.last {
-                view.status = last  // the engine's answer to a command (or its error)
-                seenMessages = snapshot.messages.count
-            }
+            let changes = runner.store.changeCount
             let (width, height) = terminal.size
-            var current = layout
-            current.shaded = terminal.monochrome
-            frameTimes.time { terminal.draw(current.render(snapshot, view, width: width, height: height)) }
-            for key in terminal.readKeys() where !quitting { handle(key, snapshot) }
+            if viewChanged || drawn.map({ $0.changes != changes || $0.width != width || $0.height != height
+                                            || Date().timeIntervalSince($0.time) >= 1 }) ?? true {
+                snapshot = runner.store.snapshot()
+                if snapshot.messages.count != seenMessages, let last = snapshot.messages.last {
+                    view.status = last  // the engine's answer to a command (or its error)
+                    seenMessages = snapshot.messages.count
+                }
+                var current = layout
+                current.shaded = terminal.monochrome
+                frameTimes.time { terminal.draw(current.render(snapshot, view, width: width, height: height)) }
+                drawn = (changes, width, height, Date())
+                viewChanged = false
+            }
+            let keys = terminal.readKeys()
+            for key in keys where !quitting { handle(key, snapshot) }
+            viewChanged = !keys.isEmpty
             if SignalFlag.received { quit(snapshotFirst: true) }
         }
     }
