@@ -96,13 +96,7 @@ struct Tabulate: ParsableCommand {
     }
 
     static func append(_ entry: TabularEntry, to path: String) throws {
-        let line = try JSONEncoder().encode(entry) + Data("\n".utf8)
-        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: line)
-        try handle.synchronize()
+        do { try DurableFiles.appendLine(try JSONEncoder().encode(entry), to: path) } catch { throw ValidationError("\(error)") }
     }
 
     static func progressBar(done: Int, of total: Int, width: Int = 24) -> String {

@@ -129,15 +129,13 @@ public enum SearchStepBenchmark {
                 engine.config.order = phase == .secondOrderStep ? "second" : "first"
                 body = { _ = engine.architectureStep(train: train, valid: valid, learningRate: learningRate, dropPath: 0) }
             case .hessianVectorProduct:
-                var products = HessianVectorProducts(supernet: engine.supernet, input: valid.images, labels: valid.labels,
-                                                     noise: engine.generator, step: config.hessianStep, l2: config.archWeightDecay)
+                var products = engine.curvatureProducts(on: valid, noise: engine.generator)
                 var generator = RandomGenerator(seed: 3)
                 let direction = products.gradient.map { Initialiser.normal(shape: $0.shape, standardDeviation: 1, generator: &generator) as Tensor<Float> }
                 body = { _ = products.product(direction) }
             case .dominantEigenvalue:
                 body = {
-                    var products = HessianVectorProducts(supernet: engine.supernet, input: valid.images, labels: valid.labels,
-                                                         noise: engine.generator, step: config.hessianStep, l2: config.archWeightDecay)
+                    var products = engine.curvatureProducts(on: valid, noise: engine.generator)
                     _ = products.dominantEigenvalue(tolerance: config.hessianTolerance, maxIterations: config.hessianMaxIterations)
                     hessianVectorProducts = products.count
                 }

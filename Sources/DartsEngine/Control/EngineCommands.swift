@@ -83,12 +83,7 @@ extension SearchEngine {
     /// `dartscope run --journal` replays.
     func appendToJournalFile(_ entry: JournalEntry) {
         guard let journalPath, let data = try? JSONEncoder().encode(entry) else { return }
-        let manager = FileManager.default
-        if !manager.fileExists(atPath: journalPath) { _ = manager.createFile(atPath: journalPath, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: journalPath) else { return }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        handle.write(data + Data("\n".utf8))
+        try? DurableFiles.appendLine(data, to: journalPath)
     }
 
     /// Epoch-end snapshot `epoch-NNNN` (epochs completed), keeping the newest

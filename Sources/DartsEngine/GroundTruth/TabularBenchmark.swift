@@ -48,10 +48,11 @@ public struct TabularTable: Codable, Sendable {
     public func entry(for architecture: String) -> TabularEntry? { entries.first { $0.architecture == architecture } }
 
     /// `Configs/tabular/SPACE-DATASET.json`, where `dartscope tabulate` writes
-    /// by default and searches look for their space's table.
+    /// by default and searches look for their space's table: the shipped one
+    /// when it exists, else in the working directory's `Configs/`.
     public static func defaultPath(space: String, dataset: String) -> String {
-        let configs = (try? SearchConfig.locate("default")).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path } ?? "Configs"
-        return configs + "/tabular/\(space)-\(dataset).json"
+        let relative = "tabular/\(space)-\(dataset).json"
+        return SearchConfig.shippedFile(relative) ?? SearchConfig.shippedFileCandidates(relative)[0]
     }
 
     public static func load(_ path: String) throws -> TabularTable {

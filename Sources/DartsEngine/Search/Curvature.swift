@@ -11,6 +11,13 @@ extension SearchEngine {
         return p
     }
 
+    /// Hessian-vector products of ∇²α L_val + arch-L2·I on `batch` with the
+    /// run's finite-difference step.
+    func curvatureProducts(on batch: Batch, noise: RandomGenerator) -> HessianVectorProducts<Float> {
+        HessianVectorProducts(supernet: supernet, input: batch.images, labels: batch.labels, noise: noise,
+                              step: config.hessianStep, l2: config.archWeightDecay)
+    }
+
     /// The dominant (largest algebraic) eigenvalue of ∇²α L_val + arch-L2·I
     /// on a validation batch of its own sampler (so diagnostics never shift
     /// the run's data order or random numbers), reported as a `hessian` event.
@@ -19,8 +26,7 @@ extension SearchEngine {
         let started = Date()
         var noise = hessianSampler.generator
         let batch = pipeline.batch(hessianSampler.nextBatch(size: config.batchSize), augment: false, generator: &noise)
-        var products = HessianVectorProducts(supernet: supernet, input: batch.images, labels: batch.labels, noise: noise,
-                                             step: config.hessianStep, l2: config.archWeightDecay)
+        var products = curvatureProducts(on: batch, noise: noise)
         let (value, iterations) = products.dominantEigenvalue(tolerance: config.hessianTolerance,
                                                              maxIterations: config.hessianMaxIterations, seed: UInt64(step))
         emit("hessian", [

@@ -102,9 +102,8 @@ public final class SearchEngine {
     /// and dataset; a named table must exist and be for this space.
     static func tabularTable(_ config: SearchConfig) throws -> TabularTable? {
         guard config.tabularTable != "none" else { return nil }
-        let path = config.tabularTable.isEmpty
-            ? TabularTable.defaultPath(space: config.space, dataset: config.dataset) : config.tabularTable
-        guard !config.tabularTable.isEmpty || FileManager.default.fileExists(atPath: path) else { return nil }
+        let shipped = "tabular/\(config.space)-\(config.dataset).json"
+        guard let path = config.tabularTable.isEmpty ? SearchConfig.shippedFile(shipped) : config.tabularTable else { return nil }
         let table = try TabularTable.load(path)
         guard table.space == config.space else {
             throw ConfigError.invalidValue(key: "tabular.table", value: path, allowed: "a table of space \(config.space) (this one is for \(table.space))")
@@ -156,18 +155,16 @@ public final class SearchEngine {
         guard weights.loss.isFinite, weights.clip.norm.isFinite else {
             return diverge("training loss \(weights.loss) or weight-gradient norm \(weights.clip.norm) is not finite at step \(step)")
         }
-        let trainLoss = weights.loss, clip = weights.clip, trainLayerGradients = weights.layerGradients
-        let trainAccuracy = weights.accuracy
-        epochTotals.add(loss: trainLoss, accuracy: trainAccuracy, count: train.labels.count)
+        epochTotals.add(loss: weights.loss, accuracy: weights.accuracy, count: train.labels.count)
         step += 1
         stepInEpoch += 1
         emit("step", [
-            "train_loss": .number(trainLoss), "train_acc": .number(trainAccuracy),
+            "train_loss": .number(weights.loss), "train_acc": .number(weights.accuracy),
             "valid_loss": .number(arch.loss), "valid_acc": .number(arch.accuracy),
-            "lr": .number(lr), "grad_norm": .number(clip.norm), "clip_factor": .number(clip.factor),
+            "lr": .number(lr), "grad_norm": .number(weights.clip.norm), "clip_factor": .number(weights.clip.factor),
             "step_time": .number(Date().timeIntervalSince(started)),
         ])
-        emitAlignment(train: trainLayerGradients, valid: arch.layerGradients)
+        emitAlignment(train: weights.layerGradients, valid: arch.layerGradients)
         if config.hessianEvery > 0 && step % config.hessianEvery == 0 && stepInEpoch != stepsPerEpoch {
             measureCurvature(atEpochEnd: false)
         }

@@ -1,13 +1,28 @@
 import CZlib
 import Foundation
 
-/// File-system helpers for snapshots: durable writes and checksums.
-enum DurableFiles {
+/// File-system helpers: durable writes, appended lines, checksums.
+public enum DurableFiles {
     /// Writes `data` to `path` and flushes it to disk before returning.
     static func write(_ data: Data, to path: String) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard descriptor >= 0 else { throw SnapshotError.io(path: path, reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
+        try writeAll(data, to: descriptor, path: path)
+    }
+
+    /// Appends `line` and a newline to `path` (created if missing) and
+    /// flushes it: the journal and resumable result files are read back
+    /// after an interruption, so every line that was written must be there.
+    public static func appendLine(_ line: Data, to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard descriptor >= 0 else { throw SnapshotError.io(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        try writeAll(line + Data("\n".utf8), to: descriptor, path: path)
+    }
+
+    /// Writes every byte of `data` to an open file and flushes it.
+    private static func writeAll(_ data: Data, to descriptor: Int32, path: String) throws {
         try data.withUnsafeBytes { raw in
             var written = 0
             while written < raw.count {
