@@ -1,4 +1,4 @@
-import DartsEngine
+@testable import DartsEngine
 import Foundation
 import Testing
 
@@ -35,6 +35,38 @@ struct SearchEngineTests {
         while !engine.isFinished { engine.runStep() }
         #expect(engine.divergence == nil)
         #expect(recorder.events.filter { $0.type == "step" }.count == 4)
+    }
+
+    /// The on-demand spectrum: every eigenvalue of the full α-Hessian, the
+    /// run's Lanczos estimate on the same batch within its tolerance of the
+    /// largest, the run's reported eigenvalue equal to that estimate, and no
+    /// trace left in the run (samplers and α as they were).
+    @Test func fullSpectrumBacksTheRunsEigenvalueAndLeavesTheRunAlone() throws {
+        var config = EngineFixture.config(epochs: 1)
+        config.hessianTolerance = 1e-4
+        let (engine, recorder) = try EngineFixture.engine(config)
+        let (twin, twinRecorder) = try EngineFixture.engine(config)
+        for _ in 0..<2 { engine.runStep(); twin.runStep() }
+        let alphas = engine.supernet.parameters.alphas
+        var columns = 0
+        let spectrum = engine.curvatureSpectrum { done, _ in columns = done }
+        let dimension = engine.supernet.parameters.alphaNames.reduce(0) { $0 + engine.supernet.parameters.alphas[$1]!.count }
+        #expect(spectrum.dimension == dimension && spectrum.eigenvalues.count == dimension && columns == dimension)
+        #expect(spectrum.fullHessianProducts == dimension)
+        #expect(zip(spectrum.eigenvalues, spectrum.eigenvalues.dropFirst()).allSatisfy { $0 <= $1 })
+        #expect(spectrum.dominant > 0)
+        #expect(spectrum.lanczosRelativeError < 1e-3, "Lanczos \(spectrum.lanczosEigenvalue) vs largest \(spectrum.dominant)")
+        #expect(engine.supernet.parameters.alphas == alphas)
+        while !engine.isFinished { engine.runStep() }
+        while !twin.isFinished { twin.runStep() }
+        let types: Set<String> = ["step", "epoch", "alphas"]
+        #expect(recorder.comparable(types: types) == twinRecorder.comparable(types: types))
+        func eigenvalues(_ r: EventRecorder) -> [Double] { r.events.filter { $0.type == "hessian" }.compactMap { $0["eigenvalue"]?.doubleValue } }
+        #expect(!eigenvalues(recorder).isEmpty && eigenvalues(recorder) == eigenvalues(twinRecorder))
+        // What the run would report at that point is the spectrum's Lanczos estimate.
+        let (probe, _) = try EngineFixture.engine(config)
+        for _ in 0..<2 { probe.runStep() }
+        #expect(probe.measureCurvature(atEpochEnd: false) == spectrum.lanczosEigenvalue)
     }
 
     @Test func cosineScheduleMatchesPyTorch() {

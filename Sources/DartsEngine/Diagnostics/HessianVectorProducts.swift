@@ -78,12 +78,17 @@ public struct HessianVectorProducts<Scalar: TensorScalar> {
         }
     }
 
+    /// The number of α coordinates (the Hessian's order).
+    public var dimension: Int { alpha.reduce(0) { $0 + $1.count } }
+
     /// The full Hessian (one product per coordinate), symmetrised.
-    public mutating func fullHessian() -> [[Double]] {
-        let n = alpha.reduce(0) { $0 + $1.count }
+    /// `progress` hears (columns done, columns in all) after each product.
+    public mutating func fullHessian(progress: (Int, Int) -> Void = { _, _ in }) -> [[Double]] {
+        let n = dimension
         var columns: [[Double]] = []
         for i in 0..<n {
             columns.append(flatten(product(unflatten(basis(i, n)))))
+            progress(i + 1, n)
         }
         return (0..<n).map { r in (0..<n).map { c in 0.5 * (columns[c][r] + columns[r][c]) } }
     }
@@ -109,7 +114,7 @@ public struct HessianVectorProducts<Scalar: TensorScalar> {
     /// with full reorthogonalisation, stopping once the top Ritz value moves
     /// by less than `tolerance` (relative) between iterations.
     public mutating func dominantEigenvalue(tolerance: Double = 1e-3, maxIterations: Int = 50, seed: UInt64 = 0) -> (value: Double, iterations: Int) {
-        let n = alpha.reduce(0) { $0 + $1.count }
+        let n = dimension
         var generator = RandomGenerator(seed: seed)
         var q = (0..<n).map { _ in generator.nextStandardNormal() }
         normalise(&q)

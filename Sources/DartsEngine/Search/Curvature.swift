@@ -37,6 +37,28 @@ extension SearchEngine {
         return value
     }
 
+    /// The whole spectrum of ∇²α L_val + arch-L2·I on the batch the next
+    /// eigenvalue measurement would use, beside the Lanczos estimate the run
+    /// reports on the same batch: one HVP per α coordinate, so for small α
+    /// (the tiny space, or a few hundred coordinates at most) and on demand.
+    /// The run's own state, samplers included, is left as it was.
+    public func curvatureSpectrum(progress: (Int, Int) -> Void = { _, _ in }) -> CurvatureSpectrum {
+        let started = Date()
+        var sampler = hessianSampler
+        var noise = sampler.generator
+        let batch = pipeline.batch(sampler.nextBatch(size: config.batchSize), augment: false, generator: &noise)
+        var products = curvatureProducts(on: batch, noise: noise)
+        let hessian = products.fullHessian(progress: progress)
+        let fullHessianSeconds = Date().timeIntervalSince(started)
+        let fullHessianProducts = products.count
+        let lanczos = products.dominantEigenvalue(tolerance: config.hessianTolerance,
+                                                  maxIterations: config.hessianMaxIterations, seed: UInt64(step))
+        return CurvatureSpectrum(
+            eigenvalues: SymmetricEigen.eigenvalues(hessian), dimension: hessian.count, batchLoss: products.loss,
+            fullHessianProducts: fullHessianProducts, fullHessianSeconds: fullHessianSeconds,
+            lanczosEigenvalue: lanczos.value, lanczosProducts: products.count - fullHessianProducts, step: step, epoch: epoch)
+    }
+
     /// Epoch end of epoch `completed` (0-based): eigenvalue for DARTS-ES when
     /// due, the rule, and its verdict. Returns the verdict to act on.
     func earlyStoppingCheck(completed: Int, genotype: Genotype) -> EarlyStopping.Verdict? {
@@ -91,4 +113,24 @@ extension SearchEngine {
             break
         }
     }
+}
+
+/// The spectrum of the α-Hessian at one point of a run, with the cheap
+/// estimate the run reports there, so a user can see how far to trust it.
+public struct CurvatureSpectrum: Sendable {
+    /// Ascending.
+    public let eigenvalues: [Double]
+    public let dimension: Int
+    public let batchLoss: Double
+    public let fullHessianProducts: Int
+    public let fullHessianSeconds: Double
+    /// The run's Lanczos estimate of the largest eigenvalue on the same batch.
+    public let lanczosEigenvalue: Double
+    public let lanczosProducts: Int
+    public let step: Int
+    public let epoch: Int
+
+    public var dominant: Double { eigenvalues.last ?? .nan }
+    /// |Lanczos − largest eigenvalue| / |largest eigenvalue|.
+    public var lanczosRelativeError: Double { abs(lanczosEigenvalue - dominant) / max(abs(dominant), 1e-12) }
 }
