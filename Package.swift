@@ -18,10 +18,11 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "CKernels"),
         .target(
             name: "DartsEngine",
             dependencies: [
-                "CBLAS", "CZlib",
+                "CBLAS", "CZlib", "CKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]

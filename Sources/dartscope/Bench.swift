@@ -83,7 +83,7 @@ struct Bench: ParsableCommand {
 
     func printTable(_ result: SearchStepBenchmark.NetworkResult) {
         print("\(result.network): \(result.parameters) weights, \(String(format: "%.1f", result.forwardFlopsPerSample / 1e6)) MFLOP forward per sample, "
-              + "\(result.threads) thread(s), peak RSS \(String(format: "%.0f", result.peakResidentMegabytes)) MB")
+              + "\(result.threads) thread(s) (helpers ran \(Int((result.helperChunkShare * 100).rounded()))% of parallel chunks), peak RSS \(String(format: "%.0f", result.peakResidentMegabytes)) MB")
         let kinds = OpKind.allCases.map(\.rawValue) + ["other"]
         print("  " + "phase".padding(toLength: 22, withPad: " ", startingAt: 0) + "  median ms    ±ms  GFLOP/s  HVPs  time by op kind")
         for phase in result.phases {

@@ -27,6 +27,39 @@ struct OpGradientTests {
         #expect(report.passed, "\(report)")
     }
 
+    /// The vectorised window scan against a plain one, on integer values full
+    /// of ties: the first maximum in row-major window order wins (PyTorch's
+    /// rule), and the gradient goes to exactly that element.
+    @Test(arguments: [(1, [2, 3, 7, 9]), (2, [1, 2, 9, 7]), (2, [1, 1, 8, 8]), (1, [1, 1, 3, 1])])
+    func maxPoolPicksTheFirstMaximum(_ stride: Int, _ shape: [Int]) {
+        let geometry = PoolingGeometry(stride: stride)
+        let height = shape[2], width = shape[3]
+        let values = (0..<shape.reduce(1, *)).map { Double(($0 * 7919) % 5) }
+        let tape = Tape<Double>()
+        let x = tape.variable(Tensor(shape: shape, scalars: values), requiresGrad: true)
+        let y = x.maxPool(geometry)
+        tape.backward(from: y.sumAll())
+        let outHeight = geometry.outputLength(height), outWidth = geometry.outputLength(width)
+        var expected: [Double] = [], gradient = [Double](repeating: 0, count: values.count)
+        for plane in 0..<(shape[0] * shape[1]) {
+            for oh in 0..<outHeight {
+                for ow in 0..<outWidth {
+                    var best = -Double.infinity, at = -1
+                    for ih in (oh * stride - 1)..<(oh * stride + 2) where (0..<height).contains(ih) {
+                        for iw in (ow * stride - 1)..<(ow * stride + 2) where (0..<width).contains(iw) {
+                            let index = (plane * height + ih) * width + iw
+                            if values[index] > best { best = values[index]; at = index }
+                        }
+                    }
+                    expected.append(best)
+                    gradient[at] += 1
+                }
+            }
+        }
+        #expect(y.value.scalars == expected)
+        #expect(x.grad?.scalars == gradient)
+    }
+
     @Test func averagePoolExcludesPadding() {
         let tape = Tape<Double>()
         let x = tape.constant(Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4]))

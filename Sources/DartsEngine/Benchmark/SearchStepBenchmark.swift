@@ -86,11 +86,14 @@ public enum SearchStepBenchmark {
         public var parameters: Int
         public var forwardFlopsPerSample: Double
         public var peakResidentMegabytes: Double
+        /// The share of parallel chunks the helper threads ran (0.5 with two
+        /// threads that both kept up; near 0 when the second core was busy elsewhere).
+        public var helperChunkShare: Double
         public var phases: [PhaseResult]
 
         enum CodingKeys: String, CodingKey {
             case network, threads, parameters, phases
-            case forwardFlopsPerSample = "forward_flops_per_sample", peakResidentMegabytes = "peak_rss_mb"
+            case forwardFlopsPerSample = "forward_flops_per_sample", peakResidentMegabytes = "peak_rss_mb", helperChunkShare = "helper_chunk_share"
         }
     }
 
@@ -105,6 +108,7 @@ public enum SearchStepBenchmark {
     ) throws -> NetworkResult {
         let (engine, train, valid) = try makeEngine(network, threads: threads)
         let config = engine.config
+        let chunksBefore = Parallelism.chunkCounts
         let learningRate = config.learningRate
 
         var results: [PhaseResult] = []
@@ -156,7 +160,10 @@ public enum SearchStepBenchmark {
         }
         return NetworkResult(network: network.name, threads: threads, parameters: engine.supernet.parameters.weightCount,
                              forwardFlopsPerSample: forwardFlops / Double(network.batchSize),
-                             peakResidentMegabytes: peakResidentMegabytes(), phases: results)
+                             peakResidentMegabytes: peakResidentMegabytes(),
+                             helperChunkShare: Double(Parallelism.chunkCounts.byHelpers - chunksBefore.byHelpers)
+                                 / Double(max(1, Parallelism.chunkCounts.all - chunksBefore.all)),
+                             phases: results)
     }
 
     /// An engine for `network` (search defaults, seed 1, synthetic data of

@@ -255,68 +255,39 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
 
     // MARK: Depthwise
     //
-    // Each image plane is first copied into a zero-padded scratch plane of
-    // width pw, so every tap is bounds-free: out[oh, ow] += w ·
-    // padded[oh·s + ki·d, ow·s + kj·d]. For stride 1 the output is computed
-    // in the same row pitch pw (the columns past Wo are scratch), which turns
-    // each tap into one long contiguous axpy over the whole plane — rows of
-    // 7 to 28 pixels are too short to vectorise one by one.
+    // Each image plane is first copied into a zero-bordered scratch plane of
+    // row pitch pw, so every tap is in bounds. For stride 1 the output is
+    // computed in that same pitch (the columns past Wo are scratch), which
+    // turns the whole plane into one long vectorised loop over all taps —
+    // rows of 7 to 28 pixels are too short to vectorise one by one. The
+    // loops themselves are C kernels (CKernels), compiled for AVX2+FMA too.
 
-    private var paddedHeight: Int { height + 2 * geometry.padding }
-    private var paddedWidth: Int { width + 2 * geometry.padding }
-
-    /// Copies one plane into the interior of a zeroed padded plane.
-    private func pad(_ plane: UnsafePointer<Scalar>, into padded: UnsafeMutablePointer<Scalar>) {
-        let p = geometry.padding, pw = paddedWidth
-        padded.update(repeating: 0, count: paddedHeight * pw)
-        for y in 0..<height {
-            (padded + (y + p) * pw + p).update(from: plane + y * width, count: width)
-        }
-    }
-
-    /// y[i] += a · x[i] for i in 0..<count.
-    @inline(__always)
-    private func axpy(_ a: Scalar, _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, count: Int) {
-        for i in 0..<count { y[i] += a * x[i] }
-    }
+    private var border: PlaneBorder { PlaneBorder(height: height, width: width, padding: geometry.padding) }
 
     private func depthwiseForward(input: Tensor<Scalar>, weight: Tensor<Scalar>) -> Tensor<Scalar> {
         let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation
-        let pw = paddedWidth, planeOut = outHeight * outWidth
+        let border = self.border, pw = border.pitch, planeOut = outHeight * outWidth
         return Tensor(uninitializedShape: outputShape) { out in
-            out.initialize(repeating: 0)
             input.scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
                     Parallelism.forEachChunk(of: inChannels, work: batch * inChannels * planeOut * k * k) { channels in
                         // Each thread pads into its own scratch planes.
-                        let source = UnsafeMutablePointer<Scalar>.allocate(capacity: paddedHeight * pw)
+                        let source = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
                         let wide = UnsafeMutablePointer<Scalar>.allocate(capacity: s == 1 ? outHeight * pw : 0)
                         defer { source.deallocate(); wide.deallocate() }
                         for n in 0..<batch {
                             for channel in channels {
                                 let plane = n * inChannels + channel
-                                pad(x.baseAddress! + plane * height * width, into: source)
+                                border.copy(x.baseAddress! + plane * height * width, into: source, filling: 0)
                                 let target = out.baseAddress! + plane * planeOut
+                                let taps = w.baseAddress! + channel * k * k
                                 if s == 1 {
-                                    let span = (outHeight - 1) * pw + outWidth
-                                    wide.update(repeating: 0, count: outHeight * pw)
-                                    for ki in 0..<k {
-                                        for kj in 0..<k {
-                                            axpy(w[(channel * k + ki) * k + kj], source + ki * d * pw + kj * d, wide, count: span)
-                                        }
-                                    }
+                                    Scalar.planeKernels.correlate(source, pitch: pw, weights: taps, kernelSize: k, dilation: d,
+                                                     into: wide, count: (outHeight - 1) * pw + outWidth)
                                     for oh in 0..<outHeight { (target + oh * outWidth).update(from: wide + oh * pw, count: outWidth) }
-                                    continue
-                                }
-                                for ki in 0..<k {
-                                    for kj in 0..<k {
-                                        let tap = w[(channel * k + ki) * k + kj]
-                                        for oh in 0..<outHeight {
-                                            let row = source + (oh * s + ki * d) * pw + kj * d
-                                            let dst = target + oh * outWidth
-                                            for ow in 0..<outWidth { dst[ow] += tap * row[ow * s] }
-                                        }
-                                    }
+                                } else {
+                                    Scalar.planeKernels.correlate(source, pitch: pw, weights: taps, kernelSize: k, dilation: d, stride: s,
+                                                     into: target, outHeight: outHeight, outWidth: outWidth)
                                 }
                             }
                         }
@@ -332,67 +303,61 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         gradient: Tensor<Scalar>, input: Tensor<Scalar>, weight: Tensor<Scalar>,
         needInput: Bool, needWeight: Bool
     ) -> (input: Tensor<Scalar>?, weight: Tensor<Scalar>?) {
-        let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation, p = geometry.padding
-        let pw = paddedWidth, planeSize = paddedHeight * pw, planeOut = outHeight * outWidth
+        let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation
+        let border = self.border, pw = border.pitch, planeOut = outHeight * outWidth
         var dx = needInput ? [Scalar](repeating: 0, count: input.count) : []
         var dw = needWeight ? [Double](repeating: 0, count: weight.count) : []
         let span = (outHeight - 1) * pw + outWidth
+        // The largest tap offset in the bordered plane.
+        let reach = (k - 1) * d * pw + (k - 1) * d
         input.scalars.withUnsafeBufferPointer { x in
             weight.scalars.withUnsafeBufferPointer { w in
                 gradient.scalars.withUnsafeBufferPointer { gy in
                     dx.withUnsafeMutableBufferPointer { dx in
                         dw.withUnsafeMutableBufferPointer { dw in
                             Parallelism.forEachChunk(of: inChannels, work: 2 * batch * inChannels * planeOut * k * k) { channels in
-                                let source = UnsafeMutablePointer<Scalar>.allocate(capacity: planeSize)
-                                let sink = UnsafeMutablePointer<Scalar>.allocate(capacity: planeSize)
-                                // Stride 1: the output gradient in row pitch pw, zero past column Wo.
-                                let wide = UnsafeMutablePointer<Scalar>.allocate(capacity: s == 1 ? outHeight * pw : 0)
-                                if s == 1 { wide.initialize(repeating: 0, count: outHeight * pw) }
-                                defer { source.deallocate(); sink.deallocate(); wide.deallocate() }
+                                let source = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
+                                let sink = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
+                                // Stride 1: the output gradient in row pitch pw, zero past column Wo,
+                                // behind `reach` zeros so that dx can gather from it (see below).
+                                let wideStorage = UnsafeMutablePointer<Scalar>.allocate(capacity: s == 1 ? reach + border.count : 0)
+                                if s == 1 { wideStorage.initialize(repeating: 0, count: reach + border.count) }
+                                let wide = wideStorage + (s == 1 ? reach : 0)
+                                var flipped = [Scalar](repeating: 0, count: k * k)
+                                defer { source.deallocate(); sink.deallocate(); wideStorage.deallocate() }
                                 for n in 0..<batch {
                                     for channel in channels {
                                         let plane = n * inChannels + channel
                                         let g = gy.baseAddress! + plane * planeOut
-                                        if needWeight { pad(x.baseAddress! + plane * height * width, into: source) }
-                                        if needInput { sink.update(repeating: 0, count: planeSize) }
+                                        let taps = w.baseAddress! + channel * k * k
+                                        if needWeight { border.copy(x.baseAddress! + plane * height * width, into: source, filling: 0) }
                                         if s == 1 {
                                             for oh in 0..<outHeight { (wide + oh * pw).update(from: g + oh * outWidth, count: outWidth) }
-                                            for ki in 0..<k {
-                                                for kj in 0..<k {
-                                                    let index = (channel * k + ki) * k + kj, offset = ki * d * pw + kj * d
-                                                    if needWeight { dw[index] += Double(VectorMath.dot(wide, source + offset, count: span)) }
-                                                    if needInput { axpy(w[index], wide, sink + offset, count: span) }
-                                                }
+                                            if needWeight {
+                                                Scalar.planeKernels.accumulateTapDots(gradient: wide, input: source, pitch: pw, kernelSize: k, dilation: d,
+                                                                         count: span, into: dw.baseAddress! + channel * k * k)
+                                            }
+                                            if needInput {
+                                                // bordered dx[j] = Σ_t w_t · wide[j − offset_t]: a correlation of the
+                                                // zero-extended gradient with the flipped kernel, computed only
+                                                // where the crop below reads.
+                                                for t in 0..<(k * k) { flipped[t] = taps[k * k - 1 - t] }
+                                                let interior = border.interiorOffset
+                                                Scalar.planeKernels.correlate(wide - reach + interior, pitch: pw, weights: flipped, kernelSize: k, dilation: d,
+                                                                 into: sink + interior, count: (height - 1) * pw + width)
                                             }
                                         } else {
-                                            for ki in 0..<k {
-                                                for kj in 0..<k {
-                                                    let index = (channel * k + ki) * k + kj
-                                                    let tap = w[index]
-                                                    var sum: Scalar = 0
-                                                    for oh in 0..<outHeight {
-                                                        let offset = (oh * s + ki * d) * pw + kj * d
-                                                        let gRow = g + oh * outWidth
-                                                        if needWeight {
-                                                            let row = source + offset
-                                                            for ow in 0..<outWidth { sum += gRow[ow] * row[ow * s] }
-                                                        }
-                                                        if needInput {
-                                                            let row = sink + offset
-                                                            for ow in 0..<outWidth { row[ow * s] += tap * gRow[ow] }
-                                                        }
-                                                    }
-                                                    if needWeight { dw[index] += Double(sum) }
-                                                }
+                                            if needWeight {
+                                                Scalar.planeKernels.accumulateTapDots(gradient: g, outHeight: outHeight, outWidth: outWidth, input: source, pitch: pw,
+                                                                         kernelSize: k, dilation: d, stride: s, into: dw.baseAddress! + channel * k * k)
+                                            }
+                                            if needInput {
+                                                sink.update(repeating: 0, count: border.count)
+                                                Scalar.planeKernels.scatter(g, outHeight: outHeight, outWidth: outWidth, weights: taps, kernelSize: k, dilation: d,
+                                                               stride: s, onto: sink, pitch: pw)
                                             }
                                         }
-                                        if needInput {
-                                            // Crop the padded gradient back to the plane.
-                                            let target = dx.baseAddress! + plane * height * width
-                                            for y in 0..<height {
-                                                (target + y * width).update(from: sink + (y + p) * pw + p, count: width)
-                                            }
-                                        }
+                                        if needInput { border.crop(sink, into: dx.baseAddress! + plane * height * width) }
                                     }
                                 }
                             }

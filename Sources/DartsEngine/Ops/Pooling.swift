@@ -37,29 +37,7 @@ extension Variable {
         case .replay(let patterns):
             argmax = patterns.nextPoolArgmax(count: outCount, op: "maxPool")
         case .free, .record:
-            argmax = [Int32](unsafeUninitializedCapacity: outCount) { best, initialized in
-                value.scalars.withUnsafeBufferPointer { x in
-                    for p in 0..<planes {
-                        let base = p * height * width
-                        for oh in 0..<outHeight {
-                            let rows = geometry.window(oh, length: height)
-                            for ow in 0..<outWidth {
-                                let cols = geometry.window(ow, length: width)
-                                var bestIndex = base + rows.lowerBound * width + cols.lowerBound
-                                var bestValue = x[bestIndex]
-                                for ih in rows {
-                                    for iw in cols where x[base + ih * width + iw] > bestValue {
-                                        bestIndex = base + ih * width + iw
-                                        bestValue = x[bestIndex]
-                                    }
-                                }
-                                best[(p * outHeight + oh) * outWidth + ow] = Int32(bestIndex)
-                            }
-                        }
-                    }
-                }
-                initialized = outCount
-            }
+            argmax = maxPoolArgmax(geometry, outHeight: outHeight, outWidth: outWidth)
             if case .record(let patterns) = tape.patternMode { patterns.append(.poolArgmax(argmax)) }
         }
         let output = Tensor<Scalar>(uninitializedShape: outShape) { out in
@@ -69,9 +47,13 @@ extension Variable {
         }
         return tape.record(output, kind: .pooling, inputs: [self]) { [self] gradient in
             var dx = Tensor<Scalar>(zeros: shape)
+            let planeOut = outHeight * outWidth
             dx.scalars.withUnsafeMutableBufferPointer { dx in
                 gradient.scalars.withUnsafeBufferPointer { g in
-                    for i in 0..<outCount { dx[Int(argmax[i])] += g[i] }
+                    // A plane's argmax positions lie in that plane: chunks of planes never collide.
+                    Parallelism.forEachChunk(of: planes, work: outCount) { range in
+                        for i in (range.lowerBound * planeOut)..<(range.upperBound * planeOut) { dx[Int(argmax[i])] += g[i] }
+                    }
                 }
             }
             accumulateGradient(dx)
@@ -82,44 +64,26 @@ extension Variable {
     /// (PyTorch `count_include_pad=False`, as DARTS uses).
     public func averagePool(_ geometry: PoolingGeometry) -> Variable {
         require(shape.count == 4, "averagePool: input must be [N, C, H, W], got \(shape)")
-        let planes = shape[0] * shape[1], height = shape[2], width = shape[3]
+        let height = shape[2], width = shape[3]
         let outHeight = geometry.outputLength(height), outWidth = geometry.outputLength(width)
         require(outHeight > 0 && outWidth > 0, "averagePool: input shape \(shape) too small for window \(geometry.kernelSize)")
-        let outShape = [shape[0], shape[1], outHeight, outWidth]
-        let output = Tensor<Scalar>(uninitializedShape: outShape) { out in
-            value.scalars.withUnsafeBufferPointer { x in
-                for p in 0..<planes {
-                    let base = p * height * width
-                    for oh in 0..<outHeight {
-                        let rows = geometry.window(oh, length: height)
-                        for ow in 0..<outWidth {
-                            let cols = geometry.window(ow, length: width)
-                            var sum: Scalar = 0
-                            for ih in rows { for iw in cols { sum += x[base + ih * width + iw] } }
-                            out[(p * outHeight + oh) * outWidth + ow] = sum / Scalar(rows.count * cols.count)
-                        }
-                    }
-                }
-            }
+        // The window sums are a depthwise convolution with all-ones kernels
+        // (zero padding adds nothing), divided by each window's in-bounds count.
+        let channels = shape[1]
+        let kernel = ConvolutionKernel<Scalar>(
+            inputShape: shape, weightShape: [channels, 1, geometry.kernelSize, geometry.kernelSize],
+            geometry: ConvolutionGeometry(kernelSize: geometry.kernelSize, stride: geometry.stride, padding: geometry.padding, groups: channels))
+        let ones = Tensor<Scalar>(repeating: 1, shape: [channels, 1, geometry.kernelSize, geometry.kernelSize])
+        let reciprocals: [Scalar] = (0..<outHeight).flatMap { oh in
+            (0..<outWidth).map { ow in 1 / Scalar(geometry.window(oh, length: height).count * geometry.window(ow, length: width).count) }
         }
+        var output = kernel.forward(input: value, weight: ones)
+        output.scaleEachPlane(by: reciprocals)
         return tape.record(output, kind: .pooling, inputs: [self]) { [self] gradient in
-            var dx = Tensor<Scalar>(zeros: shape)
-            dx.scalars.withUnsafeMutableBufferPointer { dx in
-                gradient.scalars.withUnsafeBufferPointer { g in
-                    for p in 0..<planes {
-                        let base = p * height * width
-                        for oh in 0..<outHeight {
-                            let rows = geometry.window(oh, length: height)
-                            for ow in 0..<outWidth {
-                                let cols = geometry.window(ow, length: width)
-                                let share = g[(p * outHeight + oh) * outWidth + ow] / Scalar(rows.count * cols.count)
-                                for ih in rows { for iw in cols { dx[base + ih * width + iw] += share } }
-                            }
-                        }
-                    }
-                }
-            }
-            accumulateGradient(dx)
+            var shares = gradient
+            shares.scaleEachPlane(by: reciprocals)
+            let (dx, _) = kernel.backward(gradient: shares, input: value, weight: ones, needInput: true, needWeight: false)
+            accumulateGradient(dx!)
         }
     }
 
@@ -144,6 +108,66 @@ extension Variable {
                 }
             }
             accumulateGradient(dx)
+        }
+    }
+}
+
+extension Variable {
+    /// The argmax of every max-pooling window as a flat input index: each
+    /// plane is copied into a −∞-bordered plane (padding never wins) and
+    /// scanned by a vectorised kernel; chunks of planes run in parallel.
+    func maxPoolArgmax(_ geometry: PoolingGeometry, outHeight: Int, outWidth: Int) -> [Int32] {
+        let planes = shape[0] * shape[1], height = shape[2], width = shape[3]
+        let border = PlaneBorder(height: height, width: width, padding: geometry.padding)
+        let k = geometry.kernelSize, s = geometry.stride, planeOut = outHeight * outWidth
+        let pitch = border.pitch
+        return [Int32](unsafeUninitializedCapacity: planes * planeOut) { best, initialized in
+            value.scalars.withUnsafeBufferPointer { x in
+                Parallelism.forEachChunk(of: planes, work: planes * planeOut * k * k) { range in
+                    let padded = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
+                    // Stride 1 works in the padded pitch (columns past Wo are scratch).
+                    let rows = s == 1 ? outHeight * pitch : planeOut
+                    let maxima = UnsafeMutablePointer<Scalar>.allocate(capacity: rows)
+                    let positions = UnsafeMutablePointer<Int32>.allocate(capacity: rows)
+                    defer { padded.deallocate(); maxima.deallocate(); positions.deallocate() }
+                    for plane in range {
+                        let base = plane * height * width
+                        border.copy(x.baseAddress! + base, into: padded, filling: -.infinity)
+                        if s == 1 {
+                            Scalar.planeKernels.windowMaxima(padded, pitch: pitch, kernelSize: k, into: maxima, positions: positions, count: (outHeight - 1) * pitch + outWidth)
+                        } else {
+                            Scalar.planeKernels.windowMaxima(padded, pitch: pitch, kernelSize: k, stride: s, into: maxima, positions: positions, outHeight: outHeight, outWidth: outWidth)
+                        }
+                        for oh in 0..<outHeight {
+                            for ow in 0..<outWidth {
+                                let q = Int(positions[s == 1 ? oh * pitch + ow : oh * outWidth + ow])
+                                var row = q / pitch - geometry.padding, column = q % pitch - geometry.padding
+                                if !(0..<height).contains(row) || !(0..<width).contains(column) {
+                                    // Only when every in-bounds value is −∞ (or NaN): take the first in-bounds one.
+                                    row = geometry.window(oh, length: height).lowerBound
+                                    column = geometry.window(ow, length: width).lowerBound
+                                }
+                                best[plane * planeOut + oh * outWidth + ow] = Int32(base + row * width + column)
+                            }
+                        }
+                    }
+                }
+            }
+            initialized = planes * planeOut
+        }
+    }
+}
+
+extension Tensor {
+    /// Multiplies every plane (a contiguous run of `factors.count` scalars) by `factors` elementwise.
+    fileprivate mutating func scaleEachPlane(by factors: [Scalar]) {
+        let plane = factors.count
+        scalars.withUnsafeMutableBufferPointer { x in
+            factors.withUnsafeBufferPointer { f in
+                for start in stride(from: 0, to: x.count, by: plane) {
+                    for i in 0..<plane { x[start + i] *= f[i] }
+                }
+            }
         }
     }
 }

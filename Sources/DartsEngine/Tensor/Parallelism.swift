@@ -14,6 +14,15 @@ public enum Parallelism {
     private static let activeThreads = Atomic<Int>(1)
     private static let pool = Mutex<WorkerPool?>(nil)
 
+    /// Chunks run by all threads and by helper threads since start. On a
+    /// shared machine a helper's core can be taken away; the share of chunks
+    /// helpers ran tells a benchmark whether the second core really helped.
+    static let chunksRun = Atomic<Int>(0)
+    static let chunksRunByHelpers = Atomic<Int>(0)
+    public static var chunkCounts: (all: Int, byHelpers: Int) {
+        (chunksRun.load(ordering: .relaxed), chunksRunByHelpers.load(ordering: .relaxed))
+    }
+
     /// Threads the loops use (``setThreadCount(_:)``).
     public static var threadCount: Int { activeThreads.load(ordering: .relaxed) }
 
@@ -41,6 +50,7 @@ public enum Parallelism {
             return
         }
         defer { workers.release() }
+        chunksRun.add(ranges.count, ordering: .relaxed)
         withoutActuallyEscaping(body) { body in
             workers.run(chunks: ranges.count) { body(ranges[$0]) }
         }
@@ -110,7 +120,7 @@ final class WorkerPool: @unchecked Sendable {
         generation.add(1, ordering: .releasing)
         condition.broadcast()
         condition.unlock()
-        takeChunks()
+        takeChunks(asHelper: false)
         while remaining.load(ordering: .acquiring) > 0 {}
         // A helper waking late finds nothing left to take.
         nextChunk.store(Self.exhausted, ordering: .relaxed)
@@ -119,10 +129,11 @@ final class WorkerPool: @unchecked Sendable {
 
     private static let exhausted = Int.max / 2
 
-    private func takeChunks() {
+    private func takeChunks(asHelper: Bool) {
         while true {
             let chunk = nextChunk.add(1, ordering: .acquiring).oldValue
             guard chunk < chunks else { return }
+            if asHelper { Parallelism.chunksRunByHelpers.add(1, ordering: .relaxed) }
             runChunk(chunk)
             remaining.subtract(1, ordering: .releasing)
         }
@@ -149,7 +160,7 @@ final class WorkerPool: @unchecked Sendable {
                 }
             }
             seen = generation.load(ordering: .acquiring)
-            takeChunks()
+            takeChunks(asHelper: true)
         }
     }
 }

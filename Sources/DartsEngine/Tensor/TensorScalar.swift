@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import RealModule
 
 /// The element types a ``Tensor`` can hold.
@@ -15,6 +16,10 @@ public protocol TensorScalar: Real, BinaryFloatingPoint, SIMDScalar, Sendable, C
         b: UnsafePointer<Self>, ldb: Int,
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
     )
+
+
+    /// The vectorised plane loops of CKernels for this scalar type.
+    static var planeKernels: PlaneKernels<Self> { get }
 }
 
 @inline(__always)
@@ -34,6 +39,11 @@ extension Float: TensorScalar {
             CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    public static let planeKernels = PlaneKernels<Float>(
+        correlate: dk_correlate_f, tapDots: dk_tap_dots_f, correlateStrided: dk_correlate_strided_f,
+        scatterStrided: dk_scatter_strided_f, tapDotsStrided: dk_tap_dots_strided_f,
+        windowMax: dk_window_max_f, windowMaxStrided: dk_window_max_strided_f)
 }
 
 extension Double: TensorScalar {
@@ -48,6 +58,11 @@ extension Double: TensorScalar {
             CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    public static let planeKernels = PlaneKernels<Double>(
+        correlate: dk_correlate_d, tapDots: dk_tap_dots_d, correlateStrided: dk_correlate_strided_d,
+        scatterStrided: dk_scatter_strided_d, tapDotsStrided: dk_tap_dots_strided_d,
+        windowMax: dk_window_max_d, windowMaxStrided: dk_window_max_strided_d)
 }
 
 /// Sets the number of threads OpenBLAS may use for gemm.
