@@ -47,26 +47,64 @@ extension Variable {
         }
     }
 
-    /// `weights[index] · self`: one term of a mixed edge Σ_k w_k·op_k(x),
-    /// differentiable in both the op output and the mixing weight.
+    /// `weights[index] · self`: one weighted term on its own.
     public func scaled(byElement index: Int, of weights: Variable) -> Variable {
-        require(
-            index >= 0 && index < weights.value.count,
-            "scaled: weight index \(index) outside weights of shape \(weights.shape)")
-        let factor = weights.value.scalars[index]
-        var output = value
-        output.scale(by: factor)
-        return tape.record(output, kind: .elementwise, inputs: [self, weights]) { [self] gradient in
-            if requiresGrad {
-                var dx = gradient
-                dx.scale(by: factor)
-                accumulateGradient(dx)
+        Variable.weightedSum([self], indices: [index], of: weights)
+    }
+
+    /// Σ_k weights[indices[k]] · terms[k] in one pass: a node's mixed edges,
+    /// Σ over edges of Σ_o p_o·o(x), without a scaled copy of every op output.
+    /// Differentiable in every term and in the mixing weights; each backward
+    /// chunk scales the gradient and takes its share of ⟨g, term⟩ in the same
+    /// sweep, and the shares are added in chunk order (same bits on any
+    /// thread count).
+    public static func weightedSum(_ terms: [Variable], indices: [Int], of weights: Variable) -> Variable {
+        require(!terms.isEmpty && terms.count == indices.count, "weightedSum: \(terms.count) terms for \(indices.count) weight indices")
+        let shape = terms[0].shape
+        for (term, index) in zip(terms, indices) {
+            require(term.shape == shape, "weightedSum: shape mismatch \(shape) vs \(term.shape)")
+            require(index >= 0 && index < weights.value.count, "weightedSum: weight index \(index) outside weights of shape \(weights.shape)")
+        }
+        let factors = indices.map { weights.value.scalars[$0] }
+        let count = shape.elementCount
+        let output = Tensor<Scalar>(uninitializedShape: shape) { out in
+            Parallelism.forEachChunk(of: count, work: count * terms.count) { range in
+                for (k, term) in terms.enumerated() {
+                    let factor = factors[k]
+                    term.value.scalars.withUnsafeBufferPointer { x in
+                        if k == 0 {
+                            for i in range { out[i] = factor * x[i] }
+                        } else {
+                            for i in range { out[i] += factor * x[i] }
+                        }
+                    }
+                }
             }
-            if weights.requiresGrad {
-                var dw = Tensor<Scalar>(zeros: weights.shape)
-                dw.scalars[index] = Scalar(gradient.dot(value))
-                weights.accumulateGradient(dw)
+        }
+        return terms[0].tape.record(output, kind: .elementwise, inputs: terms + [weights]) { gradient in
+            var dw = weights.requiresGrad ? Tensor<Scalar>(zeros: weights.shape) : nil
+            let ranges = Parallelism.chunks(of: count, work: 2 * count)
+            for (k, term) in terms.enumerated() {
+                var shares = [Double](repeating: 0, count: ranges.count)
+                let factor = factors[k], wantDot = dw != nil
+                let dx = Tensor<Scalar>(uninitializedShape: shape) { dx in
+                    gradient.scalars.withUnsafeBufferPointer { g in
+                        term.value.scalars.withUnsafeBufferPointer { x in
+                            shares.withUnsafeMutableBufferPointer { shares in
+                                Parallelism.forEachChunk(of: count, work: 2 * count) { range in
+                                    if term.requiresGrad { for i in range { dx[i] = factor * g[i] } }
+                                    if wantDot {
+                                        shares[ranges.firstIndex(of: range)!] = Double(VectorMath.dot(g.baseAddress! + range.lowerBound, x.baseAddress! + range.lowerBound, count: range.count))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                if term.requiresGrad { term.accumulateGradient(dx) }
+                if wantDot { dw!.scalars[indices[k]] += Scalar(shares.reduce(0, +)) }
             }
+            if let dw { weights.accumulateGradient(dw) }
         }
     }
 

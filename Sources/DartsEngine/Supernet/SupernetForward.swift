@@ -98,26 +98,43 @@ private struct PassContext<Scalar: TensorScalar> {
         mixing: Variable<Scalar>, generator: inout RandomGenerator
     ) -> Variable<Scalar> {
         var states = [preprocess(cell.preprocess0, s0), preprocess(cell.preprocess1, s1)]
+        // ReLU(state), shared by every op that starts with one (the convolutions
+        // and the factorized reduce) on every edge leaving that state.
+        var rectifiedStates: [Variable<Scalar>?] = [nil, nil]
+        func rectified(_ index: Int) -> Variable<Scalar> {
+            if let done = rectifiedStates[index] { return done }
+            let value = states[index].relu()
+            rectifiedStates[index] = value
+            return value
+        }
         let width = mixing.shape[1]
         var edgeIndex = 0
         for edges in cell.nodes {
-            var terms: [Variable<Scalar>] = []
+            // Without drop-path a node is one weighted sum over all its edges' ops.
+            var terms: [Variable<Scalar>] = [], indices: [Int] = []
+            var parts: [Variable<Scalar>] = []
             for edge in edges {
                 let x = states[edge.input]
-                var mixed: [Variable<Scalar>] = []
+                var edgeTerms: [Variable<Scalar>] = [], edgeIndices: [Int] = []
                 for (k, candidate) in edge.operations.enumerated() where candidate.operation != .none {
-                    let y = operation(candidate, x, stride: edge.stride, generator: &generator)
-                    mixed.append(y.scaled(byElement: edgeIndex * width + k, of: mixing))
+                    edgeTerms.append(operation(candidate, x, rectified: { rectified(edge.input) }, stride: edge.stride, generator: &generator))
+                    edgeIndices.append(edgeIndex * width + k)
                 }
-                // An edge of only `none` contributes zeros of the strided shape.
-                var edgeOutput = mixed.isEmpty ? x.zeros(stride: edge.stride) : (mixed.count == 1 ? mixed[0] : Variable.sum(mixed))
-                if dropPathProbability > 0 {
-                    edgeOutput = edgeOutput.droppingPath(probability: dropPathProbability, generator: &generator)
+                if edgeTerms.isEmpty {
+                    // An edge of only `none` contributes zeros of the strided shape.
+                    parts.append(x.zeros(stride: edge.stride))
+                } else if dropPathProbability > 0 {
+                    parts.append(Variable.weightedSum(edgeTerms, indices: edgeIndices, of: mixing)
+                        .droppingPath(probability: dropPathProbability, generator: &generator))
+                } else {
+                    terms += edgeTerms
+                    indices += edgeIndices
                 }
-                terms.append(edgeOutput)
                 edgeIndex += 1
             }
-            states.append(terms.count == 1 ? terms[0] : Variable.sum(terms))
+            if !terms.isEmpty { parts.append(Variable.weightedSum(terms, indices: indices, of: mixing)) }
+            states.append(parts.count == 1 ? parts[0] : Variable.sum(parts))
+            rectifiedStates.append(nil)
         }
         return Variable.concatenateChannels(Array(states.dropFirst(2)))
     }
@@ -127,20 +144,23 @@ private struct PassContext<Scalar: TensorScalar> {
         case .reluConvBN(let prefix):
             return batchNorm(x.relu().conv2d(weight: weight("\(prefix).op.1.weight"), geometry: .init(kernelSize: 1)), "\(prefix).op.2")
         case .factorizedReduce(let prefix):
-            return factorizedReduce(x, prefix)
+            return factorizedReduce(rectified: x.relu(), prefix)
         }
     }
 
-    mutating func factorizedReduce(_ x: Variable<Scalar>, _ prefix: String) -> Variable<Scalar> {
-        let activated = x.relu()
+    /// FactorizedReduce on an already rectified input.
+    mutating func factorizedReduce(rectified activated: Variable<Scalar>, _ prefix: String) -> Variable<Scalar> {
         let geometry = ConvolutionGeometry(kernelSize: 1, stride: 2)
         let first = activated.conv2d(weight: weight("\(prefix).conv_1.weight"), geometry: geometry)
         let second = activated.shiftedByOnePixel().conv2d(weight: weight("\(prefix).conv_2.weight"), geometry: geometry)
         return batchNorm(Variable.concatenateChannels([first, second]), "\(prefix).bn")
     }
 
+    /// One candidate op on an edge input `x`; `rectified` gives ReLU(x),
+    /// computed once per state and shared.
     mutating func operation(
-        _ candidate: EdgeOperation, _ x: Variable<Scalar>, stride: Int, generator: inout RandomGenerator
+        _ candidate: EdgeOperation, _ x: Variable<Scalar>, rectified: () -> Variable<Scalar>, stride: Int,
+        generator: inout RandomGenerator
     ) -> Variable<Scalar> {
         let prefix = candidate.prefix
         let channels = x.shape[1]
@@ -155,26 +175,26 @@ private struct PassContext<Scalar: TensorScalar> {
         case .avgPool3x3:
             return batchNorm(x.averagePool(.init(stride: stride)), "\(prefix).1")
         case .skipConnect:
-            return stride == 1 ? x : factorizedReduce(x, prefix)
+            return stride == 1 ? x : factorizedReduce(rectified: rectified(), prefix)
         case .sepConv3x3, .sepConv5x5:
             let k = candidate.operation.kernelSize
-            let first = separableHalf(x, prefix: prefix, depthwise: 1, pointwise: 2, bn: 3,
+            let first = separableHalf(rectified(), prefix: prefix, depthwise: 1, pointwise: 2, bn: 3,
                                       geometry: .init(kernelSize: k, stride: stride, padding: k / 2, groups: channels))
-            return separableHalf(first, prefix: prefix, depthwise: 5, pointwise: 6, bn: 7,
+            return separableHalf(first.relu(), prefix: prefix, depthwise: 5, pointwise: 6, bn: 7,
                                  geometry: .init(kernelSize: k, padding: k / 2, groups: channels))
         case .dilConv3x3, .dilConv5x5:
             let k = candidate.operation.kernelSize
-            return separableHalf(x, prefix: prefix, depthwise: 1, pointwise: 2, bn: 3,
+            return separableHalf(rectified(), prefix: prefix, depthwise: 1, pointwise: 2, bn: 3,
                                  geometry: .init(kernelSize: k, stride: stride, padding: k - 1, dilation: 2, groups: channels))
         }
     }
 
-    /// ReLU → depthwise conv → pointwise conv → BN, the building block of
-    /// SepConv (twice) and DilConv (once).
+    /// (ReLU →) depthwise conv → pointwise conv → BN, the building block of
+    /// SepConv (twice) and DilConv (once); takes the already rectified input.
     mutating func separableHalf(
-        _ x: Variable<Scalar>, prefix: String, depthwise: Int, pointwise: Int, bn: Int, geometry: ConvolutionGeometry
+        _ rectified: Variable<Scalar>, prefix: String, depthwise: Int, pointwise: Int, bn: Int, geometry: ConvolutionGeometry
     ) -> Variable<Scalar> {
-        let y = x.relu()
+        let y = rectified
             .conv2d(weight: weight("\(prefix).op.\(depthwise).weight"), geometry: geometry)
             .conv2d(weight: weight("\(prefix).op.\(pointwise).weight"), geometry: .init(kernelSize: 1))
         return batchNorm(y, "\(prefix).op.\(bn)")

@@ -83,32 +83,35 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
         }
     }
 
-    /// Σ x², accumulated in Double.
-    public var squaredNorm: Double {
-        scalars.withUnsafeBufferPointer { buffer in
-            var sum = 0.0
-            for value in buffer { let v = Double(value); sum += v * v }
-            return sum
-        }
-    }
+    /// Σ x², accumulated in Double (over blocks of eight-way Scalar sums,
+    /// which vectorise; a single Double chain does not).
+    public var squaredNorm: Double { dot(self) }
 
-    /// Σ xᵢ·yᵢ, accumulated in Double.
+    /// Σ xᵢ·yᵢ, accumulated in Double across blocks of eight-way Scalar sums.
     public func dot(_ other: Tensor) -> Double {
         require(shape == other.shape, "dot: shape mismatch \(shape) vs \(other.shape)")
         return scalars.withUnsafeBufferPointer { a in
             other.scalars.withUnsafeBufferPointer { b in
                 var sum = 0.0
-                for i in 0..<a.count { sum += Double(a[i]) * Double(b[i]) }
+                for start in stride(from: 0, to: a.count, by: Self.reductionBlock) {
+                    let count = Swift.min(Self.reductionBlock, a.count - start)
+                    sum += Double(VectorMath.dot(a.baseAddress! + start, b.baseAddress! + start, count: count))
+                }
                 return sum
             }
         }
     }
 
-    /// Σ x, accumulated in Double.
+    /// Elements per Scalar partial sum in the Double-accumulated reductions.
+    static var reductionBlock: Int { 256 }
+
+    /// Σ x, accumulated in Double across blocks of eight-way Scalar sums.
     public var sum: Double {
         scalars.withUnsafeBufferPointer { buffer in
             var total = 0.0
-            for value in buffer { total += Double(value) }
+            for start in stride(from: 0, to: buffer.count, by: Self.reductionBlock) {
+                total += Double(VectorMath.sum(buffer.baseAddress! + start, count: Swift.min(Self.reductionBlock, buffer.count - start)))
+            }
             return total
         }
     }
