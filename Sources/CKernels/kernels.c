@@ -70,53 +70,6 @@ typedef double vd __attribute__((vector_size(32)));
                 dw[a * k + b] += (double)total;                                                       \
             }                                                                                         \
         }                                                                                             \
-    } \
-    /* Any stride, dense output [outH, outW]: out[o] = Σ_t w_t · x[(oh·s + a·d)·pitch + ow·s + b·d]. */   \
-    INLINE void correlate_strided_##SUFFIX(const T *x, long pitch, const T *w, int k, int d, int s,    \
-                                           T *out, long outH, long outW) {                            \
-        for (long oh = 0; oh < outH; oh++) {                                                          \
-            const T *row = x + oh * s * pitch;                                                        \
-            for (long ow = 0; ow < outW; ow++) {                                                      \
-                const T *p = row + ow * s;                                                            \
-                T sum = 0;                                                                            \
-                for (int a = 0; a < k; a++)                                                           \
-                    for (int b = 0; b < k; b++) sum += w[a * k + b] * p[(long)a * d * pitch + (long)b * d]; \
-                out[oh * outW + ow] = sum;                                                            \
-            }                                                                                         \
-        }                                                                                             \
-    }                                                                                                 \
-    CLONED void dk_correlate_strided_##SUFFIX(const T *x, long pitch, const T *w, int k, int d, int s, \
-                                              T *out, long outH, long outW) {                         \
-        if (k == 3) correlate_strided_##SUFFIX(x, pitch, w, 3, d, s, out, outH, outW);                \
-        else if (k == 5) correlate_strided_##SUFFIX(x, pitch, w, 5, d, s, out, outH, outW);           \
-        else correlate_strided_##SUFFIX(x, pitch, w, k, d, s, out, outH, outW);                       \
-    }                                                                                                 \
-                                                                                                      \
-    /* The adjoint: sink[(oh·s + a·d)·pitch + ow·s + b·d] += w_t · g[o]; and the weight gradient. */    \
-    CLONED void dk_scatter_strided_##SUFFIX(const T *g, long outH, long outW, const T *w, int k, int d, int s, \
-                                            T *sink, long pitch) {                                    \
-        for (int a = 0; a < k; a++)                                                                   \
-            for (int b = 0; b < k; b++) {                                                             \
-                const T tap = w[a * k + b];                                                           \
-                for (long oh = 0; oh < outH; oh++) {                                                  \
-                    T *row = sink + (oh * s + (long)a * d) * pitch + (long)b * d;                     \
-                    const T *gr = g + oh * outW;                                                      \
-                    for (long ow = 0; ow < outW; ow++) row[ow * s] += tap * gr[ow];                   \
-                }                                                                                     \
-            }                                                                                         \
-    }                                                                                                 \
-    CLONED void dk_tap_dots_strided_##SUFFIX(const T *g, long outH, long outW, const T *x, long pitch, \
-                                             int k, int d, int s, double *dw) {                       \
-        for (int a = 0; a < k; a++)                                                                   \
-            for (int b = 0; b < k; b++) {                                                             \
-                T sum = 0;                                                                            \
-                for (long oh = 0; oh < outH; oh++) {                                                  \
-                    const T *row = x + (oh * s + (long)a * d) * pitch + (long)b * d;                  \
-                    const T *gr = g + oh * outW;                                                      \
-                    for (long ow = 0; ow < outW; ow++) sum += gr[ow] * row[ow * s];                   \
-                }                                                                                     \
-                dw[a * k + b] += (double)sum;                                                         \
-            }                                                                                         \
     }                                                                                                 \
                                                                                                       \
     /* Max over k×k windows with the first maximum's position (row-major, strict >, as PyTorch),      \
@@ -140,22 +93,6 @@ typedef double vd __attribute__((vector_size(32)));
     CLONED void dk_window_max_##SUFFIX(const T *x, long pitch, int k, T *out, int *where, long span) { \
         if (k == 3) window_max_##SUFFIX(x, pitch, 3, out, where, span);                               \
         else window_max_##SUFFIX(x, pitch, k, out, where, span);                                      \
-    }                                                                                                 \
-    /* The same at any stride with a dense output; where[] holds padded-plane positions. */           \
-    CLONED void dk_window_max_strided_##SUFFIX(const T *x, long pitch, int k, int s, T *out, int *where, \
-                                               long outH, long outW) {                                \
-        for (long oh = 0; oh < outH; oh++)                                                            \
-            for (long ow = 0; ow < outW; ow++) {                                                      \
-                long start = oh * s * pitch + ow * s, at = start;                                     \
-                T best = x[start];                                                                    \
-                for (int a = 0; a < k; a++)                                                           \
-                    for (int b = 0; b < k; b++) {                                                     \
-                        long q = start + (long)a * pitch + b;                                         \
-                        if (x[q] > best) { best = x[q]; at = q; }                                     \
-                    }                                                                                 \
-                out[oh * outW + ow] = best;                                                           \
-                where[oh * outW + ow] = (int)at;                                                      \
-            }                                                                                         \
     }
 
 DEFINE_KERNELS(float, vf, 8, f)

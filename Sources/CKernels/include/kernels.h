@@ -19,27 +19,10 @@ void dk_correlate_d(const double *x, long pitch, const double *w, int k, int dil
 void dk_tap_dots_f(const float *g, const float *x, long pitch, int k, int dilation, long span, double *dw);
 void dk_tap_dots_d(const double *g, const double *x, long pitch, int k, int dilation, long span, double *dw);
 
-/// Any stride, dense output [outH, outW]:
-/// out[oh·outW + ow] = Σ w[a·k+b] · x[(oh·s + a·d)·pitch + ow·s + b·d].
-void dk_correlate_strided_f(const float *x, long pitch, const float *w, int k, int dilation, int stride, float *out, long outH, long outW);
-void dk_correlate_strided_d(const double *x, long pitch, const double *w, int k, int dilation, int stride, double *out, long outH, long outW);
-
-/// The adjoint of the strided correlation: sink[(oh·s + a·d)·pitch + ow·s + b·d] += w[a·k+b] · g[oh·outW + ow].
-void dk_scatter_strided_f(const float *g, long outH, long outW, const float *w, int k, int dilation, int stride, float *sink, long pitch);
-void dk_scatter_strided_d(const double *g, long outH, long outW, const double *w, int k, int dilation, int stride, double *sink, long pitch);
-
-/// The strided correlation's weight gradient: dw[a·k+b] += Σ g[oh·outW + ow] · x[(oh·s + a·d)·pitch + ow·s + b·d].
-void dk_tap_dots_strided_f(const float *g, long outH, long outW, const float *x, long pitch, int k, int dilation, int stride, double *dw);
-void dk_tap_dots_strided_d(const double *g, long outH, long outW, const double *x, long pitch, int k, int dilation, int stride, double *dw);
-
 /// Max over k×k windows of a padded plane, stride 1 in the pitch layout:
 /// out[i] = max_t x[i + a·pitch + b], where[i] = the position of the first
 /// maximum in row-major window order (strict >, as PyTorch breaks ties).
 void dk_window_max_f(const float *x, long pitch, int k, float *out, int *where, long span);
 void dk_window_max_d(const double *x, long pitch, int k, double *out, int *where, long span);
-
-/// The same at any stride with a dense output [outH, outW] (positions in the padded plane).
-void dk_window_max_strided_f(const float *x, long pitch, int k, int stride, float *out, int *where, long outH, long outW);
-void dk_window_max_strided_d(const double *x, long pitch, int k, int stride, double *out, int *where, long outH, long outW);
 
 #endif

@@ -38,6 +38,11 @@ public enum KernelBenchmark {
             ("depthwise 3x3 16 @28²", [32, 16, 28, 28], 16, .init(kernelSize: 3, padding: 1, groups: 16)),
             ("depthwise 5x5 16 @28²", [32, 16, 28, 28], 16, .init(kernelSize: 5, padding: 2, groups: 16)),
             ("dilated 3x3 d2 16 @28²", [32, 16, 28, 28], 16, .init(kernelSize: 3, padding: 2, dilation: 2, groups: 16)),
+            // The smaller planes of the later cells, and the stride-2 edges of a reduction cell.
+            ("depthwise 3x3 32 @14²", [32, 32, 14, 14], 32, .init(kernelSize: 3, padding: 1, groups: 32)),
+            ("dilated 5x5 d2 64 @7²", [32, 64, 7, 7], 64, .init(kernelSize: 5, padding: 4, dilation: 2, groups: 64)),
+            ("depthwise 3x3 s2 16 @28²", [32, 16, 28, 28], 16, .init(kernelSize: 3, stride: 2, padding: 1, groups: 16)),
+            ("depthwise 5x5 s2 16 @28²", [32, 16, 28, 28], 16, .init(kernelSize: 5, stride: 2, padding: 2, groups: 16)),
         ]
         for (name, inputShape, outChannels, geometry) in convolutions {
             var generator = RandomGenerator(seed: 2)

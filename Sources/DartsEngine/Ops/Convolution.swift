@@ -256,38 +256,47 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
     // MARK: Depthwise
     //
     // Each image plane is first copied into a zero-bordered scratch plane of
-    // row pitch pw, so every tap is in bounds. For stride 1 the output is
-    // computed in that same pitch (the columns past Wo are scratch), which
-    // turns the whole plane into one long vectorised loop over all taps —
-    // rows of 7 to 28 pixels are too short to vectorise one by one. The
-    // loops themselves are C kernels (CKernels), compiled for AVX2+FMA too.
+    // row pitch pw, so every tap is in bounds. The stride-1 output is
+    // computed in that same pitch (the columns past its width are scratch),
+    // which turns the whole plane into one long vectorised loop over all
+    // taps — rows of 7 to 28 pixels are too short to vectorise one by one.
+    // A strided convolution is the stride-1 one read every s-th row and
+    // column (and its backward the stride-1 backward of a gradient that is
+    // zero between those samples): s² times the arithmetic, but in the fast
+    // loop, which beats a strided gather several times over.
+    // The loops themselves are C kernels (CKernels), compiled for AVX2+FMA too.
 
     private var border: PlaneBorder { PlaneBorder(height: height, width: width, padding: geometry.padding) }
+    /// The stride-1 output size of the same kernel.
+    private var denseHeight: Int { height + 2 * geometry.padding - geometry.dilation * (geometry.kernelSize - 1) }
+    private var denseWidth: Int { width + 2 * geometry.padding - geometry.dilation * (geometry.kernelSize - 1) }
 
     private func depthwiseForward(input: Tensor<Scalar>, weight: Tensor<Scalar>) -> Tensor<Scalar> {
         let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation
         let border = self.border, pw = border.pitch, planeOut = outHeight * outWidth
+        let span = (denseHeight - 1) * pw + denseWidth
         return Tensor(uninitializedShape: outputShape) { out in
             input.scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
-                    Parallelism.forEachChunk(of: inChannels, work: batch * inChannels * planeOut * k * k) { channels in
+                    Parallelism.forEachChunk(of: inChannels, work: batch * inChannels * planeOut * k * k * s * s) { channels in
                         // Each thread pads into its own scratch planes.
                         let source = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
-                        let wide = UnsafeMutablePointer<Scalar>.allocate(capacity: s == 1 ? outHeight * pw : 0)
+                        let wide = UnsafeMutablePointer<Scalar>.allocate(capacity: span)
                         defer { source.deallocate(); wide.deallocate() }
                         for n in 0..<batch {
                             for channel in channels {
                                 let plane = n * inChannels + channel
                                 border.copy(x.baseAddress! + plane * height * width, into: source, filling: 0)
+                                Scalar.planeKernels.correlate(source, pitch: pw, weights: w.baseAddress! + channel * k * k, kernelSize: k,
+                                                              dilation: d, into: wide, count: span)
                                 let target = out.baseAddress! + plane * planeOut
-                                let taps = w.baseAddress! + channel * k * k
-                                if s == 1 {
-                                    Scalar.planeKernels.correlate(source, pitch: pw, weights: taps, kernelSize: k, dilation: d,
-                                                     into: wide, count: (outHeight - 1) * pw + outWidth)
-                                    for oh in 0..<outHeight { (target + oh * outWidth).update(from: wide + oh * pw, count: outWidth) }
-                                } else {
-                                    Scalar.planeKernels.correlate(source, pitch: pw, weights: taps, kernelSize: k, dilation: d, stride: s,
-                                                     into: target, outHeight: outHeight, outWidth: outWidth)
+                                for oh in 0..<outHeight {
+                                    let row = wide + s * oh * pw
+                                    if s == 1 {
+                                        (target + oh * outWidth).update(from: row, count: outWidth)
+                                    } else {
+                                        for ow in 0..<outWidth { target[oh * outWidth + ow] = row[s * ow] }
+                                    }
                                 }
                             }
                         }
@@ -307,7 +316,7 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         let border = self.border, pw = border.pitch, planeOut = outHeight * outWidth
         var dx = needInput ? [Scalar](repeating: 0, count: input.count) : []
         var dw = needWeight ? [Double](repeating: 0, count: weight.count) : []
-        let span = (outHeight - 1) * pw + outWidth
+        let span = (denseHeight - 1) * pw + denseWidth
         // The largest tap offset in the bordered plane.
         let reach = (k - 1) * d * pw + (k - 1) * d
         input.scalars.withUnsafeBufferPointer { x in
@@ -315,14 +324,14 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
                 gradient.scalars.withUnsafeBufferPointer { gy in
                     dx.withUnsafeMutableBufferPointer { dx in
                         dw.withUnsafeMutableBufferPointer { dw in
-                            Parallelism.forEachChunk(of: inChannels, work: 2 * batch * inChannels * planeOut * k * k) { channels in
+                            Parallelism.forEachChunk(of: inChannels, work: 2 * batch * inChannels * planeOut * k * k * s * s) { channels in
                                 let source = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
                                 let sink = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
-                                // Stride 1: the output gradient in row pitch pw, zero past column Wo,
-                                // behind `reach` zeros so that dx can gather from it (see below).
-                                let wideStorage = UnsafeMutablePointer<Scalar>.allocate(capacity: s == 1 ? reach + border.count : 0)
-                                if s == 1 { wideStorage.initialize(repeating: 0, count: reach + border.count) }
-                                let wide = wideStorage + (s == 1 ? reach : 0)
+                                // The output gradient at its stride-1 positions in row pitch pw, zero
+                                // elsewhere, behind `reach` zeros so that dx can gather from it.
+                                let wideStorage = UnsafeMutablePointer<Scalar>.allocate(capacity: reach + border.count)
+                                wideStorage.initialize(repeating: 0, count: reach + border.count)
+                                let wide = wideStorage + reach
                                 var flipped = [Scalar](repeating: 0, count: k * k)
                                 defer { source.deallocate(); sink.deallocate(); wideStorage.deallocate() }
                                 for n in 0..<batch {
@@ -330,34 +339,29 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
                                         let plane = n * inChannels + channel
                                         let g = gy.baseAddress! + plane * planeOut
                                         let taps = w.baseAddress! + channel * k * k
-                                        if needWeight { border.copy(x.baseAddress! + plane * height * width, into: source, filling: 0) }
-                                        if s == 1 {
-                                            for oh in 0..<outHeight { (wide + oh * pw).update(from: g + oh * outWidth, count: outWidth) }
-                                            if needWeight {
-                                                Scalar.planeKernels.accumulateTapDots(gradient: wide, input: source, pitch: pw, kernelSize: k, dilation: d,
-                                                                         count: span, into: dw.baseAddress! + channel * k * k)
-                                            }
-                                            if needInput {
-                                                // bordered dx[j] = Σ_t w_t · wide[j − offset_t]: a correlation of the
-                                                // zero-extended gradient with the flipped kernel, computed only
-                                                // where the crop below reads.
-                                                for t in 0..<(k * k) { flipped[t] = taps[k * k - 1 - t] }
-                                                let interior = border.interiorOffset
-                                                Scalar.planeKernels.correlate(wide - reach + interior, pitch: pw, weights: flipped, kernelSize: k, dilation: d,
-                                                                 into: sink + interior, count: (height - 1) * pw + width)
-                                            }
-                                        } else {
-                                            if needWeight {
-                                                Scalar.planeKernels.accumulateTapDots(gradient: g, outHeight: outHeight, outWidth: outWidth, input: source, pitch: pw,
-                                                                         kernelSize: k, dilation: d, stride: s, into: dw.baseAddress! + channel * k * k)
-                                            }
-                                            if needInput {
-                                                sink.update(repeating: 0, count: border.count)
-                                                Scalar.planeKernels.scatter(g, outHeight: outHeight, outWidth: outWidth, weights: taps, kernelSize: k, dilation: d,
-                                                               stride: s, onto: sink, pitch: pw)
+                                        for oh in 0..<outHeight {
+                                            let row = wide + s * oh * pw
+                                            if s == 1 {
+                                                row.update(from: g + oh * outWidth, count: outWidth)
+                                            } else {
+                                                for ow in 0..<outWidth { row[s * ow] = g[oh * outWidth + ow] }
                                             }
                                         }
-                                        if needInput { border.crop(sink, into: dx.baseAddress! + plane * height * width) }
+                                        if needWeight {
+                                            border.copy(x.baseAddress! + plane * height * width, into: source, filling: 0)
+                                            Scalar.planeKernels.accumulateTapDots(gradient: wide, input: source, pitch: pw, kernelSize: k, dilation: d,
+                                                                                  count: span, into: dw.baseAddress! + channel * k * k)
+                                        }
+                                        if needInput {
+                                            // bordered dx[j] = Σ_t w_t · wide[j − offset_t]: a correlation of the
+                                            // zero-extended gradient with the flipped kernel, computed only
+                                            // where the crop reads.
+                                            for t in 0..<(k * k) { flipped[t] = taps[k * k - 1 - t] }
+                                            let interior = border.interiorOffset
+                                            Scalar.planeKernels.correlate(wide - reach + interior, pitch: pw, weights: flipped, kernelSize: k, dilation: d,
+                                                                          into: sink + interior, count: (height - 1) * pw + width)
+                                            border.crop(sink, into: dx.baseAddress! + plane * height * width)
+                                        }
                                     }
                                 }
                             }

@@ -125,22 +125,20 @@ extension Variable {
             value.scalars.withUnsafeBufferPointer { x in
                 Parallelism.forEachChunk(of: planes, work: planes * planeOut * k * k) { range in
                     let padded = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
-                    // Stride 1 works in the padded pitch (columns past Wo are scratch).
-                    let rows = s == 1 ? outHeight * pitch : planeOut
-                    let maxima = UnsafeMutablePointer<Scalar>.allocate(capacity: rows)
-                    let positions = UnsafeMutablePointer<Int32>.allocate(capacity: rows)
+                    // The stride-1 maxima in the padded pitch (columns past the
+                    // output width are scratch); a stride reads every s-th of them.
+                    let denseHeight = height + 2 * geometry.padding - k + 1, denseWidth = width + 2 * geometry.padding - k + 1
+                    let span = (denseHeight - 1) * pitch + denseWidth
+                    let maxima = UnsafeMutablePointer<Scalar>.allocate(capacity: span)
+                    let positions = UnsafeMutablePointer<Int32>.allocate(capacity: span)
                     defer { padded.deallocate(); maxima.deallocate(); positions.deallocate() }
                     for plane in range {
                         let base = plane * height * width
                         border.copy(x.baseAddress! + base, into: padded, filling: -.infinity)
-                        if s == 1 {
-                            Scalar.planeKernels.windowMaxima(padded, pitch: pitch, kernelSize: k, into: maxima, positions: positions, count: (outHeight - 1) * pitch + outWidth)
-                        } else {
-                            Scalar.planeKernels.windowMaxima(padded, pitch: pitch, kernelSize: k, stride: s, into: maxima, positions: positions, outHeight: outHeight, outWidth: outWidth)
-                        }
+                        Scalar.planeKernels.windowMaxima(padded, pitch: pitch, kernelSize: k, into: maxima, positions: positions, count: span)
                         for oh in 0..<outHeight {
                             for ow in 0..<outWidth {
-                                let q = Int(positions[s == 1 ? oh * pitch + ow : oh * outWidth + ow])
+                                let q = Int(positions[s * (oh * pitch + ow)])
                                 var row = q / pitch - geometry.padding, column = q % pitch - geometry.padding
                                 if !(0..<height).contains(row) || !(0..<width).contains(column) {
                                     // Only when every in-bounds value is −∞ (or NaN): take the first in-bounds one.

@@ -41,9 +41,7 @@ extension Float: TensorScalar {
     }
 
     public static let planeKernels = PlaneKernels<Float>(
-        correlate: dk_correlate_f, tapDots: dk_tap_dots_f, correlateStrided: dk_correlate_strided_f,
-        scatterStrided: dk_scatter_strided_f, tapDotsStrided: dk_tap_dots_strided_f,
-        windowMax: dk_window_max_f, windowMaxStrided: dk_window_max_strided_f)
+        correlate: dk_correlate_f, tapDots: dk_tap_dots_f, windowMax: dk_window_max_f)
 }
 
 extension Double: TensorScalar {
@@ -60,9 +58,7 @@ extension Double: TensorScalar {
     }
 
     public static let planeKernels = PlaneKernels<Double>(
-        correlate: dk_correlate_d, tapDots: dk_tap_dots_d, correlateStrided: dk_correlate_strided_d,
-        scatterStrided: dk_scatter_strided_d, tapDotsStrided: dk_tap_dots_strided_d,
-        windowMax: dk_window_max_d, windowMaxStrided: dk_window_max_strided_d)
+        correlate: dk_correlate_d, tapDots: dk_tap_dots_d, windowMax: dk_window_max_d)
 }
 
 /// Sets the number of threads OpenBLAS may use for gemm.
