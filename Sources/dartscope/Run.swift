@@ -102,7 +102,7 @@ func runDashboard(engine: SearchEngine, theme name: String, replay: JournalRepla
     let config = engine.config
     SignalFlag.install()
     let app = DashboardApp(runner: runner, space: engine.supernet.space, layers: config.layers, runName: config.runName,
-                           datasetName: engine.dataset.name, runDirectory: "runs/\(config.runName)", theme: theme)
+                           datasetName: engine.dataset.name, theme: theme)
     runner.start()
     app.run()
     if let frames = app.frameTimes.summary {

@@ -49,6 +49,48 @@ struct SnapshotTests {
         #expect(recordPlain.comparable() != recordLive.comparable(), "the journal made no difference")
     }
 
+    /// `:fork`: the original stays resumable from `fork-NAME` in its own
+    /// folder; the engine goes on as the new run (snapshots, journal and
+    /// metrics in the new folder, history copied), with the numbers it would
+    /// have had anyway. A name that is taken is refused and changes nothing.
+    @Test func forkLeavesTheOriginalAndContinuesAsTheNewRun() throws {
+        let root = EngineFixture.temporaryDirectory()
+        let config = EngineFixture.config(epochs: 2)
+        let (engine, recorder) = try EngineFixture.engine(config, snapshots: root + "/a/snapshots")
+        engine.journalPath = root + "/a/journal.jsonl"
+        let writer = try JSONLinesWriter(path: root + "/a/metrics.jsonl")
+        engine.addSink(writer)
+        let (twin, twinRecorder) = try EngineFixture.engine(config)
+        for _ in 0..<2 { engine.runStep(); twin.runStep() }
+        try engine.apply(.set(key: "optim.lr", value: .real(0.05)))
+        try twin.apply(.set(key: "optim.lr", value: .real(0.05)))
+
+        try FileManager.default.createDirectory(atPath: root + "/taken", withIntermediateDirectories: true)
+        #expect(throws: CommandError.self) { try engine.apply(.fork(name: "taken")) }
+        #expect(throws: CommandError.self) { try engine.apply(.fork(name: "../escape")) }
+        #expect(engine.config.runName == config.runName && engine.snapshotDirectory == root + "/a/snapshots")
+
+        let message = try engine.apply(.fork(name: "b"))
+        #expect(message.contains("dartscope resume \(root)/a/snapshots/fork-b"))
+        #expect(engine.config.runName == "b" && engine.snapshotDirectory == root + "/b/snapshots")
+        #expect(engine.journalPath == root + "/b/journal.jsonl" && writer.path == root + "/b/metrics.jsonl")
+        let original = try LoadedSnapshot(path: root + "/a/snapshots/fork-b")
+        #expect(original.step == 2 && original.config.runName == config.runName)
+        #expect(FileManager.default.fileExists(atPath: root + "/b/snapshots/fork-b"))
+        let copiedJournal = try JournalReplay.load(path: root + "/b/journal.jsonl")
+        #expect(copiedJournal.map(\.command) == [.set(key: "optim.lr", value: .real(0.05)), .snapshot(name: "fork-b"), .fork(name: "b")])
+
+        while !engine.isFinished { engine.runStep() }
+        while !twin.isFinished { twin.runStep() }
+        #expect(recorder.comparable() == twinRecorder.comparable(), "\(firstDifference(recorder.comparable(), twinRecorder.comparable()))")
+        #expect(LoadedSnapshot.names(in: root + "/b/snapshots").contains("epoch-0002"))
+        #expect(!LoadedSnapshot.names(in: root + "/a/snapshots").contains("epoch-0002"))
+        let metrics = try String(contentsOfFile: root + "/b/metrics.jsonl", encoding: .utf8)
+        #expect(metrics.contains("\"step\":1,") && metrics.contains("\"type\":\"fork\""))
+        // A replayed journal keeps the fork's snapshot and stays in its own run.
+        #expect(JournalReplay(copiedJournal).pending.map(\.command) == [.set(key: "optim.lr", value: .real(0.05)), .snapshot(name: "fork-b")])
+    }
+
     @Test func refusedCommandsChangeNothing() throws {
         let (engine, _) = try EngineFixture.engine(EngineFixture.config(epochs: 1))
         let before = engine.config

@@ -197,6 +197,15 @@ struct TmuxDashboardTests {
         screen = session.waitFor { $0.contains("softmax(α) normal") }
         #expect(screen.contains("softmax(α) normal"))
 
+        // :fork leaves the original resumable and goes on as the new run.
+        session.sendLiteral(":fork tmux-fork")
+        session.send("Enter")
+        screen = session.waitFor { $0.contains("forked: now run tmux-fork") }
+        #expect(screen.contains("forked: now run tmux-fork"), "\(screen)")
+        #expect(screen.contains("tmux-fork ·"), "the header names the run it continues")
+        #expect(FileManager.default.fileExists(atPath: session.directory + "/runs/tmux/snapshots/fork-tmux-fork/manifest.json"))
+        #expect(FileManager.default.fileExists(atPath: session.directory + "/runs/tmux-fork/journal.jsonl"))
+
         // q asks first; n quits without a snapshot; the terminal is restored.
         session.send("q")
         screen = session.waitFor { $0.contains("take a snapshot first?") }

@@ -11,6 +11,9 @@ public enum ControlCommand: Codable, Equatable, Sendable, CustomStringConvertibl
     case set(key: String, value: ConfigValue)
     case snapshot(name: String)
     case rollback(name: String)
+    /// Keep the run so far as snapshot `fork-NAME` and go on as a new run
+    /// NAME (its own folder, journal and metrics, the history copied).
+    case fork(name: String)
     case stop
 
     public var description: String {
@@ -22,16 +25,19 @@ public enum ControlCommand: Codable, Equatable, Sendable, CustomStringConvertibl
         case .set(let key, let value): "set \(key) \(value)"
         case .snapshot(let name): "snapshot \(name)"
         case .rollback(let name): "rollback \(name)"
+        case .fork(let name): "fork \(name)"
         case .stop: "stop"
         }
     }
 
     /// Whether replaying the command is needed to reproduce the run's numbers
-    /// (pausing and stepping change only when things happen, not what).
+    /// (pausing and stepping change only when things happen, not what; a
+    /// fork changes only where the run is written, and the snapshot it
+    /// leaves behind is journaled before it).
     public var changesResults: Bool {
         switch self {
         case .set, .rollback, .snapshot, .stop: true
-        case .pause, .resume, .step, .stepEpoch: false
+        case .pause, .resume, .step, .stepEpoch, .fork: false
         }
     }
 }

@@ -5,12 +5,14 @@ public enum CommandError: Error, CustomStringConvertible, Equatable {
     case config(ConfigError)
     case snapshot(SnapshotError)
     case noSnapshotDirectory
+    case invalidRunName(String, reason: String)
 
     public var description: String {
         switch self {
         case .config(let error): error.description
         case .snapshot(let error): error.description
         case .noSnapshotDirectory: "this run has no snapshot folder"
+        case .invalidRunName(let name, let reason): "cannot fork as '\(name)': \(reason)"
         }
     }
 }
@@ -68,6 +70,8 @@ extension SearchEngine {
             } catch {
                 throw .snapshot(.damaged(path: path, reason: "\(error)"))
             }
+        case .fork(let name):
+            return try fork(as: name, entry: entry)
         case .pause, .resume, .step, .stepEpoch, .stop:
             message = command.description
         }
@@ -77,6 +81,44 @@ extension SearchEngine {
         if case .set(let key, _) = command { fields["key"] = .string(key) }
         emit("control", fields)
         return message
+    }
+
+    /// `:fork NAME`: the run so far stays behind as snapshot `fork-NAME` in
+    /// its own folder (resumable as the original), and the engine goes on as
+    /// run NAME in a sibling folder that starts with the same snapshot, the
+    /// journal so far and a copy of the metrics file.
+    private func fork(as name: String, entry: JournalEntry) throws(CommandError) -> String {
+        guard let directory = snapshotDirectory else { throw .noSnapshotDirectory }
+        let runFolder = (directory as NSString).deletingLastPathComponent
+        let newFolder = ((runFolder as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
+        guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else {
+            throw .invalidRunName(name, reason: "a run name is one folder name (no '/', not starting with '.')")
+        }
+        guard !FileManager.default.fileExists(atPath: newFolder) else {
+            throw .invalidRunName(name, reason: "\(newFolder) already exists")
+        }
+        let snapshotName = "fork-" + name
+        _ = try apply(.snapshot(name: snapshotName))
+        journal.append(entry)
+        appendToJournalFile(entry)
+        let newSnapshots = newFolder + "/snapshots"
+        do {
+            try FileManager.default.createDirectory(atPath: newSnapshots, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: directory + "/" + snapshotName, toPath: newSnapshots + "/" + snapshotName)
+            if let journalPath, FileManager.default.fileExists(atPath: journalPath) {
+                try FileManager.default.copyItem(atPath: journalPath, toPath: newFolder + "/journal.jsonl")
+            }
+        } catch {
+            throw .snapshot(.io(path: newFolder, reason: "\(error)"))
+        }
+        let oldName = config.runName
+        config.runName = name
+        snapshotDirectory = newSnapshots
+        if journalPath != nil { journalPath = newFolder + "/journal.jsonl" }
+        for sink in sinks { sink.runMoved(from: runFolder, to: newFolder) }
+        emit("fork", ["from": .string(oldName), "to": .string(name), "snapshot": .string(runFolder + "/snapshots/" + snapshotName)])
+        emit("control", ["command": .string(entry.command.description)])
+        return "forked: now run \(name) (\(newFolder)); \(oldName) continues with: dartscope resume \(runFolder)/snapshots/\(snapshotName)"
     }
 
     /// Mirrors journal entries into `journalPath` (JSON Lines), the file

@@ -117,7 +117,7 @@ public final class EngineRunner: @unchecked Sendable {
                 paused = true
                 budget = engine.stepsPerEpoch - engine.stepInEpoch
                 store.update(state: .stepping)
-            case .set, .snapshot, .rollback, .stop:
+            case .set, .snapshot, .rollback, .fork, .stop:
                 break
             }
             let message = try engine.apply(command)

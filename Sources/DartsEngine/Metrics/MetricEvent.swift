@@ -77,13 +77,20 @@ public struct MetricEvent: Sendable, Equatable {
 /// the engine calls them on its own thread between steps.
 public protocol MetricsSink: AnyObject {
     func record(_ event: MetricEvent)
+    /// The run now writes into `newDirectory` (after a fork); sinks that
+    /// write a file inside `oldDirectory` follow it there.
+    func runMoved(from oldDirectory: String, to newDirectory: String)
+}
+
+extension MetricsSink {
+    public func runMoved(from oldDirectory: String, to newDirectory: String) {}
 }
 
 /// Appends events to a JSON Lines file, flushing after each line so a crash
 /// loses nothing already reported.
 public final class JSONLinesWriter: MetricsSink {
-    private let handle: FileHandle
-    public let path: String
+    private var handle: FileHandle
+    public private(set) var path: String
     /// Which events reach the file (all when nil); the store still sees every one.
     public var include: ((MetricEvent) -> Bool)?
 
@@ -106,6 +113,25 @@ public final class JSONLinesWriter: MetricsSink {
     public func record(_ event: MetricEvent) {
         if let include, !include(event) { return }
         handle.write(Data((event.jsonLine() + "\n").utf8))
+    }
+
+    /// A file inside the old run folder is copied to the same place in the
+    /// new one and written there from now on (the fork keeps the history).
+    public func runMoved(from oldDirectory: String, to newDirectory: String) {
+        guard path.hasPrefix(oldDirectory + "/") else { return }
+        let moved = newDirectory + path.dropFirst(oldDirectory.count)
+        do {
+            try handle.synchronize()
+            try FileManager.default.createDirectory(atPath: (moved as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: path, toPath: moved)
+            let next = try FileHandle(forWritingTo: URL(fileURLWithPath: moved))
+            try next.seekToEnd()
+            try? handle.close()
+            handle = next
+            path = moved
+        } catch {
+            // Keep writing where we were: losing metrics would be worse than a split history.
+        }
     }
 
     /// Keeps the high-volume per-step diagnostics to every `every`-th step.

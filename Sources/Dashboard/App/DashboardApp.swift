@@ -11,21 +11,19 @@ public final class DashboardApp {
     let layout: DashboardView
     var commandHistory: [String] = []
     var historyIndex: Int?
-    let runDirectory: String
     public private(set) var quitting = false
     /// Seconds each frame took to lay out and draw (the redraw cost the
     /// engine competes with), reported when the dashboard closes.
     public private(set) var frameTimes = TimingSummary.Recorder()
     var seenMessages = 0
 
-    public init(runner: EngineRunner, space: SearchSpace, layers: Int, runName: String, datasetName: String, runDirectory: String, theme: Theme) {
+    public init(runner: EngineRunner, space: SearchSpace, layers: Int, runName: String, datasetName: String, theme: Theme) {
         self.runner = runner
         terminal = Terminal(theme: theme)
         layout = DashboardView(space: space, layers: layers, glyphs: terminal.glyphs, shaded: terminal.monochrome,
                                rampSteps: terminal.colors >= 256 ? 12 : 5)
         view.runName = runName
         view.datasetName = datasetName
-        self.runDirectory = runDirectory
     }
 
     /// Runs until the user quits; restores the terminal in every case.
@@ -209,9 +207,7 @@ public final class DashboardApp {
             send(.set(key: key, value: ConfigValue.parse(words[2])))
         case ("snapshot", 2): send(.snapshot(name: words[1]))
         case ("rollback", 2): send(.rollback(name: words[1]))
-        case ("fork", 2):
-            send(.snapshot(name: "fork-" + words[1]))
-            view.status = "snapshot fork-\(words[1]) written; continue it with: dartscope resume \(runDirectory)/snapshots/fork-\(words[1]) --name \(words[1])"
+        case ("fork", 2): send(.fork(name: words[1]))
         case ("theme", 2): applyTheme(words[1])
         case ("export", 3): export(words[1], to: words[2], s)
         case ("help", 1): view.mode = .help

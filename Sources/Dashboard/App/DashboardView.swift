@@ -80,7 +80,7 @@ public struct DashboardView {
     func header(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, width: Int) {
         let epochs = s.config.epochs
         var x = grid.write("dartscope ", x: 0, y: 0, style: CellStyle(.title, bold: true))
-        x += grid.write("\(view.runName) · \(space.name) · \(view.datasetName) · epoch \(min(s.epoch + 1, epochs))/\(epochs) step \(s.step)/\(s.totalSteps) ",
+        x += grid.write("\(s.config.runName.isEmpty ? view.runName : s.config.runName) · \(space.name) · \(view.datasetName) · epoch \(min(s.epoch + 1, epochs))/\(epochs) step \(s.step)/\(s.totalSteps) ",
                         x: x, y: 0, style: CellStyle(.text))
         ProgressBar(fraction: s.totalSteps > 0 ? Double(s.step) / Double(s.totalSteps) : 0).draw(into: &grid, x: x, y: 0, width: 22, glyphs: glyphs)
         x += 23
