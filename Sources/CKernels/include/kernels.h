@@ -25,4 +25,20 @@ void dk_tap_dots_d(const double *g, const double *x, long pitch, int k, int dila
 void dk_window_max_f(const float *x, long pitch, int k, float *out, int *where, long span);
 void dk_window_max_d(const double *x, long pitch, int k, double *out, int *where, long span);
 
+/// Σ x[i], Σ x[i]·y[i] and Σ (x[i] − center)² over n elements, with
+/// independent vector accumulators (the caller accumulates runs in double).
+float dk_sum_f(const float *x, long n);
+double dk_sum_d(const double *x, long n);
+float dk_dot_f(const float *x, const float *y, long n);
+double dk_dot_d(const double *x, const double *y, long n);
+float dk_squared_deviation_f(const float *x, float center, long n);
+double dk_squared_deviation_d(const double *x, double center, long n);
+
+/// Batch norm's maps over one plane: out[i] = (x[i] − shift)·scale, and
+/// out[i] = factor·(g[i] − meanG − xhat[i]·meanGX).
+void dk_shift_scale_f(const float *x, long n, float shift, float scale, float *out);
+void dk_shift_scale_d(const double *x, long n, double shift, double scale, double *out);
+void dk_batch_norm_input_gradient_f(const float *g, const float *xhat, long n, float factor, float meanG, float meanGX, float *out);
+void dk_batch_norm_input_gradient_d(const double *g, const double *xhat, long n, double factor, double meanG, double meanGX, double *out);
+
 #endif

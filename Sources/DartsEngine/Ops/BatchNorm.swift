@@ -65,12 +65,12 @@ extension Variable {
                                 for c in range {
                                     var sum = 0.0
                                     for n in 0..<batch {
-                                        sum += Double(VectorMath.sum(x.baseAddress! + (n * channels + c) * plane, count: plane))
+                                        sum += Double(Scalar.planeKernels.sum(x.baseAddress! + (n * channels + c) * plane, count: plane))
                                     }
                                     let m = sum / Double(perChannel)
                                     var squares = 0.0
                                     for n in 0..<batch {
-                                        squares += Double(VectorMath.squaredDeviation(x.baseAddress! + (n * channels + c) * plane, from: Scalar(m), count: plane))
+                                        squares += Double(Scalar.planeKernels.squaredDeviation(x.baseAddress! + (n * channels + c) * plane, from: Scalar(m), count: plane))
                                     }
                                     mean[c] = m
                                     inverseStd[c] = 1 / (squares / Double(perChannel) + epsilon).squareRoot()
@@ -100,8 +100,8 @@ extension Variable {
                     for n in 0..<batch {
                         for c in range {
                             let base = (n * channels + c) * plane
-                            let m = Scalar(mean[c]), s = Scalar(inverseStd[c])
-                            for i in 0..<plane { out[base + i] = (x[base + i] - m) * s }
+                            Scalar.planeKernels.shiftAndScale(x.baseAddress! + base, count: plane, shift: Scalar(mean[c]),
+                                                              scale: Scalar(inverseStd[c]), into: out.baseAddress! + base)
                         }
                     }
                 }
@@ -134,8 +134,8 @@ extension Variable {
                                 for c in range {
                                     for n in 0..<batch {
                                         let base = (n * channels + c) * plane
-                                        sumGradient[c] += Double(VectorMath.sum(g.baseAddress! + base, count: plane))
-                                        sumGradientNormalized[c] += Double(VectorMath.dot(g.baseAddress! + base, xhat.baseAddress! + base, count: plane))
+                                        sumGradient[c] += Double(Scalar.planeKernels.sum(g.baseAddress! + base, count: plane))
+                                        sumGradientNormalized[c] += Double(Scalar.planeKernels.dot(g.baseAddress! + base, xhat.baseAddress! + base, count: plane))
                                     }
                                 }
                             }
@@ -165,9 +165,9 @@ extension Variable {
                                         // dx = γσ⁻¹ (g − mean(g) − x̂·mean(g·x̂))
                                         let meanG = Scalar(sumGradient[c] / Double(perChannel))
                                         let meanGX = Scalar(sumGradientNormalized[c] / Double(perChannel))
-                                        for i in 0..<plane {
-                                            out[base + i] = factor * (g[base + i] - meanG - xhat[base + i] * meanGX)
-                                        }
+                                        Scalar.planeKernels.batchNormInputGradient(
+                                            g.baseAddress! + base, normalized: xhat.baseAddress! + base, count: plane,
+                                            factor: factor, meanG: meanG, meanGX: meanGX, into: out.baseAddress! + base)
                                     }
                                 }
                             }

@@ -94,7 +94,7 @@ extension Variable {
                                 Parallelism.forEachChunk(of: count, work: 2 * count) { range in
                                     if term.requiresGrad { for i in range { dx[i] = factor * g[i] } }
                                     if wantDot {
-                                        shares[ranges.firstIndex(of: range)!] = Double(VectorMath.dot(g.baseAddress! + range.lowerBound, x.baseAddress! + range.lowerBound, count: range.count))
+                                        shares[ranges.firstIndex(of: range)!] = Double(Scalar.planeKernels.dot(g.baseAddress! + range.lowerBound, x.baseAddress! + range.lowerBound, count: range.count))
                                     }
                                 }
                             }

@@ -1,5 +1,5 @@
-/// The C loops (CKernels) behind depthwise convolution and pooling, for one
-/// scalar type: CKernels has a float (`_f`) and a double (`_d`) build of each,
+/// The C loops (CKernels) behind depthwise convolution, pooling, batch norm
+/// and the Double-accumulated reductions, for one scalar type: CKernels has a float (`_f`) and a double (`_d`) build of each,
 /// and every `TensorScalar` names its own in ``TensorScalar/planeKernels``.
 /// The methods give them Swift argument labels; see `kernels.h` for the
 /// exact index formulas.
@@ -10,6 +10,11 @@ public struct PlaneKernels<Scalar>: Sendable {
     let correlate: @Sendable (Pointer?, Int, Pointer?, Int32, Int32, MutablePointer?, Int) -> Void
     let tapDots: @Sendable (Pointer?, Pointer?, Int, Int32, Int32, Int, UnsafeMutablePointer<Double>?) -> Void
     let windowMax: @Sendable (Pointer?, Int, Int32, MutablePointer?, UnsafeMutablePointer<Int32>?, Int) -> Void
+    let sumKernel: @Sendable (Pointer?, Int) -> Scalar
+    let dotKernel: @Sendable (Pointer?, Pointer?, Int) -> Scalar
+    let squaredDeviationKernel: @Sendable (Pointer?, Scalar, Int) -> Scalar
+    let shiftScale: @Sendable (Pointer?, Int, Scalar, Scalar, MutablePointer?) -> Void
+    let batchNormInputGradient: @Sendable (Pointer?, Pointer?, Int, Scalar, Scalar, Scalar, MutablePointer?) -> Void
 
     /// Stride 1 in the row pitch of a bordered plane:
     /// out[i] = Σ w[a·k+b] · x[i + a·d·pitch + b·d] for i < count.
@@ -28,5 +33,25 @@ public struct PlaneKernels<Scalar>: Sendable {
     func windowMaxima(_ x: Pointer, pitch: Int, kernelSize: Int, into out: MutablePointer,
                       positions: UnsafeMutablePointer<Int32>, count: Int) {
         windowMax(x, pitch, Int32(kernelSize), out, positions, count)
+    }
+
+    /// Σ x[i] over a short run (callers add runs up in Double).
+    func sum(_ x: Pointer, count: Int) -> Scalar { sumKernel(x, count) }
+
+    /// Σ x[i]·y[i] over a short run.
+    func dot(_ x: Pointer, _ y: Pointer, count: Int) -> Scalar { dotKernel(x, y, count) }
+
+    /// Σ (x[i] − center)² over a short run.
+    func squaredDeviation(_ x: Pointer, from center: Scalar, count: Int) -> Scalar { squaredDeviationKernel(x, center, count) }
+
+    /// out[i] = (x[i] − shift)·scale.
+    func shiftAndScale(_ x: Pointer, count: Int, shift: Scalar, scale: Scalar, into out: MutablePointer) {
+        shiftScale(x, count, shift, scale, out)
+    }
+
+    /// Batch norm's input gradient: out[i] = factor·(g[i] − meanG − x̂[i]·meanGX).
+    func batchNormInputGradient(_ g: Pointer, normalized: Pointer, count: Int, factor: Scalar, meanG: Scalar, meanGX: Scalar,
+                                into out: MutablePointer) {
+        batchNormInputGradient(g, normalized, count, factor, meanG, meanGX, out)
     }
 }

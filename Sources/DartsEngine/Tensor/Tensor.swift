@@ -95,7 +95,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
                 var sum = 0.0
                 for start in stride(from: 0, to: a.count, by: Self.reductionBlock) {
                     let count = Swift.min(Self.reductionBlock, a.count - start)
-                    sum += Double(VectorMath.dot(a.baseAddress! + start, b.baseAddress! + start, count: count))
+                    sum += Double(Scalar.planeKernels.dot(a.baseAddress! + start, b.baseAddress! + start, count: count))
                 }
                 return sum
             }
@@ -110,7 +110,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
         scalars.withUnsafeBufferPointer { buffer in
             var total = 0.0
             for start in stride(from: 0, to: buffer.count, by: Self.reductionBlock) {
-                total += Double(VectorMath.sum(buffer.baseAddress! + start, count: Swift.min(Self.reductionBlock, buffer.count - start)))
+                total += Double(Scalar.planeKernels.sum(buffer.baseAddress! + start, count: Swift.min(Self.reductionBlock, buffer.count - start)))
             }
             return total
         }
