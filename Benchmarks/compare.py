@@ -34,6 +34,7 @@ def main():
     parser.add_argument("--dartscope", default=str(HERE.parent / ".build/release/dartscope"))
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--network", action="append", choices=NETWORKS)
+    parser.add_argument("--phase", action="append", choices=PHASES, help="time only these phases (repeatable; default all)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repetitions", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=1)
@@ -47,11 +48,14 @@ def main():
     ours, theirs = {}, {}
     for name in args.network or NETWORKS:
         common = ["--threads", str(args.threads), "--repetitions", str(args.repetitions)]
+        for phase in args.phase or []:
+            common += ["--phase", phase]
         for round_index in range(args.rounds):
             sides = [("dartscope", [args.dartscope, "bench", "--json", "--network", name] + common),
                      ("torch", [args.python, str(HERE / "torch_bench.py"), "--network", name] + common)]
             for side, command in sides if round_index % 2 == 0 else reversed(sides):
-                path = results / f"{name}.{side}.t{args.threads}.r{args.repetitions}.{round_index + 1}.json"
+                selection = "" if not args.phase else "." + "+".join(PHASES.index(p).__str__() for p in args.phase)
+                path = results / f"{name}.{side}.t{args.threads}.r{args.repetitions}{selection}.{round_index + 1}.json"
                 if args.report_only and not path.exists():
                     continue
                 print(f"compare: {name} round {round_index + 1}: {side}", file=sys.stderr, flush=True)
@@ -66,7 +70,7 @@ def main():
              "| network | phase | dartscope ms | PyTorch ms | ratio | target | GFLOP/s |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for name in ours:
-        for phase in PHASES:
+        for phase in args.phase or PHASES:
             mine = [next(p for p in r["phases"] if p["phase"] == phase) for r in ours[name]]
             other = [next(p for p in r["phases"] if p["phase"] == phase) for r in theirs[name]]
             a = statistics.median(p["median_seconds"] for p in mine)
@@ -82,7 +86,9 @@ def main():
                      f"{max(x['peak_rss_mb'] for x in ours[name]):.0f} | {max(x['peak_rss_mb'] for x in theirs[name]):.0f} |")
     lines += ["", "Time by op kind in dartscope's weight step (profiled run):", ""]
     for name in ours:
-        step = next(p for p in ours[name][0]["phases"] if p["phase"] == "weight step")
+        step = next((p for p in ours[name][0]["phases"] if p["phase"] == "weight step"), None)
+        if step is None:
+            continue
         shares = sorted(step["breakdown"].items(), key=lambda kv: -kv[1])
         lines.append(f"- {name}: " + ", ".join(f"{k} {v * 100:.0f}%" for k, v in shares if v >= 0.005))
     text = "\n".join(lines) + "\n"
