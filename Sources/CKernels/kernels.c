@@ -146,6 +146,19 @@ typedef double vd __attribute__((vector_size(32)));
     CLONED void dk_batch_norm_input_gradient_##SUFFIX(const T *g, const T *xhat, long n, T factor,    \
                                                       T meanG, T meanGX, T *out) {                    \
         for (long i = 0; i < n; i++) out[i] = factor * (g[i] - meanG - xhat[i] * meanGX);              \
+    }                                                                                                 \
+    /* Elementwise maps of ReLU and the mixed-edge weighted sum. */                                   \
+    CLONED void dk_relu_##SUFFIX(const T *x, long n, T *out) {                                         \
+        for (long i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : (x[i] != x[i] ? x[i] : 0);             \
+    }                                                                                                 \
+    CLONED void dk_relu_backward_##SUFFIX(const T *g, const T *y, long n, T *out) {                   \
+        for (long i = 0; i < n; i++) out[i] = y[i] > 0 ? g[i] : 0;                                     \
+    }                                                                                                 \
+    CLONED void dk_scale_##SUFFIX(const T *x, long n, T factor, T *out) {                             \
+        for (long i = 0; i < n; i++) out[i] = factor * x[i];                                          \
+    }                                                                                                 \
+    CLONED void dk_add_scaled_##SUFFIX(const T *x, long n, T factor, T *out) {                        \
+        for (long i = 0; i < n; i++) out[i] += factor * x[i];                                         \
     }
 
 DEFINE_KERNELS(float, vf, 8, f)

@@ -41,4 +41,16 @@ void dk_shift_scale_d(const double *x, long n, double shift, double scale, doubl
 void dk_batch_norm_input_gradient_f(const float *g, const float *xhat, long n, float factor, float meanG, float meanGX, float *out);
 void dk_batch_norm_input_gradient_d(const double *g, const double *xhat, long n, double factor, double meanG, double meanGX, double *out);
 
+/// ReLU that keeps NaN (as PyTorch's max(x, 0) does, so divergence stays
+/// visible), its backward from the output (y > 0 ⇔ x > 0), and the scaled
+/// copy and scaled add of the mixed-edge weighted sum.
+void dk_relu_f(const float *x, long n, float *out);
+void dk_relu_d(const double *x, long n, double *out);
+void dk_relu_backward_f(const float *g, const float *y, long n, float *out);
+void dk_relu_backward_d(const double *g, const double *y, long n, double *out);
+void dk_scale_f(const float *x, long n, float factor, float *out);
+void dk_scale_d(const double *x, long n, double factor, double *out);
+void dk_add_scaled_f(const float *x, long n, float factor, float *out);
+void dk_add_scaled_d(const double *x, long n, double factor, double *out);
+
 #endif

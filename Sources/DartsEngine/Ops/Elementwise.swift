@@ -2,8 +2,7 @@
 extension Variable {
     /// max(x, 0). Records or replays its mask according to the tape's
     /// ``PatternMode``. Without replay the backward pass reads the pattern off
-    /// the output (y > 0 ⇔ x > 0), so no mask is stored; every loop is
-    /// branch-free so the compiler vectorises it.
+    /// the output (y > 0 ⇔ x > 0), so no mask is stored.
     public func relu() -> Variable {
         let count = value.count
         if case .replay(let patterns) = tape.patternMode {
@@ -17,7 +16,7 @@ extension Variable {
             value.scalars.withUnsafeBufferPointer { x in
                 // max(x, 0) keeps NaN (like PyTorch), so divergence stays visible.
                 Parallelism.forEachChunk(of: count, work: count) { range in
-                    for i in range { out[i] = Swift.max(x[i], 0) }
+                    Scalar.planeKernels.relu(x.baseAddress! + range.lowerBound, count: range.count, into: out.baseAddress! + range.lowerBound)
                 }
             }
         }
@@ -28,9 +27,10 @@ extension Variable {
             accumulateGradient(Tensor<Scalar>(uninitializedShape: value.shape) { dx in
                 output.scalars.withUnsafeBufferPointer { y in
                     gradient.scalars.withUnsafeBufferPointer { g in
-                        // A multiply, not a select: the compiler vectorises it.
                         Parallelism.forEachChunk(of: count, work: count) { range in
-                            for i in range { dx[i] = g[i] * (y[i] > 0 ? 1 : 0) }
+                            let start = range.lowerBound
+                            Scalar.planeKernels.reluBackward(g.baseAddress! + start, output: y.baseAddress! + start, count: range.count,
+                                                             into: dx.baseAddress! + start)
                         }
                     }
                 }
@@ -72,10 +72,11 @@ extension Variable {
                 for (k, term) in terms.enumerated() {
                     let factor = factors[k]
                     term.value.scalars.withUnsafeBufferPointer { x in
+                        let source = x.baseAddress! + range.lowerBound, target = out.baseAddress! + range.lowerBound
                         if k == 0 {
-                            for i in range { out[i] = factor * x[i] }
+                            Scalar.planeKernels.scale(source, count: range.count, by: factor, into: target)
                         } else {
-                            for i in range { out[i] += factor * x[i] }
+                            Scalar.planeKernels.add(source, count: range.count, scaledBy: factor, into: target)
                         }
                     }
                 }
@@ -92,7 +93,10 @@ extension Variable {
                         term.value.scalars.withUnsafeBufferPointer { x in
                             shares.withUnsafeMutableBufferPointer { shares in
                                 Parallelism.forEachChunk(of: count, work: 2 * count) { range in
-                                    if term.requiresGrad { for i in range { dx[i] = factor * g[i] } }
+                                    if term.requiresGrad {
+                                        Scalar.planeKernels.scale(g.baseAddress! + range.lowerBound, count: range.count, by: factor,
+                                                                  into: dx.baseAddress! + range.lowerBound)
+                                    }
                                     if wantDot {
                                         shares[ranges.firstIndex(of: range)!] = Double(Scalar.planeKernels.dot(g.baseAddress! + range.lowerBound, x.baseAddress! + range.lowerBound, count: range.count))
                                     }

@@ -15,6 +15,10 @@ public struct PlaneKernels<Scalar>: Sendable {
     let squaredDeviationKernel: @Sendable (Pointer?, Scalar, Int) -> Scalar
     let shiftScale: @Sendable (Pointer?, Int, Scalar, Scalar, MutablePointer?) -> Void
     let batchNormInputGradient: @Sendable (Pointer?, Pointer?, Int, Scalar, Scalar, Scalar, MutablePointer?) -> Void
+    let reluKernel: @Sendable (Pointer?, Int, MutablePointer?) -> Void
+    let reluBackwardKernel: @Sendable (Pointer?, Pointer?, Int, MutablePointer?) -> Void
+    let scaleKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
+    let addScaledKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
 
     /// Stride 1 in the row pitch of a bordered plane:
     /// out[i] = Σ w[a·k+b] · x[i + a·d·pitch + b·d] for i < count.
@@ -54,4 +58,16 @@ public struct PlaneKernels<Scalar>: Sendable {
                                 into out: MutablePointer) {
         batchNormInputGradient(g, normalized, count, factor, meanG, meanGX, out)
     }
+
+    /// out[i] = max(x[i], 0), NaN kept.
+    func relu(_ x: Pointer, count: Int, into out: MutablePointer) { reluKernel(x, count, out) }
+
+    /// out[i] = g[i] where the ReLU's output y[i] > 0, else 0.
+    func reluBackward(_ g: Pointer, output y: Pointer, count: Int, into out: MutablePointer) { reluBackwardKernel(g, y, count, out) }
+
+    /// out[i] = factor·x[i].
+    func scale(_ x: Pointer, count: Int, by factor: Scalar, into out: MutablePointer) { scaleKernel(x, count, factor, out) }
+
+    /// out[i] += factor·x[i].
+    func add(_ x: Pointer, count: Int, scaledBy factor: Scalar, into out: MutablePointer) { addScaledKernel(x, count, factor, out) }
 }

@@ -43,7 +43,8 @@ extension Float: TensorScalar {
     public static let planeKernels = PlaneKernels<Float>(
         correlate: dk_correlate_f, tapDots: dk_tap_dots_f, windowMax: dk_window_max_f,
         sumKernel: dk_sum_f, dotKernel: dk_dot_f, squaredDeviationKernel: dk_squared_deviation_f,
-        shiftScale: dk_shift_scale_f, batchNormInputGradient: dk_batch_norm_input_gradient_f)
+        shiftScale: dk_shift_scale_f, batchNormInputGradient: dk_batch_norm_input_gradient_f,
+        reluKernel: dk_relu_f, reluBackwardKernel: dk_relu_backward_f, scaleKernel: dk_scale_f, addScaledKernel: dk_add_scaled_f)
 }
 
 extension Double: TensorScalar {
@@ -62,7 +63,8 @@ extension Double: TensorScalar {
     public static let planeKernels = PlaneKernels<Double>(
         correlate: dk_correlate_d, tapDots: dk_tap_dots_d, windowMax: dk_window_max_d,
         sumKernel: dk_sum_d, dotKernel: dk_dot_d, squaredDeviationKernel: dk_squared_deviation_d,
-        shiftScale: dk_shift_scale_d, batchNormInputGradient: dk_batch_norm_input_gradient_d)
+        shiftScale: dk_shift_scale_d, batchNormInputGradient: dk_batch_norm_input_gradient_d,
+        reluKernel: dk_relu_d, reluBackwardKernel: dk_relu_backward_d, scaleKernel: dk_scale_d, addScaledKernel: dk_add_scaled_d)
 }
 
 /// Sets the number of threads OpenBLAS may use for gemm.
