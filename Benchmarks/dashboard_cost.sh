@@ -24,7 +24,7 @@ trap 'tmux kill-session -t dartscope-cost 2>/dev/null || true; rm -rf "$work"' E
 ln -s "$root/Configs" "$work/Configs"
 ln -s "$root/Themes" "$work/Themes"
 cd "$work"
-common=(--config "$config" --set "search.epochs=$epochs" --set run.seed=1)
+common=(--config "$config" --set "search.epochs=$epochs" --set search.seed=1)
 
 summary() {  # run name, mode, frame line
     python3 - "$work/runs/$1/metrics.jsonl" "$2" "$3" <<'EOF'
@@ -39,13 +39,14 @@ EOF
 }
 
 for pair in $(seq 1 "$pairs"); do
-    "$binary" run "${common[@]}" --headless --set "run.name=headless-$pair" >/dev/null 2>&1
+    "$binary" run "${common[@]}" --headless --set "run.name=headless-$pair" >/dev/null 2>"$work/headless-$pair.txt" \
+        || { cat "$work/headless-$pair.txt" >&2; exit 1; }
     summary "headless-$pair" headless ""
     tmux kill-session -t dartscope-cost 2>/dev/null || true
     tmux new-session -d -s dartscope-cost -x 160 -y 50 \
         "'$binary' run ${common[*]} --set run.name=dashboard-$pair 2>'$work/frames-$pair.txt'; echo DONE > '$work/done-$pair'"
     # Wait for the last epoch, then quit without a snapshot.
-    until grep -q "\"type\":\"epoch\".*\"epoch\":$((epochs - 1))" "runs/dashboard-$pair/metrics.jsonl" 2>/dev/null; do sleep 2; done
+    until grep '"type":"epoch"' "runs/dashboard-$pair/metrics.jsonl" 2>/dev/null | grep -q "\"epoch\":$((epochs - 1)),"; do sleep 2; done
     sleep 3
     tmux send-keys -t dartscope-cost q; sleep 1; tmux send-keys -t dartscope-cost n
     until [ -f "$work/done-$pair" ]; do sleep 1; done
