@@ -267,14 +267,11 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
     // The loops themselves are C kernels (CKernels), compiled for AVX2+FMA too.
 
     private var border: PlaneBorder { PlaneBorder(height: height, width: width, padding: geometry.padding) }
-    /// The stride-1 output size of the same kernel.
-    private var denseHeight: Int { height + 2 * geometry.padding - geometry.dilation * (geometry.kernelSize - 1) }
-    private var denseWidth: Int { width + 2 * geometry.padding - geometry.dilation * (geometry.kernelSize - 1) }
 
     private func depthwiseForward(input: Tensor<Scalar>, weight: Tensor<Scalar>) -> Tensor<Scalar> {
         let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation
         let border = self.border, pw = border.pitch, planeOut = outHeight * outWidth
-        let span = (denseHeight - 1) * pw + denseWidth
+        let span = border.stride1Span(kernelSize: k, dilation: d)
         return Tensor(uninitializedShape: outputShape) { out in
             input.scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
@@ -316,7 +313,7 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         let border = self.border, pw = border.pitch, planeOut = outHeight * outWidth
         var dx = needInput ? [Scalar](repeating: 0, count: input.count) : []
         var dw = needWeight ? [Double](repeating: 0, count: weight.count) : []
-        let span = (denseHeight - 1) * pw + denseWidth
+        let span = border.stride1Span(kernelSize: k, dilation: d)
         // The largest tap offset in the bordered plane.
         let reach = (k - 1) * d * pw + (k - 1) * d
         input.scalars.withUnsafeBufferPointer { x in

@@ -18,6 +18,15 @@ struct PlaneBorder {
         }
     }
 
+    /// How far a stride-1 k×k kernel of dilation d runs in the pitch layout:
+    /// its output rows are `pitch` apart and the last one ends at the last
+    /// output column, so this many positions cover every output (a strided
+    /// kernel reads every s-th of them).
+    func stride1Span(kernelSize k: Int, dilation d: Int) -> Int {
+        let reach = d * (k - 1)
+        return (paddedHeight - reach - 1) * pitch + (pitch - reach)
+    }
+
     /// The interior of a bordered plane back into a plain one.
     func crop<Scalar>(_ bordered: UnsafePointer<Scalar>, into plane: UnsafeMutablePointer<Scalar>) {
         for y in 0..<height {

@@ -1,20 +1,21 @@
-/// The C loops (CKernels) behind depthwise convolution, pooling, batch norm
-/// and the Double-accumulated reductions, for one scalar type: CKernels has a float (`_f`) and a double (`_d`) build of each,
-/// and every `TensorScalar` names its own in ``TensorScalar/planeKernels``.
+/// The C loops (CKernels) behind depthwise convolution, pooling, batch norm,
+/// ReLU, the weighted sums and the Double-accumulated reductions, for one
+/// scalar type: CKernels has a float (`_f`) and a double (`_d`) build of
+/// each, and every `TensorScalar` names its own in ``TensorScalar/planeKernels``.
 /// The methods give them Swift argument labels; see `kernels.h` for the
 /// exact index formulas.
 public struct PlaneKernels<Scalar>: Sendable {
     typealias Pointer = UnsafePointer<Scalar>
     typealias MutablePointer = UnsafeMutablePointer<Scalar>
 
-    let correlate: @Sendable (Pointer?, Int, Pointer?, Int32, Int32, MutablePointer?, Int) -> Void
-    let tapDots: @Sendable (Pointer?, Pointer?, Int, Int32, Int32, Int, UnsafeMutablePointer<Double>?) -> Void
-    let windowMax: @Sendable (Pointer?, Int, Int32, MutablePointer?, UnsafeMutablePointer<Int32>?, Int) -> Void
+    let correlateKernel: @Sendable (Pointer?, Int, Pointer?, Int32, Int32, MutablePointer?, Int) -> Void
+    let tapDotsKernel: @Sendable (Pointer?, Pointer?, Int, Int32, Int32, Int, UnsafeMutablePointer<Double>?) -> Void
+    let windowMaxKernel: @Sendable (Pointer?, Int, Int32, MutablePointer?, UnsafeMutablePointer<Int32>?, Int) -> Void
     let sumKernel: @Sendable (Pointer?, Int) -> Scalar
     let dotKernel: @Sendable (Pointer?, Pointer?, Int) -> Scalar
     let squaredDeviationKernel: @Sendable (Pointer?, Scalar, Int) -> Scalar
-    let shiftScale: @Sendable (Pointer?, Int, Scalar, Scalar, MutablePointer?) -> Void
-    let batchNormInputGradient: @Sendable (Pointer?, Pointer?, Int, Scalar, Scalar, Scalar, MutablePointer?) -> Void
+    let shiftScaleKernel: @Sendable (Pointer?, Int, Scalar, Scalar, MutablePointer?) -> Void
+    let batchNormInputGradientKernel: @Sendable (Pointer?, Pointer?, Int, Scalar, Scalar, Scalar, MutablePointer?) -> Void
     let reluKernel: @Sendable (Pointer?, Int, MutablePointer?) -> Void
     let reluBackwardKernel: @Sendable (Pointer?, Pointer?, Int, MutablePointer?) -> Void
     let scaleKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
@@ -23,20 +24,20 @@ public struct PlaneKernels<Scalar>: Sendable {
     /// Stride 1 in the row pitch of a bordered plane:
     /// out[i] = Σ w[a·k+b] · x[i + a·d·pitch + b·d] for i < count.
     func correlate(_ x: Pointer, pitch: Int, weights: Pointer, kernelSize: Int, dilation: Int, into out: MutablePointer, count: Int) {
-        correlate(x, pitch, weights, Int32(kernelSize), Int32(dilation), out, count)
+        correlateKernel(x, pitch, weights, Int32(kernelSize), Int32(dilation), out, count)
     }
 
     /// The stride-1 correlation's weight gradient for one plane, added to `dw`.
     func accumulateTapDots(gradient: Pointer, input: Pointer, pitch: Int, kernelSize: Int, dilation: Int, count: Int,
                            into dw: UnsafeMutablePointer<Double>) {
-        tapDots(gradient, input, pitch, Int32(kernelSize), Int32(dilation), count, dw)
+        tapDotsKernel(gradient, input, pitch, Int32(kernelSize), Int32(dilation), count, dw)
     }
 
     /// Stride-1 window maxima in the pitch layout, with the position of each
     /// window's first maximum.
     func windowMaxima(_ x: Pointer, pitch: Int, kernelSize: Int, into out: MutablePointer,
                       positions: UnsafeMutablePointer<Int32>, count: Int) {
-        windowMax(x, pitch, Int32(kernelSize), out, positions, count)
+        windowMaxKernel(x, pitch, Int32(kernelSize), out, positions, count)
     }
 
     /// Σ x[i] over a short run (callers add runs up in Double).
@@ -50,13 +51,13 @@ public struct PlaneKernels<Scalar>: Sendable {
 
     /// out[i] = (x[i] − shift)·scale.
     func shiftAndScale(_ x: Pointer, count: Int, shift: Scalar, scale: Scalar, into out: MutablePointer) {
-        shiftScale(x, count, shift, scale, out)
+        shiftScaleKernel(x, count, shift, scale, out)
     }
 
     /// Batch norm's input gradient: out[i] = factor·(g[i] − meanG − x̂[i]·meanGX).
     func batchNormInputGradient(_ g: Pointer, normalized: Pointer, count: Int, factor: Scalar, meanG: Scalar, meanGX: Scalar,
                                 into out: MutablePointer) {
-        batchNormInputGradient(g, normalized, count, factor, meanG, meanGX, out)
+        batchNormInputGradientKernel(g, normalized, count, factor, meanG, meanGX, out)
     }
 
     /// out[i] = max(x[i], 0), NaN kept.

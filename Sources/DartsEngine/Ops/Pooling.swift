@@ -121,14 +121,13 @@ extension Variable {
         let border = PlaneBorder(height: height, width: width, padding: geometry.padding)
         let k = geometry.kernelSize, s = geometry.stride, planeOut = outHeight * outWidth
         let pitch = border.pitch
+        // The stride-1 maxima in the padded pitch (columns past the output
+        // width are scratch); a stride reads every s-th of them.
+        let span = border.stride1Span(kernelSize: k, dilation: 1)
         return [Int32](unsafeUninitializedCapacity: planes * planeOut) { best, initialized in
             value.scalars.withUnsafeBufferPointer { x in
                 Parallelism.forEachChunk(of: planes, work: planes * planeOut * k * k) { range in
                     let padded = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
-                    // The stride-1 maxima in the padded pitch (columns past the
-                    // output width are scratch); a stride reads every s-th of them.
-                    let denseHeight = height + 2 * geometry.padding - k + 1, denseWidth = width + 2 * geometry.padding - k + 1
-                    let span = (denseHeight - 1) * pitch + denseWidth
                     let maxima = UnsafeMutablePointer<Scalar>.allocate(capacity: span)
                     let positions = UnsafeMutablePointer<Int32>.allocate(capacity: span)
                     defer { padded.deallocate(); maxima.deallocate(); positions.deallocate() }

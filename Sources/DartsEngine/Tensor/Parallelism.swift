@@ -14,7 +14,8 @@ public enum Parallelism {
     private static let activeThreads = Atomic<Int>(1)
     private static let pool = Mutex<WorkerPool?>(nil)
 
-    /// Chunks run by all threads and by helper threads since start. On a
+    /// Chunks handed to the pool, and those of them the helper threads ran,
+    /// since start (loops that stay on one thread are not counted). On a
     /// shared machine a helper's core can be taken away; the share of chunks
     /// helpers ran tells a benchmark whether the second core really helped.
     static let chunksRun = Atomic<Int>(0)

@@ -83,11 +83,11 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
         }
     }
 
-    /// Σ x², accumulated in Double (over blocks of eight-way Scalar sums,
-    /// which vectorise; a single Double chain does not).
+    /// Σ x², accumulated in Double (see ``dot(_:)``).
     public var squaredNorm: Double { dot(self) }
 
-    /// Σ xᵢ·yᵢ, accumulated in Double across blocks of eight-way Scalar sums.
+    /// Σ xᵢ·yᵢ: vectorised Scalar sums over short blocks (CKernels), added
+    /// up in Double — a single Double chain does not vectorise.
     public func dot(_ other: Tensor) -> Double {
         require(shape == other.shape, "dot: shape mismatch \(shape) vs \(other.shape)")
         return scalars.withUnsafeBufferPointer { a in
@@ -105,7 +105,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     /// Elements per Scalar partial sum in the Double-accumulated reductions.
     static var reductionBlock: Int { 256 }
 
-    /// Σ x, accumulated in Double across blocks of eight-way Scalar sums.
+    /// Σ x, accumulated in Double as ``dot(_:)`` is.
     public var sum: Double {
         scalars.withUnsafeBufferPointer { buffer in
             var total = 0.0

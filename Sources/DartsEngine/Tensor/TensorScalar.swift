@@ -17,7 +17,6 @@ public protocol TensorScalar: Real, BinaryFloatingPoint, SIMDScalar, Sendable, C
         beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int
     )
 
-
     /// The vectorised plane loops of CKernels for this scalar type.
     static var planeKernels: PlaneKernels<Self> { get }
 }
@@ -41,9 +40,9 @@ extension Float: TensorScalar {
     }
 
     public static let planeKernels = PlaneKernels<Float>(
-        correlate: dk_correlate_f, tapDots: dk_tap_dots_f, windowMax: dk_window_max_f,
+        correlateKernel: dk_correlate_f, tapDotsKernel: dk_tap_dots_f, windowMaxKernel: dk_window_max_f,
         sumKernel: dk_sum_f, dotKernel: dk_dot_f, squaredDeviationKernel: dk_squared_deviation_f,
-        shiftScale: dk_shift_scale_f, batchNormInputGradient: dk_batch_norm_input_gradient_f,
+        shiftScaleKernel: dk_shift_scale_f, batchNormInputGradientKernel: dk_batch_norm_input_gradient_f,
         reluKernel: dk_relu_f, reluBackwardKernel: dk_relu_backward_f, scaleKernel: dk_scale_f, addScaledKernel: dk_add_scaled_f)
 }
 
@@ -61,9 +60,9 @@ extension Double: TensorScalar {
     }
 
     public static let planeKernels = PlaneKernels<Double>(
-        correlate: dk_correlate_d, tapDots: dk_tap_dots_d, windowMax: dk_window_max_d,
+        correlateKernel: dk_correlate_d, tapDotsKernel: dk_tap_dots_d, windowMaxKernel: dk_window_max_d,
         sumKernel: dk_sum_d, dotKernel: dk_dot_d, squaredDeviationKernel: dk_squared_deviation_d,
-        shiftScale: dk_shift_scale_d, batchNormInputGradient: dk_batch_norm_input_gradient_d,
+        shiftScaleKernel: dk_shift_scale_d, batchNormInputGradientKernel: dk_batch_norm_input_gradient_d,
         reluKernel: dk_relu_d, reluBackwardKernel: dk_relu_backward_d, scaleKernel: dk_scale_d, addScaledKernel: dk_add_scaled_d)
 }
 
