@@ -1,77 +1,10 @@
 #include "kernels.h"
-
-#if defined(__x86_64__) && defined(__clang__)
-#define CLONED __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define CLONED
-#endif
-#define INLINE static inline __attribute__((always_inline))
-
-/* One 256-bit vector of each scalar type (two SSE registers on the baseline).
-   Loads and stores go through memcpy: the planes are not vector-aligned. */
-typedef float vf __attribute__((vector_size(32)));
-typedef double vd __attribute__((vector_size(32)));
-
-#define MAX_TAPS 49
-
-/* Unaligned vector load and store (macros: a vector argument or return value
-   would change the ABI between the baseline and the AVX2 clone). */
-#define LOAD(V, p) ({ V v_; __builtin_memcpy(&v_, (p), sizeof v_); v_; })
-#define STORE(p, v) do { __typeof__(v) v_ = (v); __builtin_memcpy((p), &v_, sizeof v_); } while (0)
+#include "vector_types.h"
 
 /* Defines the kernels for scalar T with vector V of LANES lanes. The tap
    loop has a constant trip count in the k = 3 and k = 5 instances (the DARTS
    ops), so it unrolls and the accumulators stay in registers. */
 #define DEFINE_KERNELS(T, V, LANES, SUFFIX)                                                          \
-    INLINE void correlate_##SUFFIX(const T *x, long pitch, const T *w, int k, int d, T *out, long span) { \
-        long offset[MAX_TAPS];                                                                        \
-        const int taps = k * k;                                                                       \
-        for (int a = 0; a < k; a++)                                                                   \
-            for (int b = 0; b < k; b++) offset[a * k + b] = (long)a * d * pitch + (long)b * d;        \
-        long i = 0;                                                                                   \
-        for (; i + 2 * LANES <= span; i += 2 * LANES) {                                               \
-            V s0 = {0}, s1 = {0};                                                                     \
-            for (int t = 0; t < taps; t++) {                                                          \
-                const T *p = x + i + offset[t];                                                       \
-                s0 += w[t] * LOAD(V, p);                                                        \
-                s1 += w[t] * LOAD(V, p + LANES);                                                \
-            }                                                                                         \
-            STORE(out + i, s0);                                                              \
-            STORE(out + i + LANES, s1);                                                      \
-        }                                                                                             \
-        for (; i < span; i++) {                                                                       \
-            T s = 0;                                                                                  \
-            for (int t = 0; t < taps; t++) s += w[t] * x[i + offset[t]];                              \
-            out[i] = s;                                                                               \
-        }                                                                                             \
-    }                                                                                                 \
-                                                                                                      \
-    CLONED void dk_correlate_##SUFFIX(const T *x, long pitch, const T *w, int k, int d, T *out, long span) { \
-        if (k == 3) correlate_##SUFFIX(x, pitch, w, 3, d, out, span);                                 \
-        else if (k == 5) correlate_##SUFFIX(x, pitch, w, 5, d, out, span);                            \
-        else correlate_##SUFFIX(x, pitch, w, k, d, out, span);                                        \
-    }                                                                                                 \
-                                                                                                      \
-    CLONED void dk_tap_dots_##SUFFIX(const T *g, const T *x, long pitch, int k, int d, long span, double *dw) { \
-        for (int a = 0; a < k; a++) {                                                                 \
-            for (int b = 0; b < k; b++) {                                                             \
-                const T *p = x + (long)a * d * pitch + (long)b * d;                                   \
-                V s0 = {0}, s1 = {0};                                                                 \
-                long i = 0;                                                                           \
-                for (; i + 2 * LANES <= span; i += 2 * LANES) {                                       \
-                    s0 += LOAD(V, g + i) * LOAD(V, p + i);                                \
-                    s1 += LOAD(V, g + i + LANES) * LOAD(V, p + i + LANES);                \
-                }                                                                                     \
-                V s = s0 + s1;                                                                        \
-                T tail = 0;                                                                           \
-                for (; i < span; i++) tail += g[i] * p[i];                                            \
-                T total = tail;                                                                       \
-                for (int l = 0; l < LANES; l++) total += s[l];                                        \
-                dw[a * k + b] += (double)total;                                                       \
-            }                                                                                         \
-        }                                                                                             \
-    }                                                                                                 \
-                                                                                                      \
     /* Max over k×k windows with the first maximum's position (row-major, strict >, as PyTorch),      \
        stride 1 in the pitch layout: out[i] = max_t x[i + off_t], where[i] = i + off_t. */             \
     INLINE void window_max_##SUFFIX(const T *x, long pitch, int k, T *out, int *where, long span) {    \

@@ -59,14 +59,39 @@ struct ConvolutionGradientTests {
         #expect(odd.conv2d(weight: tape.constant(Tensor(zeros: [4, 1, 3, 3])), geometry: .init(kernelSize: 3, stride: 2, padding: 1, groups: 4)).shape == [1, 4, 4, 4])
     }
 
-    @Test func floatAgreesWithDouble() {
+    /// The float kernels run 8 lanes wide against the double ones' 4, so rows
+    /// shorter than a vector, strided rows and the last row of each plane take
+    /// other paths in each; both must give the same values and gradients.
+    static let depthwiseShapes: [([Int], ConvolutionGeometry)] = [
+        ([2, 4, 6, 6], .init(kernelSize: 3, padding: 1, groups: 4)),
+        ([2, 3, 7, 7], .init(kernelSize: 3, padding: 1, groups: 3)),
+        ([1, 2, 3, 5], .init(kernelSize: 3, padding: 1, groups: 2)),
+        ([2, 3, 14, 9], .init(kernelSize: 5, padding: 2, groups: 3)),
+        ([2, 2, 7, 7], .init(kernelSize: 3, stride: 2, padding: 1, groups: 2)),
+        ([1, 3, 11, 17], .init(kernelSize: 5, stride: 2, padding: 2, groups: 3)),
+        ([2, 2, 9, 9], .init(kernelSize: 5, padding: 4, dilation: 2, groups: 2)),
+        ([1, 2, 10, 10], .init(kernelSize: 3, stride: 2, padding: 2, dilation: 2, groups: 2)),
+    ]
+
+    @Test(arguments: depthwiseShapes)
+    func floatAgreesWithDouble(_ inputShape: [Int], _ geometry: ConvolutionGeometry) {
         var data = TestData()
-        let input = data.normal([2, 4, 6, 6]), weight = data.normal([4, 1, 3, 3])
-        let geometry = ConvolutionGeometry(kernelSize: 3, padding: 1, groups: 4)
+        let channels = inputShape[1], k = geometry.kernelSize
+        let input = data.normal(inputShape), weight = data.normal([channels, 1, k, k])
         let double = Tape<Double>()
-        let yd = double.constant(input).conv2d(weight: double.constant(weight), geometry: geometry)
+        let xd = double.variable(input, requiresGrad: true), wd = double.variable(weight, requiresGrad: true)
+        let yd = xd.conv2d(weight: wd, geometry: geometry)
+        let seed = data.normal(yd.shape)
+        double.backward(from: yd, seed: seed)
         let single = Tape<Float>()
-        let yf = single.constant(Tensor<Float>(input)).conv2d(weight: single.constant(Tensor<Float>(weight)), geometry: geometry)
-        for (a, b) in zip(yd.value.scalars, yf.value.scalars) { #expect(abs(a - Double(b)) < 1e-5) }
+        let xf = single.variable(Tensor<Float>(input), requiresGrad: true), wf = single.variable(Tensor<Float>(weight), requiresGrad: true)
+        let yf = xf.conv2d(weight: wf, geometry: geometry)
+        single.backward(from: yf, seed: Tensor<Float>(seed))
+        for (expected, actual) in [(yd.value, yf.value), (xd.grad!, xf.grad!), (wd.grad!, wf.grad!)] {
+            #expect(expected.shape == actual.shape)
+            let scale = expected.scalars.map(abs).max()! + 1
+            let worst = zip(expected.scalars, actual.scalars).map { abs($0 - Double($1)) }.max()!
+            #expect(worst < 1e-5 * scale)
+        }
     }
 }

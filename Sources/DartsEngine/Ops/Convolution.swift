@@ -255,47 +255,37 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
 
     // MARK: Depthwise
     //
-    // Each image plane is first copied into a zero-bordered scratch plane of
-    // row pitch pw, so every tap is in bounds. The stride-1 output is
-    // computed in that same pitch (the columns past its width are scratch),
-    // which turns the whole plane into one long vectorised loop over all
-    // taps — rows of 7 to 28 pixels are too short to vectorise one by one.
-    // A strided convolution is the stride-1 one read every s-th row and
-    // column (and its backward the stride-1 backward of a gradient that is
-    // zero between those samples): s² times the arithmetic, but in the fast
-    // loop, which beats a strided gather several times over.
-    // The loops themselves are C kernels (CKernels), compiled for AVX2+FMA too.
+    // The loops are C kernels (CKernels' depthwise.c, compiled for AVX2+FMA
+    // too): each plane is copied into a zero-bordered scratch plane and every
+    // output row is computed as whole vectors along it. A strided convolution
+    // computes only the rows it keeps, at stride 1 along them, and reads every
+    // s-th value; its backward spreads the gradient onto the stride-1
+    // positions. Work is split over channels, and each call takes one
+    // sample's run of the chunk's channels, whose planes and kernels are
+    // consecutive.
 
-    private var border: PlaneBorder { PlaneBorder(height: height, width: width, padding: geometry.padding) }
+    private var depthwiseGeometry: DepthwiseGeometry {
+        DepthwiseGeometry(height: height, width: width, outHeight: outHeight, outWidth: outWidth,
+                          kernelSize: geometry.kernelSize, stride: geometry.stride, padding: geometry.padding,
+                          dilation: geometry.dilation)
+    }
+
+    private var depthwiseWork: Int { batch * inChannels * outHeight * outWidth * taps }
 
     private func depthwiseForward(input: Tensor<Scalar>, weight: Tensor<Scalar>) -> Tensor<Scalar> {
-        let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation
-        let border = self.border, pw = border.pitch, planeOut = outHeight * outWidth
-        let span = border.stride1Span(kernelSize: k, dilation: d)
+        let shape = depthwiseGeometry, planeIn = height * width, planeOut = outHeight * outWidth
         return Tensor(uninitializedShape: outputShape) { out in
             input.scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
-                    Parallelism.forEachChunk(of: inChannels, work: batch * inChannels * planeOut * k * k * s * s) { channels in
-                        // Each thread pads into its own scratch planes.
-                        let source = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
-                        let wide = UnsafeMutablePointer<Scalar>.allocate(capacity: span)
-                        defer { source.deallocate(); wide.deallocate() }
+                    Parallelism.forEachChunk(of: inChannels, work: depthwiseWork) { channels in
+                        let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: shape.scratchCount)
+                        defer { scratch.deallocate() }
                         for n in 0..<batch {
-                            for channel in channels {
-                                let plane = n * inChannels + channel
-                                border.copy(x.baseAddress! + plane * height * width, into: source, filling: 0)
-                                Scalar.planeKernels.correlate(source, pitch: pw, weights: w.baseAddress! + channel * k * k, kernelSize: k,
-                                                              dilation: d, into: wide, count: span)
-                                let target = out.baseAddress! + plane * planeOut
-                                for oh in 0..<outHeight {
-                                    let row = wide + s * oh * pw
-                                    if s == 1 {
-                                        (target + oh * outWidth).update(from: row, count: outWidth)
-                                    } else {
-                                        for ow in 0..<outWidth { target[oh * outWidth + ow] = row[s * ow] }
-                                    }
-                                }
-                            }
+                            let first = n * inChannels + channels.lowerBound
+                            Scalar.planeKernels.depthwiseForward(
+                                x.baseAddress! + first * planeIn, planes: channels.count, geometry: shape,
+                                weights: w.baseAddress! + channels.lowerBound * taps,
+                                into: out.baseAddress! + first * planeOut, scratch: scratch)
                         }
                     }
                 }
@@ -309,57 +299,26 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         gradient: Tensor<Scalar>, input: Tensor<Scalar>, weight: Tensor<Scalar>,
         needInput: Bool, needWeight: Bool
     ) -> (input: Tensor<Scalar>?, weight: Tensor<Scalar>?) {
-        let k = geometry.kernelSize, s = geometry.stride, d = geometry.dilation
-        let border = self.border, pw = border.pitch, planeOut = outHeight * outWidth
-        var dx = needInput ? [Scalar](repeating: 0, count: input.count) : []
+        let shape = depthwiseGeometry, planeIn = height * width, planeOut = outHeight * outWidth
+        var dx = needInput ? [Scalar](unsafeUninitializedCapacity: input.count) { _, initialized in initialized = input.count } : []
         var dw = needWeight ? [Double](repeating: 0, count: weight.count) : []
-        let span = border.stride1Span(kernelSize: k, dilation: d)
-        // The largest tap offset in the bordered plane.
-        let reach = (k - 1) * d * pw + (k - 1) * d
+        let work = depthwiseWork * ((needInput ? 1 : 0) + (needWeight ? 1 : 0))
         input.scalars.withUnsafeBufferPointer { x in
             weight.scalars.withUnsafeBufferPointer { w in
                 gradient.scalars.withUnsafeBufferPointer { gy in
                     dx.withUnsafeMutableBufferPointer { dx in
                         dw.withUnsafeMutableBufferPointer { dw in
-                            Parallelism.forEachChunk(of: inChannels, work: 2 * batch * inChannels * planeOut * k * k * s * s) { channels in
-                                let source = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
-                                let sink = UnsafeMutablePointer<Scalar>.allocate(capacity: border.count)
-                                // The output gradient at its stride-1 positions in row pitch pw, zero
-                                // elsewhere, behind `reach` zeros so that dx can gather from it.
-                                let wideStorage = UnsafeMutablePointer<Scalar>.allocate(capacity: reach + border.count)
-                                wideStorage.initialize(repeating: 0, count: reach + border.count)
-                                let wide = wideStorage + reach
-                                var flipped = [Scalar](repeating: 0, count: k * k)
-                                defer { source.deallocate(); sink.deallocate(); wideStorage.deallocate() }
+                            Parallelism.forEachChunk(of: inChannels, work: work) { channels in
+                                let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: shape.scratchCount)
+                                defer { scratch.deallocate() }
                                 for n in 0..<batch {
-                                    for channel in channels {
-                                        let plane = n * inChannels + channel
-                                        let g = gy.baseAddress! + plane * planeOut
-                                        let taps = w.baseAddress! + channel * k * k
-                                        for oh in 0..<outHeight {
-                                            let row = wide + s * oh * pw
-                                            if s == 1 {
-                                                row.update(from: g + oh * outWidth, count: outWidth)
-                                            } else {
-                                                for ow in 0..<outWidth { row[s * ow] = g[oh * outWidth + ow] }
-                                            }
-                                        }
-                                        if needWeight {
-                                            border.copy(x.baseAddress! + plane * height * width, into: source, filling: 0)
-                                            Scalar.planeKernels.accumulateTapDots(gradient: wide, input: source, pitch: pw, kernelSize: k, dilation: d,
-                                                                                  count: span, into: dw.baseAddress! + channel * k * k)
-                                        }
-                                        if needInput {
-                                            // bordered dx[j] = Σ_t w_t · wide[j − offset_t]: a correlation of the
-                                            // zero-extended gradient with the flipped kernel, computed only
-                                            // where the crop reads.
-                                            for t in 0..<(k * k) { flipped[t] = taps[k * k - 1 - t] }
-                                            let interior = border.interiorOffset
-                                            Scalar.planeKernels.correlate(wide - reach + interior, pitch: pw, weights: flipped, kernelSize: k, dilation: d,
-                                                                          into: sink + interior, count: (height - 1) * pw + width)
-                                            border.crop(sink, into: dx.baseAddress! + plane * height * width)
-                                        }
-                                    }
+                                    let first = n * inChannels + channels.lowerBound
+                                    Scalar.planeKernels.depthwiseBackward(
+                                        gradient: gy.baseAddress! + first * planeOut, input: x.baseAddress! + first * planeIn,
+                                        planes: channels.count, geometry: shape, weights: w.baseAddress! + channels.lowerBound * taps,
+                                        inputGradient: needInput ? dx.baseAddress! + first * planeIn : nil,
+                                        weightGradient: needWeight ? dw.baseAddress! + channels.lowerBound * taps : nil,
+                                        scratch: scratch)
                                 }
                             }
                         }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// The C loops (CKernels) behind depthwise convolution, pooling, batch norm,
 /// ReLU, the weighted sums and the Double-accumulated reductions, for one
 /// scalar type: CKernels has a float (`_f`) and a double (`_d`) build of
@@ -8,8 +10,9 @@ public struct PlaneKernels<Scalar>: Sendable {
     typealias Pointer = UnsafePointer<Scalar>
     typealias MutablePointer = UnsafeMutablePointer<Scalar>
 
-    let correlateKernel: @Sendable (Pointer?, Int, Pointer?, Int32, Int32, MutablePointer?, Int) -> Void
-    let tapDotsKernel: @Sendable (Pointer?, Pointer?, Int, Int32, Int32, Int, UnsafeMutablePointer<Double>?) -> Void
+    let depthwiseForwardKernel: @Sendable (Pointer?, Int, Int, Int, Int32, Pointer?, Int32, Int32, Int32, MutablePointer?, Int, Int, MutablePointer?) -> Void
+    let depthwiseBackwardKernel: @Sendable (Pointer?, Pointer?, Int, Int, Int, Int32, Pointer?, Int32, Int32, Int32, Int, Int,
+                                            MutablePointer?, UnsafeMutablePointer<Double>?, MutablePointer?) -> Void
     let windowMaxKernel: @Sendable (Pointer?, Int, Int32, MutablePointer?, UnsafeMutablePointer<Int32>?, Int) -> Void
     let sumKernel: @Sendable (Pointer?, Int) -> Scalar
     let dotKernel: @Sendable (Pointer?, Pointer?, Int) -> Scalar
@@ -21,16 +24,25 @@ public struct PlaneKernels<Scalar>: Sendable {
     let scaleKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
     let addScaledKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
 
-    /// Stride 1 in the row pitch of a bordered plane:
-    /// out[i] = Σ w[a·k+b] · x[i + a·d·pitch + b·d] for i < count.
-    func correlate(_ x: Pointer, pitch: Int, weights: Pointer, kernelSize: Int, dilation: Int, into out: MutablePointer, count: Int) {
-        correlateKernel(x, pitch, weights, Int32(kernelSize), Int32(dilation), out, count)
+    /// Depthwise convolution of `planes` consecutive planes (one sample's run
+    /// of channels) with their consecutive kernels; `scratch` holds
+    /// ``DepthwiseGeometry/scratchCount`` scalars.
+    func depthwiseForward(_ x: Pointer, planes: Int, geometry: DepthwiseGeometry, weights: Pointer,
+                          into out: MutablePointer, scratch: MutablePointer) {
+        let g = geometry
+        depthwiseForwardKernel(x, planes, g.height, g.width, Int32(g.padding), weights, Int32(g.kernelSize), Int32(g.dilation),
+                               Int32(g.stride), out, g.outHeight, g.outWidth, scratch)
     }
 
-    /// The stride-1 correlation's weight gradient for one plane, added to `dw`.
-    func accumulateTapDots(gradient: Pointer, input: Pointer, pitch: Int, kernelSize: Int, dilation: Int, count: Int,
-                           into dw: UnsafeMutablePointer<Double>) {
-        tapDotsKernel(gradient, input, pitch, Int32(kernelSize), Int32(dilation), count, dw)
+    /// The input gradient (overwrites `dx`) and the weight gradient (added to
+    /// `dw`) of ``depthwiseForward(_:planes:geometry:weights:into:scratch:)``;
+    /// either may be nil.
+    func depthwiseBackward(gradient: Pointer, input: Pointer, planes: Int, geometry: DepthwiseGeometry, weights: Pointer,
+                           inputGradient dx: MutablePointer?, weightGradient dw: UnsafeMutablePointer<Double>?,
+                           scratch: MutablePointer) {
+        let g = geometry
+        depthwiseBackwardKernel(gradient, input, planes, g.height, g.width, Int32(g.padding), weights, Int32(g.kernelSize),
+                                Int32(g.dilation), Int32(g.stride), g.outHeight, g.outWidth, dx, dw, scratch)
     }
 
     /// Stride-1 window maxima in the pitch layout, with the position of each
@@ -71,4 +83,15 @@ public struct PlaneKernels<Scalar>: Sendable {
 
     /// out[i] += factor·x[i].
     func add(_ x: Pointer, count: Int, scaledBy factor: Scalar, into out: MutablePointer) { addScaledKernel(x, count, factor, out) }
+}
+
+/// The plane sizes and kernel geometry one depthwise kernel call needs.
+struct DepthwiseGeometry {
+    let height: Int, width: Int, outHeight: Int, outWidth: Int
+    let kernelSize: Int, stride: Int, padding: Int, dilation: Int
+
+    /// Scratch scalars per thread for either direction.
+    var scratchCount: Int {
+        dk_depthwise_scratch_count(height, width, Int32(padding), Int32(kernelSize), Int32(dilation))
+    }
 }

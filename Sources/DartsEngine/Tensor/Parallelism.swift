@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Synchronization
 
@@ -68,8 +69,10 @@ public enum Parallelism {
     }
 }
 
-/// Threads for the engine's numerical loops.
+/// Threads for the engine's numerical loops; also readies the allocator
+/// for them (``AllocatorTuning``).
 public func setThreadCount(_ count: Int) {
+    AllocatorTuning.keepFreedBlocks()
     setBLASThreadCount(1)
     Parallelism.set(count)
 }
@@ -122,7 +125,7 @@ final class WorkerPool: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         takeChunks(asHelper: false)
-        while remaining.load(ordering: .acquiring) > 0 {}
+        while remaining.load(ordering: .acquiring) > 0 { dk_spin_pause() }
         // A helper waking late finds nothing left to take.
         nextChunk.store(Self.exhausted, ordering: .relaxed)
         self.job = nil
@@ -153,6 +156,7 @@ final class WorkerPool: @unchecked Sendable {
         while true {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
+                dk_spin_pause()
                 spins += 1
                 if spins >= Self.spinsBeforeSleeping {
                     condition.lock()

@@ -40,7 +40,8 @@ extension Float: TensorScalar {
     }
 
     public static let planeKernels = PlaneKernels<Float>(
-        correlateKernel: dk_correlate_f, tapDotsKernel: dk_tap_dots_f, windowMaxKernel: dk_window_max_f,
+        depthwiseForwardKernel: dk_depthwise_forward_f, depthwiseBackwardKernel: dk_depthwise_backward_f,
+        windowMaxKernel: dk_window_max_f,
         sumKernel: dk_sum_f, dotKernel: dk_dot_f, squaredDeviationKernel: dk_squared_deviation_f,
         shiftScaleKernel: dk_shift_scale_f, batchNormInputGradientKernel: dk_batch_norm_input_gradient_f,
         reluKernel: dk_relu_f, reluBackwardKernel: dk_relu_backward_f, scaleKernel: dk_scale_f, addScaledKernel: dk_add_scaled_f)
@@ -60,7 +61,8 @@ extension Double: TensorScalar {
     }
 
     public static let planeKernels = PlaneKernels<Double>(
-        correlateKernel: dk_correlate_d, tapDotsKernel: dk_tap_dots_d, windowMaxKernel: dk_window_max_d,
+        depthwiseForwardKernel: dk_depthwise_forward_d, depthwiseBackwardKernel: dk_depthwise_backward_d,
+        windowMaxKernel: dk_window_max_d,
         sumKernel: dk_sum_d, dotKernel: dk_dot_d, squaredDeviationKernel: dk_squared_deviation_d,
         shiftScaleKernel: dk_shift_scale_d, batchNormInputGradientKernel: dk_batch_norm_input_gradient_d,
         reluKernel: dk_relu_d, reluBackwardKernel: dk_relu_backward_d, scaleKernel: dk_scale_d, addScaledKernel: dk_add_scaled_d)

@@ -1,0 +1,149 @@
+/* Depthwise convolution for one scalar type; included by depthwise.c once
+   per type with T (scalar), V (vector), LANES and NAME(x) (x with the type's
+   suffix) defined.
+
+   Every plane is first copied into the zero-bordered scratch plane `src` of
+   row pitch pw, so every tap is in bounds. An output row is then a run of
+   whole vectors along the bordered row: lanes past the row's end compute
+   values nobody keeps (they read the border, the next row or the scratch's
+   slack), which is cheaper than a scalar tail on rows of 7 to 28 pixels. */
+
+/* out[j] = Σ_t w[t]·x[j + off[t]] for j < n, rounded up to whole vectors:
+   writes ceil(n / LANES)·LANES values. TAPS is a constant in the k = 3 and
+   k = 5 instances, so the weights stay in registers. */
+INLINE void NAME(row_correlate)(const T *x, const long *off, const V *w, int taps, T *out, long n) {
+    for (long j = 0; j < n; j += LANES) {
+        V s = w[0] * LOAD(V, x + j + off[0]);
+        for (int t = 1; t < taps; t++) s += w[t] * LOAD(V, x + j + off[t]);
+        STORE(out + j, s);
+    }
+}
+
+/* Copies n scalars (no vector lanes past n: the destination's border must stay zero). */
+INLINE void NAME(copy_run)(const T *from, T *to, long n) {
+    long j = 0;
+    for (; j + LANES <= n; j += LANES) STORE(to + j, LOAD(V, from + j));
+    for (; j < n; j++) to[j] = from[j];
+}
+
+/* An h×w plane into the interior of a bordered plane of pitch w + 2·pad. */
+INLINE void NAME(copy_into_border)(const T *plane, long h, long w, int pad, T *bordered) {
+    for (long r = 0; r < h; r++) NAME(copy_run)(plane + r * w, bordered + (r + pad) * (w + 2 * pad) + pad, w);
+}
+
+/* One output row of `ow` values at stride s from the bordered row `base`.
+   A stride-1 row whose whole-vector overrun lands inside rows written after
+   it goes straight to `out`; the others go through `row`. */
+INLINE void NAME(output_row)(const T *base, const long *off, const V *w, int taps, int s, long ow,
+                             int overrun_allowed, T *out, T *row) {
+    if (s == 1 && overrun_allowed) {
+        NAME(row_correlate)(base, off, w, taps, out, ow);
+        return;
+    }
+    NAME(row_correlate)(base, off, w, taps, row, (ow - 1) * s + 1);
+    for (long c = 0; c < ow; c++) out[c] = row[c * s];
+}
+
+/* Whether row r's whole vectors stay inside the plane's rows (the rows
+   after r are written later and overwrite the overrun). */
+INLINE int NAME(overrun_lands_later)(long r, long width, long height) {
+    return r * width + (width + LANES - 1) / LANES * LANES <= height * width;
+}
+
+INLINE void NAME(forward_planes)(const T *x, long planes, long h, long w, int pad, const T *weights, int k, int d,
+                                 int s, T *out, long oh, long ow, T *scratch) {
+    const long pw = w + 2 * pad, area = (h + 2 * pad) * pw;
+    T *src = scratch, *row = scratch + area + dk_depthwise_slack(pw);
+    for (long i = 0; i < area + dk_depthwise_slack(pw); i++) src[i] = 0;
+    const int taps = k * k;
+    long off[MAX_TAPS];
+    dk_tap_offsets(off, k, d, pw);
+    V wv[MAX_TAPS];
+    for (long p = 0; p < planes; p++) {
+        const T *plane = x + p * h * w;
+        NAME(copy_into_border)(plane, h, w, pad, src);
+        for (int t = 0; t < taps; t++) wv[t] = (V){0} + weights[p * taps + t];
+        T *target = out + p * oh * ow;
+        for (long r = 0; r < oh; r++)
+            NAME(output_row)(src + r * s * pw, off, wv, taps, s, ow, NAME(overrun_lands_later)(r, ow, oh), target + r * ow, row);
+    }
+}
+
+/* Σ_i g[i]·x[i + off[t]] for each of `taps` offsets over i < n, all taps in
+   one sweep (TAPS accumulators), added to acc[t]. */
+INLINE void NAME(tap_dots_run)(const T *g, const T *x, const long *off, int taps, long n, T *acc) {
+    V sums[MAX_TAPS];
+    for (int t = 0; t < taps; t++) sums[t] = (V){0};
+    long i = 0;
+    for (; i + LANES <= n; i += LANES) {
+        const V gv = LOAD(V, g + i);
+        for (int t = 0; t < taps; t++) sums[t] += gv * LOAD(V, x + i + off[t]);
+    }
+    for (int t = 0; t < taps; t++) {
+        T total = 0;
+        for (long j = i; j < n; j++) total += g[j] * x[j + off[t]];
+        for (int l = 0; l < LANES; l++) total += sums[t][l];
+        acc[t] += total;
+    }
+}
+
+INLINE void NAME(backward_planes)(const T *gy, const T *x, long planes, long h, long w, int pad, const T *weights,
+                                  int k, int d, int s, long oh, long ow, T *dx, double *dw, T *scratch) {
+    const long pw = w + 2 * pad, area = (h + 2 * pad) * pw, slack = dk_depthwise_slack(pw);
+    const long reach = (long)(k - 1) * d * pw + (long)(k - 1) * d;
+    T *src = scratch;
+    /* The output gradient at its stride-1 positions in the bordered layout,
+       zero elsewhere, behind `reach` zeros so that dx can gather from it. */
+    T *wide = scratch + area + slack + reach;
+    T *row = wide + area + slack;
+    for (T *z = scratch; z < row; z++) *z = 0;
+    const int taps = k * k;
+    long off[MAX_TAPS];
+    dk_tap_offsets(off, k, d, pw);
+    V flipped[MAX_TAPS];
+    for (long p = 0; p < planes; p++) {
+        const T *g = gy + p * oh * ow;
+        for (long r = 0; r < oh; r++) {
+            if (s == 1) NAME(copy_run)(g + r * ow, wide + r * pw, ow);
+            else for (long c = 0; c < ow; c++) wide[r * s * pw + c * s] = g[r * ow + c];
+        }
+        if (dw) {
+            const T *plane = x + p * h * w;
+            NAME(copy_into_border)(plane, h, w, pad, src);
+            T acc[MAX_TAPS] = {0};
+            /* Rows of the gradient are pw apart; at stride 1 they tile one run,
+               strided they are runs of their own (the rows between are zero). */
+            const long runs = s == 1 ? 1 : oh, run_length = s == 1 ? oh * pw : pw;
+            for (long r = 0; r < runs; r++) {
+                const long start = r * s * pw;
+                if (taps <= 9) NAME(tap_dots_run)(wide + start, src + start, off, taps, run_length, acc);
+                else /* one kernel row at a time: k accumulators */
+                    for (int a = 0; a < k; a++) NAME(tap_dots_run)(wide + start, src + start, off + a * k, k, run_length, acc + a * k);
+            }
+            for (int t = 0; t < taps; t++) dw[p * taps + t] += (double)acc[t];
+        }
+        if (dx) {
+            /* dx[y][x] = Σ_t w_t · wide[i − off_t] at the bordered position i of (y, x):
+               a correlation of the zero-extended gradient with the flipped kernel. */
+            for (int t = 0; t < taps; t++) flipped[t] = (V){0} + weights[p * taps + taps - 1 - t];
+            T *target = dx + p * h * w;
+            for (long r = 0; r < h; r++)
+                NAME(output_row)(wide - reach + (r + pad) * pw + pad, off, flipped, taps, 1, w, NAME(overrun_lands_later)(r, w, h),
+                                 target + r * w, row);
+        }
+    }
+}
+
+CLONED void NAME(dk_depthwise_forward)(const T *x, long planes, long h, long w, int pad, const T *weights, int k, int d,
+                                       int s, T *out, long oh, long ow, T *scratch) {
+    if (k == 3) NAME(forward_planes)(x, planes, h, w, pad, weights, 3, d, s, out, oh, ow, scratch);
+    else if (k == 5) NAME(forward_planes)(x, planes, h, w, pad, weights, 5, d, s, out, oh, ow, scratch);
+    else NAME(forward_planes)(x, planes, h, w, pad, weights, k, d, s, out, oh, ow, scratch);
+}
+
+CLONED void NAME(dk_depthwise_backward)(const T *gy, const T *x, long planes, long h, long w, int pad, const T *weights,
+                                        int k, int d, int s, long oh, long ow, T *dx, double *dw, T *scratch) {
+    if (k == 3) NAME(backward_planes)(gy, x, planes, h, w, pad, weights, 3, d, s, oh, ow, dx, dw, scratch);
+    else if (k == 5) NAME(backward_planes)(gy, x, planes, h, w, pad, weights, 5, d, s, oh, ow, dx, dw, scratch);
+    else NAME(backward_planes)(gy, x, planes, h, w, pad, weights, k, d, s, oh, ow, dx, dw, scratch);
+}

@@ -1,0 +1,31 @@
+#ifndef DARTSCOPE_RUNTIME_H
+#define DARTSCOPE_RUNTIME_H
+
+/// The two pieces of the C runtime the engine's thread pool and allocator
+/// tuning need that Swift's Glibc module does not expose.
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+/// A hint to the CPU that the caller is spinning on a shared flag (x86
+/// `pause`): it keeps a waiting helper thread from starving a busy sibling
+/// hardware thread and from flooding the memory bus with reads.
+static inline void dk_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/// Sets glibc's mmap and trim thresholds (bytes); returns 1 if both were
+/// accepted, 0 otherwise or off glibc.
+static inline int dk_set_allocator_thresholds(int mmap_threshold, int trim_threshold) {
+#if defined(__GLIBC__)
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
+#else
+    (void)mmap_threshold; (void)trim_threshold;
+    return 0;
+#endif
+}
+
+#endif
