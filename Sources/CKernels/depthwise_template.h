@@ -50,8 +50,8 @@ INLINE int NAME(overrun_lands_later)(long r, long width, long height) {
     return r * width + (width + LANES - 1) / LANES * LANES <= height * width;
 }
 
-INLINE void NAME(forward_planes)(const T *x, long planes, long h, long w, int pad, const T *weights, int k, int d,
-                                 int s, T *out, long oh, long ow, T *scratch) {
+INLINE void NAME(forward_planes)(const T *x, long samples, long run, long channels, long h, long w, int pad,
+                                 const T *weights, int k, int d, int s, T *out, long oh, long ow, T *scratch) {
     const long pw = w + 2 * pad, area = (h + 2 * pad) * pw;
     T *src = scratch, *row = scratch + area + dk_depthwise_slack(pw);
     for (long i = 0; i < area + dk_depthwise_slack(pw); i++) src[i] = 0;
@@ -59,13 +59,15 @@ INLINE void NAME(forward_planes)(const T *x, long planes, long h, long w, int pa
     long off[MAX_TAPS];
     dk_tap_offsets(off, k, d, pw);
     V wv[MAX_TAPS];
-    for (long p = 0; p < planes; p++) {
-        const T *plane = x + p * h * w;
-        NAME(copy_into_border)(plane, h, w, pad, src);
-        for (int t = 0; t < taps; t++) wv[t] = (V){0} + weights[p * taps + t];
-        T *target = out + p * oh * ow;
-        for (long r = 0; r < oh; r++)
-            NAME(output_row)(src + r * s * pw, off, wv, taps, s, ow, NAME(overrun_lands_later)(r, ow, oh), target + r * ow, row);
+    for (long c = 0; c < run; c++) {
+        for (int t = 0; t < taps; t++) wv[t] = (V){0} + weights[c * taps + t];
+        for (long n = 0; n < samples; n++) {
+            const long plane = n * channels + c;
+            NAME(copy_into_border)(x + plane * h * w, h, w, pad, src);
+            T *target = out + plane * oh * ow;
+            for (long r = 0; r < oh; r++)
+                NAME(output_row)(src + r * s * pw, off, wv, taps, s, ow, NAME(overrun_lands_later)(r, ow, oh), target + r * ow, row);
+        }
     }
 }
 
@@ -87,8 +89,9 @@ INLINE void NAME(tap_dots_run)(const T *g, const T *x, const long *off, int taps
     }
 }
 
-INLINE void NAME(backward_planes)(const T *gy, const T *x, long planes, long h, long w, int pad, const T *weights,
-                                  int k, int d, int s, long oh, long ow, T *dx, double *dw, T *scratch) {
+INLINE void NAME(backward_planes)(const T *gy, const T *x, long samples, long run, long channels, long h, long w,
+                                  int pad, const T *weights, int k, int d, int s, long oh, long ow, T *dx, double *dw,
+                                  T *scratch) {
     const long pw = w + 2 * pad, area = (h + 2 * pad) * pw, slack = dk_depthwise_slack(pw);
     const long reach = (long)(k - 1) * d * pw + (long)(k - 1) * d;
     T *src = scratch;
@@ -101,49 +104,54 @@ INLINE void NAME(backward_planes)(const T *gy, const T *x, long planes, long h, 
     long off[MAX_TAPS];
     dk_tap_offsets(off, k, d, pw);
     V flipped[MAX_TAPS];
-    for (long p = 0; p < planes; p++) {
-        const T *g = gy + p * oh * ow;
-        for (long r = 0; r < oh; r++) {
-            if (s == 1) NAME(copy_run)(g + r * ow, wide + r * pw, ow);
-            else for (long c = 0; c < ow; c++) wide[r * s * pw + c * s] = g[r * ow + c];
-        }
-        if (dw) {
-            const T *plane = x + p * h * w;
-            NAME(copy_into_border)(plane, h, w, pad, src);
-            T acc[MAX_TAPS] = {0};
-            /* Rows of the gradient are pw apart; at stride 1 they tile one run,
-               strided they are runs of their own (the rows between are zero). */
-            const long runs = s == 1 ? 1 : oh, run_length = s == 1 ? oh * pw : pw;
-            for (long r = 0; r < runs; r++) {
-                const long start = r * s * pw;
-                if (taps <= 9) NAME(tap_dots_run)(wide + start, src + start, off, taps, run_length, acc);
-                else /* one kernel row at a time: k accumulators */
-                    for (int a = 0; a < k; a++) NAME(tap_dots_run)(wide + start, src + start, off + a * k, k, run_length, acc + a * k);
+    for (long c = 0; c < run; c++) {
+        for (int t = 0; t < taps; t++) flipped[t] = (V){0} + weights[c * taps + taps - 1 - t];
+        T acc[MAX_TAPS] = {0};
+        for (long n = 0; n < samples; n++) {
+            const long plane = n * channels + c;
+            const T *g = gy + plane * oh * ow;
+            for (long r = 0; r < oh; r++) {
+                if (s == 1) NAME(copy_run)(g + r * ow, wide + r * pw, ow);
+                else for (long col = 0; col < ow; col++) wide[r * s * pw + col * s] = g[r * ow + col];
             }
-            for (int t = 0; t < taps; t++) dw[p * taps + t] += (double)acc[t];
-        }
-        if (dx) {
-            /* dx[y][x] = Σ_t w_t · wide[i − off_t] at the bordered position i of (y, x):
-               a correlation of the zero-extended gradient with the flipped kernel. */
-            for (int t = 0; t < taps; t++) flipped[t] = (V){0} + weights[p * taps + taps - 1 - t];
-            T *target = dx + p * h * w;
-            for (long r = 0; r < h; r++)
-                NAME(output_row)(wide - reach + (r + pad) * pw + pad, off, flipped, taps, 1, w, NAME(overrun_lands_later)(r, w, h),
-                                 target + r * w, row);
+            if (dw) {
+                NAME(copy_into_border)(x + plane * h * w, h, w, pad, src);
+                /* Rows of the gradient are pw apart; at stride 1 they tile one run,
+                   strided they are runs of their own (the rows between are zero). */
+                const long runs = s == 1 ? 1 : oh, run_length = s == 1 ? oh * pw : pw;
+                T plane_acc[MAX_TAPS] = {0};
+                for (long r = 0; r < runs; r++) {
+                    const long start = r * s * pw;
+                    if (taps <= 9) NAME(tap_dots_run)(wide + start, src + start, off, taps, run_length, plane_acc);
+                    else /* one kernel row at a time: k accumulators */
+                        for (int a = 0; a < k; a++)
+                            NAME(tap_dots_run)(wide + start, src + start, off + a * k, k, run_length, plane_acc + a * k);
+                }
+                for (int t = 0; t < taps; t++) dw[c * taps + t] += (double)plane_acc[t];
+            }
+            if (dx) {
+                /* dx[y][x] = Σ_t w_t · wide[i − off_t] at the bordered position i of (y, x):
+                   a correlation of the zero-extended gradient with the flipped kernel. */
+                T *target = dx + plane * h * w;
+                for (long r = 0; r < h; r++)
+                    NAME(output_row)(wide - reach + (r + pad) * pw + pad, off, flipped, taps, 1, w, NAME(overrun_lands_later)(r, w, h),
+                                     target + r * w, row);
+            }
         }
     }
 }
 
-CLONED void NAME(dk_depthwise_forward)(const T *x, long planes, long h, long w, int pad, const T *weights, int k, int d,
-                                       int s, T *out, long oh, long ow, T *scratch) {
-    if (k == 3) NAME(forward_planes)(x, planes, h, w, pad, weights, 3, d, s, out, oh, ow, scratch);
-    else if (k == 5) NAME(forward_planes)(x, planes, h, w, pad, weights, 5, d, s, out, oh, ow, scratch);
-    else NAME(forward_planes)(x, planes, h, w, pad, weights, k, d, s, out, oh, ow, scratch);
+CLONED void NAME(dk_depthwise_forward)(const T *x, long samples, long run, long channels, long h, long w, int pad,
+                                       const T *weights, int k, int d, int s, T *out, long oh, long ow, T *scratch) {
+    if (k == 3) NAME(forward_planes)(x, samples, run, channels, h, w, pad, weights, 3, d, s, out, oh, ow, scratch);
+    else if (k == 5) NAME(forward_planes)(x, samples, run, channels, h, w, pad, weights, 5, d, s, out, oh, ow, scratch);
+    else NAME(forward_planes)(x, samples, run, channels, h, w, pad, weights, k, d, s, out, oh, ow, scratch);
 }
 
-CLONED void NAME(dk_depthwise_backward)(const T *gy, const T *x, long planes, long h, long w, int pad, const T *weights,
-                                        int k, int d, int s, long oh, long ow, T *dx, double *dw, T *scratch) {
-    if (k == 3) NAME(backward_planes)(gy, x, planes, h, w, pad, weights, 3, d, s, oh, ow, dx, dw, scratch);
-    else if (k == 5) NAME(backward_planes)(gy, x, planes, h, w, pad, weights, 5, d, s, oh, ow, dx, dw, scratch);
-    else NAME(backward_planes)(gy, x, planes, h, w, pad, weights, k, d, s, oh, ow, dx, dw, scratch);
+CLONED void NAME(dk_depthwise_backward)(const T *gy, const T *x, long samples, long run, long channels, long h, long w,
+                                        int pad, const T *weights, int k, int d, int s, long oh, long ow, T *dx, double *dw,
+                                        T *scratch) {
+    if (k == 3) NAME(backward_planes)(gy, x, samples, run, channels, h, w, pad, weights, 3, d, s, oh, ow, dx, dw, scratch);
+    else if (k == 5) NAME(backward_planes)(gy, x, samples, run, channels, h, w, pad, weights, 5, d, s, oh, ow, dx, dw, scratch);
+    else NAME(backward_planes)(gy, x, samples, run, channels, h, w, pad, weights, k, d, s, oh, ow, dx, dw, scratch);
 }

@@ -108,11 +108,38 @@ struct OpGradientTests {
         #expect(report.passed, "\(report)")
     }
 
-    @Test(arguments: [[1, 2, 4, 4], [2, 1, 5, 3]])
-    func shiftedByOnePixel(_ shape: [Int]) {
+    @Test(arguments: [[1, 2, 4, 4], [2, 3, 5, 3]])
+    func factorizedReduce(_ shape: [Int]) {
         var data = TestData()
-        let report = checker.check([data.normal(shape)]) { _, v in v[0].shiftedByOnePixel() }
+        let report = checker.check([data.normal(shape), data.normal([2, shape[1], 1, 1]), data.normal([3, shape[1], 1, 1])]) { _, v in
+            v[0].factorizedReduce(first: v[1], second: v[2])
+        }
         #expect(report.passed, "\(report)")
+    }
+
+    /// The fused op against its definition: two strided 1×1 convolutions, the
+    /// second of the input shifted by one pixel (zero past the edge), stacked.
+    @Test(arguments: [[2, 3, 6, 6], [1, 2, 5, 7]])
+    func factorizedReduceIsTwoStridedConvolutions(_ shape: [Int]) {
+        var data = TestData()
+        let x = data.normal(shape), w1 = data.normal([2, shape[1], 1, 1]), w2 = data.normal([3, shape[1], 1, 1])
+        let (height, width) = (shape[2], shape[3])
+        var shifted = Tensor<Double>(zeros: shape)
+        for p in 0..<(shape[0] * shape[1]) {
+            for i in 0..<(height - 1) {
+                for j in 0..<(width - 1) { shifted.scalars[(p * height + i) * width + j] = x.scalars[(p * height + i + 1) * width + j + 1] }
+            }
+        }
+        let tape = Tape<Double>()
+        let geometry = ConvolutionGeometry(kernelSize: 1, stride: 2)
+        let expected = Variable.concatenateChannels([
+            tape.constant(x).conv2d(weight: tape.constant(w1), geometry: geometry),
+            tape.constant(shifted).conv2d(weight: tape.constant(w2), geometry: geometry),
+        ])
+        let fused = tape.constant(x).factorizedReduce(first: tape.constant(w1), second: tape.constant(w2))
+        #expect(fused.shape == expected.shape)
+        let worst = zip(fused.value.scalars, expected.value.scalars).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-12)
     }
 
     @Test func sumOfTerms() {

@@ -140,7 +140,11 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         let rows = inChannelsPerGroup * taps
         let work = Int(multiplyAccumulates) * ((needInput ? 1 : 0) + (needWeight ? 1 : 0))
         let ranges = Parallelism.chunks(of: batch, work: work)
-        var dx = needInput ? [Scalar](repeating: 0, count: input.count) : []
+        // A pointwise conv writes each sample's dx once (gemm with beta 0);
+        // the im2col path adds columns back onto zeros.
+        var dx: [Scalar] = !needInput ? [] : isPointwise
+            ? [Scalar](unsafeUninitializedCapacity: input.count) { _, initialized in initialized = input.count }
+            : [Scalar](repeating: 0, count: input.count)
         var partials = needWeight ? [Scalar](repeating: 0, count: weight.count * ranges.count) : []
         input.scalars.withUnsafeBufferPointer { x in
             weight.scalars.withUnsafeBufferPointer { w in
@@ -178,7 +182,7 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
                                                 transposeA: true, transposeB: false,
                                                 m: rows, n: planeOut, k: outChannelsPerGroup,
                                                 alpha: 1, a: wGroup, lda: rows, b: gyGroup, ldb: planeOut,
-                                                beta: isPointwise ? 1 : 0, c: target, ldc: planeOut)
+                                                beta: 0, c: target, ldc: planeOut)
                                             if !isPointwise {
                                                 columnsToImage(UnsafePointer(column), dx.baseAddress! + inOffset)
                                             }
@@ -191,15 +195,8 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
                 }
             }
         }
-        var dw: [Scalar] = []
-        if needWeight {
-            dw = Array(partials[0..<weight.count])
-            for chunk in 1..<ranges.count {
-                for i in 0..<weight.count { dw[i] += partials[chunk * weight.count + i] }
-            }
-        }
         return (needInput ? Tensor(shape: input.shape, scalars: dx) : nil,
-                needWeight ? Tensor(shape: weight.shape, scalars: dw) : nil)
+                needWeight ? Tensor(shape: weight.shape, scalars: Parallelism.sumInChunkOrder(partials, length: weight.count)) : nil)
     }
 
     /// Unfolds one group of one image into `[Cin_g·k·k, Ho·Wo]` (zeros where a tap
@@ -260,12 +257,11 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
     // output row is computed as whole vectors along it. A strided convolution
     // computes only the rows it keeps, at stride 1 along them, and reads every
     // s-th value; its backward spreads the gradient onto the stride-1
-    // positions. Work is split over channels, and each call takes one
-    // sample's run of the chunk's channels, whose planes and kernels are
-    // consecutive.
+    // positions. Work is split over channels; one call does a chunk's
+    // channels for the whole batch.
 
     private var depthwiseGeometry: DepthwiseGeometry {
-        DepthwiseGeometry(height: height, width: width, outHeight: outHeight, outWidth: outWidth,
+        DepthwiseGeometry(samples: batch, channels: inChannels, height: height, width: width, outHeight: outHeight, outWidth: outWidth,
                           kernelSize: geometry.kernelSize, stride: geometry.stride, padding: geometry.padding,
                           dilation: geometry.dilation)
     }
@@ -280,13 +276,10 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
                     Parallelism.forEachChunk(of: inChannels, work: depthwiseWork) { channels in
                         let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: shape.scratchCount)
                         defer { scratch.deallocate() }
-                        for n in 0..<batch {
-                            let first = n * inChannels + channels.lowerBound
-                            Scalar.planeKernels.depthwiseForward(
-                                x.baseAddress! + first * planeIn, planes: channels.count, geometry: shape,
-                                weights: w.baseAddress! + channels.lowerBound * taps,
-                                into: out.baseAddress! + first * planeOut, scratch: scratch)
-                        }
+                        let first = channels.lowerBound
+                        Scalar.planeKernels.depthwiseForward(
+                            x.baseAddress! + first * planeIn, channels: channels, geometry: shape, weights: w.baseAddress! + first * taps,
+                            into: out.baseAddress! + first * planeOut, scratch: scratch)
                     }
                 }
             }
@@ -311,15 +304,13 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
                             Parallelism.forEachChunk(of: inChannels, work: work) { channels in
                                 let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: shape.scratchCount)
                                 defer { scratch.deallocate() }
-                                for n in 0..<batch {
-                                    let first = n * inChannels + channels.lowerBound
-                                    Scalar.planeKernels.depthwiseBackward(
-                                        gradient: gy.baseAddress! + first * planeOut, input: x.baseAddress! + first * planeIn,
-                                        planes: channels.count, geometry: shape, weights: w.baseAddress! + channels.lowerBound * taps,
-                                        inputGradient: needInput ? dx.baseAddress! + first * planeIn : nil,
-                                        weightGradient: needWeight ? dw.baseAddress! + channels.lowerBound * taps : nil,
-                                        scratch: scratch)
-                                }
+                                let first = channels.lowerBound
+                                Scalar.planeKernels.depthwiseBackward(
+                                    gradient: gy.baseAddress! + first * planeOut, input: x.baseAddress! + first * planeIn,
+                                    channels: channels, geometry: shape, weights: w.baseAddress! + first * taps,
+                                    inputGradient: needInput ? dx.baseAddress! + first * planeIn : nil,
+                                    weightGradient: needWeight ? dw.baseAddress! + first * taps : nil,
+                                    scratch: scratch)
                             }
                         }
                     }

@@ -10,8 +10,9 @@ public struct PlaneKernels<Scalar>: Sendable {
     typealias Pointer = UnsafePointer<Scalar>
     typealias MutablePointer = UnsafeMutablePointer<Scalar>
 
-    let depthwiseForwardKernel: @Sendable (Pointer?, Int, Int, Int, Int32, Pointer?, Int32, Int32, Int32, MutablePointer?, Int, Int, MutablePointer?) -> Void
-    let depthwiseBackwardKernel: @Sendable (Pointer?, Pointer?, Int, Int, Int, Int32, Pointer?, Int32, Int32, Int32, Int, Int,
+    let depthwiseForwardKernel: @Sendable (Pointer?, Int, Int, Int, Int, Int, Int32, Pointer?, Int32, Int32, Int32,
+                                           MutablePointer?, Int, Int, MutablePointer?) -> Void
+    let depthwiseBackwardKernel: @Sendable (Pointer?, Pointer?, Int, Int, Int, Int, Int, Int32, Pointer?, Int32, Int32, Int32, Int, Int,
                                             MutablePointer?, UnsafeMutablePointer<Double>?, MutablePointer?) -> Void
     let windowMaxKernel: @Sendable (Pointer?, Int, Int32, MutablePointer?, UnsafeMutablePointer<Int32>?, Int) -> Void
     let sumKernel: @Sendable (Pointer?, Int) -> Scalar
@@ -24,25 +25,27 @@ public struct PlaneKernels<Scalar>: Sendable {
     let scaleKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
     let addScaledKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
 
-    /// Depthwise convolution of `planes` consecutive planes (one sample's run
-    /// of channels) with their consecutive kernels; `scratch` holds
+    /// Depthwise convolution of a run of channels (`channels` of the batch's
+    /// `geometry.channels`) over all samples: the pointers are at the run's
+    /// first plane of sample 0 and its first kernel; `scratch` holds
     /// ``DepthwiseGeometry/scratchCount`` scalars.
-    func depthwiseForward(_ x: Pointer, planes: Int, geometry: DepthwiseGeometry, weights: Pointer,
+    func depthwiseForward(_ x: Pointer, channels: Range<Int>, geometry: DepthwiseGeometry, weights: Pointer,
                           into out: MutablePointer, scratch: MutablePointer) {
         let g = geometry
-        depthwiseForwardKernel(x, planes, g.height, g.width, Int32(g.padding), weights, Int32(g.kernelSize), Int32(g.dilation),
-                               Int32(g.stride), out, g.outHeight, g.outWidth, scratch)
+        depthwiseForwardKernel(x, g.samples, channels.count, g.channels, g.height, g.width, Int32(g.padding), weights,
+                               Int32(g.kernelSize), Int32(g.dilation), Int32(g.stride), out, g.outHeight, g.outWidth, scratch)
     }
 
     /// The input gradient (overwrites `dx`) and the weight gradient (added to
-    /// `dw`) of ``depthwiseForward(_:planes:geometry:weights:into:scratch:)``;
-    /// either may be nil.
-    func depthwiseBackward(gradient: Pointer, input: Pointer, planes: Int, geometry: DepthwiseGeometry, weights: Pointer,
+    /// `dw`) of ``depthwiseForward(_:channels:geometry:weights:into:scratch:)``
+    /// for the same run; either may be nil.
+    func depthwiseBackward(gradient: Pointer, input: Pointer, channels: Range<Int>, geometry: DepthwiseGeometry, weights: Pointer,
                            inputGradient dx: MutablePointer?, weightGradient dw: UnsafeMutablePointer<Double>?,
                            scratch: MutablePointer) {
         let g = geometry
-        depthwiseBackwardKernel(gradient, input, planes, g.height, g.width, Int32(g.padding), weights, Int32(g.kernelSize),
-                                Int32(g.dilation), Int32(g.stride), g.outHeight, g.outWidth, dx, dw, scratch)
+        depthwiseBackwardKernel(gradient, input, g.samples, channels.count, g.channels, g.height, g.width, Int32(g.padding),
+                                weights, Int32(g.kernelSize), Int32(g.dilation), Int32(g.stride), g.outHeight, g.outWidth,
+                                dx, dw, scratch)
     }
 
     /// Stride-1 window maxima in the pitch layout, with the position of each
@@ -85,8 +88,9 @@ public struct PlaneKernels<Scalar>: Sendable {
     func add(_ x: Pointer, count: Int, scaledBy factor: Scalar, into out: MutablePointer) { addScaledKernel(x, count, factor, out) }
 }
 
-/// The plane sizes and kernel geometry one depthwise kernel call needs.
+/// The batch, plane sizes and kernel geometry of a depthwise convolution.
 struct DepthwiseGeometry {
+    let samples: Int, channels: Int
     let height: Int, width: Int, outHeight: Int, outWidth: Int
     let kernelSize: Int, stride: Int, padding: Int, dilation: Int
 

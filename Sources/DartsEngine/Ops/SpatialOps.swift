@@ -1,5 +1,4 @@
-/// Channel concatenation, the shifted view of FactorizedReduce, and the
-/// `none` op's zeros.
+/// Channel concatenation and the `none` op's zeros.
 extension Variable {
     /// Concatenates `[N, Cᵢ, H, W]` inputs along the channel axis.
     public static func concatenateChannels(_ parts: [Variable]) -> Variable {
@@ -38,45 +37,6 @@ extension Variable {
                     part.accumulateGradient(slice)
                 }
             }
-        }
-    }
-
-    /// `y[i, j] = x[i + 1, j + 1]`, zero beyond the last row and column.
-    ///
-    /// FactorizedReduce's second branch reads the input shifted by one pixel
-    /// (`x[:, :, 1:, 1:]` in the reference). Keeping the input's size and
-    /// filling with zeros gives the same stride-2 result for even sizes and
-    /// stays well-defined for odd ones, where the plain slice would make the
-    /// two branches disagree in size.
-    public func shiftedByOnePixel() -> Variable {
-        require(shape.count == 4, "shiftedByOnePixel: input must be [N, C, H, W], got \(shape)")
-        let planes = shape[0] * shape[1], height = shape[2], width = shape[3]
-        let output = Tensor<Scalar>(uninitializedShape: shape) { out in
-            out.initialize(repeating: 0)
-            value.scalars.withUnsafeBufferPointer { x in
-                for p in 0..<planes {
-                    for i in 0..<(height - 1) {
-                        for j in 0..<(width - 1) {
-                            out[(p * height + i) * width + j] = x[(p * height + i + 1) * width + j + 1]
-                        }
-                    }
-                }
-            }
-        }
-        return tape.record(output, kind: .memory, inputs: [self]) { [self] gradient in
-            var dx = Tensor<Scalar>(zeros: shape)
-            dx.scalars.withUnsafeMutableBufferPointer { dx in
-                gradient.scalars.withUnsafeBufferPointer { g in
-                    for p in 0..<planes {
-                        for i in 0..<(height - 1) {
-                            for j in 0..<(width - 1) {
-                                dx[(p * height + i + 1) * width + j + 1] = g[(p * height + i) * width + j]
-                            }
-                        }
-                    }
-                }
-            }
-            accumulateGradient(dx)
         }
     }
 

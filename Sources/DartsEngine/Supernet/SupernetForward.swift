@@ -150,10 +150,8 @@ private struct PassContext<Scalar: TensorScalar> {
 
     /// FactorizedReduce on an already rectified input.
     mutating func factorizedReduce(rectified activated: Variable<Scalar>, _ prefix: String) -> Variable<Scalar> {
-        let geometry = ConvolutionGeometry(kernelSize: 1, stride: 2)
-        let first = activated.conv2d(weight: weight("\(prefix).conv_1.weight"), geometry: geometry)
-        let second = activated.shiftedByOnePixel().conv2d(weight: weight("\(prefix).conv_2.weight"), geometry: geometry)
-        return batchNorm(Variable.concatenateChannels([first, second]), "\(prefix).bn")
+        let reduced = activated.factorizedReduce(first: weight("\(prefix).conv_1.weight"), second: weight("\(prefix).conv_2.weight"))
+        return batchNorm(reduced, "\(prefix).bn")
     }
 
     /// One candidate op on an edge input `x`; `rectified` gives ReLU(x),

@@ -58,6 +58,17 @@ public enum Parallelism {
         }
     }
 
+    /// Adds up per-chunk partial results (`length` scalars per chunk, chunk
+    /// after chunk) in chunk order, which keeps the bits independent of the
+    /// thread count.
+    static func sumInChunkOrder<Scalar: TensorScalar>(_ partials: [Scalar], length: Int) -> [Scalar] {
+        var sum = Array(partials[0..<length])
+        for chunk in 1..<(partials.count / length) {
+            for i in 0..<length { sum[i] += partials[chunk * length + i] }
+        }
+        return sum
+    }
+
     /// The pool only grows (helpers sleep when idle), so a loop running on
     /// another thread never loses its helpers.
     static func set(_ count: Int) {

@@ -56,14 +56,10 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
         return Tensor(shape: newShape, scalars: scalars)
     }
 
-    /// Adds `other` into this tensor in place (shapes must match).
+    /// Adds `other` into this tensor in place (shapes must match); the
+    /// gradient accumulation of every op with more than one consumer.
     public mutating func add(_ other: Tensor) {
-        require(shape == other.shape, "add: shape mismatch \(shape) vs \(other.shape)")
-        scalars.withUnsafeMutableBufferPointer { dst in
-            other.scalars.withUnsafeBufferPointer { src in
-                for i in 0..<dst.count { dst[i] += src[i] }
-            }
-        }
+        add(other, scaledBy: 1)  // 1·x is exact: the same bits as a plain sum
     }
 
     /// Adds `factor · other` into this tensor in place (shapes must match).
@@ -71,7 +67,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
         require(shape == other.shape, "add: shape mismatch \(shape) vs \(other.shape)")
         scalars.withUnsafeMutableBufferPointer { dst in
             other.scalars.withUnsafeBufferPointer { src in
-                for i in 0..<dst.count { dst[i] += factor * src[i] }
+                guard let source = src.baseAddress, let target = dst.baseAddress else { return }
+                Scalar.planeKernels.add(source, count: src.count, scaledBy: factor, into: target)
             }
         }
     }
@@ -79,7 +76,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     /// Multiplies every scalar by `factor` in place.
     public mutating func scale(by factor: Scalar) {
         scalars.withUnsafeMutableBufferPointer { dst in
-            for i in 0..<dst.count { dst[i] *= factor }
+            guard let target = dst.baseAddress else { return }
+            Scalar.planeKernels.scale(target, count: dst.count, by: factor, into: target)
         }
     }
 
