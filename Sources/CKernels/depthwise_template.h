@@ -72,20 +72,19 @@ INLINE void NAME(forward_planes)(const T *x, long samples, long run, long channe
 }
 
 /* Σ_i g[i]·x[i + off[t]] for each of `taps` offsets over i < n, all taps in
-   one sweep (TAPS accumulators), added to acc[t]. */
-INLINE void NAME(tap_dots_run)(const T *g, const T *x, const long *off, int taps, long n, T *acc) {
-    V sums[MAX_TAPS];
-    for (int t = 0; t < taps; t++) sums[t] = (V){0};
+   one sweep (TAPS accumulators): whole vectors go to sums[t], the scalar
+   tail to tail[t]; the caller folds the lanes once per plane. */
+INLINE void NAME(tap_dots_run)(const T *g, const T *x, const long *off, int taps, long n, V *sums, T *tail) {
+    V local[MAX_TAPS]; /* registers: TAPS is a constant where this is inlined */
+    for (int t = 0; t < taps; t++) local[t] = sums[t];
     long i = 0;
     for (; i + LANES <= n; i += LANES) {
         const V gv = LOAD(V, g + i);
-        for (int t = 0; t < taps; t++) sums[t] += gv * LOAD(V, x + i + off[t]);
+        for (int t = 0; t < taps; t++) local[t] += gv * LOAD(V, x + i + off[t]);
     }
     for (int t = 0; t < taps; t++) {
-        T total = 0;
-        for (long j = i; j < n; j++) total += g[j] * x[j + off[t]];
-        for (int l = 0; l < LANES; l++) total += sums[t][l];
-        acc[t] += total;
+        sums[t] = local[t];
+        for (long j = i; j < n; j++) tail[t] += g[j] * x[j + off[t]];
     }
 }
 
@@ -106,7 +105,6 @@ INLINE void NAME(backward_planes)(const T *gy, const T *x, long samples, long ru
     V flipped[MAX_TAPS];
     for (long c = 0; c < run; c++) {
         for (int t = 0; t < taps; t++) flipped[t] = (V){0} + weights[c * taps + taps - 1 - t];
-        T acc[MAX_TAPS] = {0};
         for (long n = 0; n < samples; n++) {
             const long plane = n * channels + c;
             const T *g = gy + plane * oh * ow;
@@ -119,15 +117,21 @@ INLINE void NAME(backward_planes)(const T *gy, const T *x, long samples, long ru
                 /* Rows of the gradient are pw apart; at stride 1 they tile one run,
                    strided they are runs of their own (the rows between are zero). */
                 const long runs = s == 1 ? 1 : oh, run_length = s == 1 ? oh * pw : pw;
-                T plane_acc[MAX_TAPS] = {0};
+                V sums[MAX_TAPS];
+                T tail[MAX_TAPS];
+                for (int t = 0; t < taps; t++) { sums[t] = (V){0}; tail[t] = 0; }
                 for (long r = 0; r < runs; r++) {
                     const long start = r * s * pw;
-                    if (taps <= 9) NAME(tap_dots_run)(wide + start, src + start, off, taps, run_length, plane_acc);
+                    if (taps <= 9) NAME(tap_dots_run)(wide + start, src + start, off, taps, run_length, sums, tail);
                     else /* one kernel row at a time: k accumulators */
                         for (int a = 0; a < k; a++)
-                            NAME(tap_dots_run)(wide + start, src + start, off + a * k, k, run_length, plane_acc + a * k);
+                            NAME(tap_dots_run)(wide + start, src + start, off + a * k, k, run_length, sums + a * k, tail + a * k);
                 }
-                for (int t = 0; t < taps; t++) dw[c * taps + t] += (double)plane_acc[t];
+                for (int t = 0; t < taps; t++) {
+                    T total = tail[t];
+                    for (int l = 0; l < LANES; l++) total += sums[t][l];
+                    dw[c * taps + t] += (double)total;
+                }
             }
             if (dx) {
                 /* dx[y][x] = Σ_t w_t · wide[i − off_t] at the bordered position i of (y, x):

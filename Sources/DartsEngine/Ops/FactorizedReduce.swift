@@ -51,15 +51,19 @@ struct FactorizedReduction<Scalar: TensorScalar> {
     /// The pixels (2i, 2j) of one sample, and (2i + 1, 2j + 1) or zero past
     /// the edge: the inputs of the two branches, `[Cin, Ho·Wo]` each.
     private func gatherColumns(_ sample: UnsafePointer<Scalar>, even: UnsafeMutablePointer<Scalar>, odd: UnsafeMutablePointer<Scalar>) {
+        let oddColumns = width / 2  // the j with 2j + 1 < width
         for c in 0..<inChannels {
             let plane = sample + c * planeIn
             for i in 0..<outHeight {
                 let evenRow = plane + 2 * i * width, target = c * planeOut + i * outWidth
                 for j in 0..<outWidth { even[target + j] = evenRow[2 * j] }
-                let oddRowIndex = 2 * i + 1
-                for j in 0..<outWidth {
-                    odd[target + j] = oddRowIndex < height && 2 * j + 1 < width ? plane[oddRowIndex * width + 2 * j + 1] : 0
+                guard 2 * i + 1 < height else {
+                    (odd + target).update(repeating: 0, count: outWidth)
+                    continue
                 }
+                let oddRow = plane + (2 * i + 1) * width + 1
+                for j in 0..<oddColumns { odd[target + j] = oddRow[2 * j] }
+                for j in oddColumns..<outWidth { odd[target + j] = 0 }
             }
         }
     }
