@@ -87,6 +87,9 @@
     CLONED void dk_relu_backward_##SUFFIX(const T *g, const T *y, long n, T *out) {                   \
         for (long i = 0; i < n; i++) out[i] = y[i] > 0 ? g[i] : 0;                                     \
     }                                                                                                 \
+    CLONED void dk_mask_multiply_##SUFFIX(const T *x, const float *mask, long n, T *out) {             \
+        for (long i = 0; i < n; i++) out[i] = x[i] * (T)mask[i];                                      \
+    }                                                                                                 \
     CLONED void dk_scale_##SUFFIX(const T *x, long n, T factor, T *out) {                             \
         for (long i = 0; i < n; i++) out[i] = factor * x[i];                                          \
     }                                                                                                 \

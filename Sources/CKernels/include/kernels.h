@@ -37,6 +37,10 @@ void dk_relu_f(const float *x, long n, float *out);
 void dk_relu_d(const double *x, long n, double *out);
 void dk_relu_backward_f(const float *g, const float *y, long n, float *out);
 void dk_relu_backward_d(const double *g, const double *y, long n, double *out);
+/// out[i] = x[i]·mask[i] with a 0/1 mask: a replayed ReLU pattern (forward
+/// and backward alike).
+void dk_mask_multiply_f(const float *x, const float *mask, long n, float *out);
+void dk_mask_multiply_d(const double *x, const float *mask, long n, double *out);
 void dk_scale_f(const float *x, long n, float factor, float *out);
 void dk_scale_d(const double *x, long n, double factor, double *out);
 void dk_add_scaled_f(const float *x, long n, float factor, float *out);

@@ -38,11 +38,15 @@ extension Variable {
         }
     }
 
-    /// out[i] = x[i] · mask[i] with a 0/1 mask.
+    /// out[i] = x[i] · mask[i] with a 0/1 mask, in parallel chunks.
     private static func multiply(_ x: [Scalar], _ mask: [Float], into out: UnsafeMutableBufferPointer<Scalar>) {
         mask.withUnsafeBufferPointer { m in
             x.withUnsafeBufferPointer { x in
-                for i in 0..<out.count { out[i] = x[i] * Scalar(m[i]) }
+                Parallelism.forEachChunk(of: out.count, work: out.count) { range in
+                    let start = range.lowerBound
+                    Scalar.planeKernels.multiply(x.baseAddress! + start, mask: m.baseAddress! + start, count: range.count,
+                                                 into: out.baseAddress! + start)
+                }
             }
         }
     }

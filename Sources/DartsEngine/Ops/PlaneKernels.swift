@@ -22,6 +22,7 @@ public struct PlaneKernels<Scalar>: Sendable {
     let batchNormInputGradientKernel: @Sendable (Pointer?, Pointer?, Int, Scalar, Scalar, Scalar, MutablePointer?) -> Void
     let reluKernel: @Sendable (Pointer?, Int, MutablePointer?) -> Void
     let reluBackwardKernel: @Sendable (Pointer?, Pointer?, Int, MutablePointer?) -> Void
+    let maskMultiplyKernel: @Sendable (Pointer?, UnsafePointer<Float>?, Int, MutablePointer?) -> Void
     let scaleKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
     let addScaledKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
 
@@ -80,6 +81,9 @@ public struct PlaneKernels<Scalar>: Sendable {
 
     /// out[i] = g[i] where the ReLU's output y[i] > 0, else 0.
     func reluBackward(_ g: Pointer, output y: Pointer, count: Int, into out: MutablePointer) { reluBackwardKernel(g, y, count, out) }
+
+    /// out[i] = x[i]·mask[i] for a 0/1 mask.
+    func multiply(_ x: Pointer, mask: UnsafePointer<Float>, count: Int, into out: MutablePointer) { maskMultiplyKernel(x, mask, count, out) }
 
     /// out[i] = factor·x[i].
     func scale(_ x: Pointer, count: Int, by factor: Scalar, into out: MutablePointer) { scaleKernel(x, count, factor, out) }

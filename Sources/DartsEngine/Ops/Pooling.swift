@@ -40,14 +40,18 @@ extension Variable {
             argmax = maxPoolArgmax(geometry, outHeight: outHeight, outWidth: outWidth)
             if case .record(let patterns) = tape.patternMode { patterns.append(.poolArgmax(argmax)) }
         }
+        let planeOut = outHeight * outWidth
         let output = Tensor<Scalar>(uninitializedShape: outShape) { out in
             value.scalars.withUnsafeBufferPointer { x in
-                for i in 0..<outCount { out[i] = x[Int(argmax[i])] }
+                argmax.withUnsafeBufferPointer { argmax in
+                    Parallelism.forEachChunk(of: planes, work: outCount) { range in
+                        for i in (range.lowerBound * planeOut)..<(range.upperBound * planeOut) { out[i] = x[Int(argmax[i])] }
+                    }
+                }
             }
         }
         return tape.record(output, kind: .pooling, inputs: [self]) { [self] gradient in
             var dx = Tensor<Scalar>(zeros: shape)
-            let planeOut = outHeight * outWidth
             dx.scalars.withUnsafeMutableBufferPointer { dx in
                 gradient.scalars.withUnsafeBufferPointer { g in
                     // A plane's argmax positions lie in that plane: chunks of planes never collide.

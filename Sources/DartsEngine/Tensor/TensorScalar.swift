@@ -44,7 +44,7 @@ extension Float: TensorScalar {
         windowMaxKernel: dk_window_max_f,
         sumKernel: dk_sum_f, dotKernel: dk_dot_f, squaredDeviationKernel: dk_squared_deviation_f,
         shiftScaleKernel: dk_shift_scale_f, batchNormInputGradientKernel: dk_batch_norm_input_gradient_f,
-        reluKernel: dk_relu_f, reluBackwardKernel: dk_relu_backward_f, scaleKernel: dk_scale_f, addScaledKernel: dk_add_scaled_f)
+        reluKernel: dk_relu_f, reluBackwardKernel: dk_relu_backward_f, maskMultiplyKernel: dk_mask_multiply_f, scaleKernel: dk_scale_f, addScaledKernel: dk_add_scaled_f)
 }
 
 extension Double: TensorScalar {
@@ -65,7 +65,7 @@ extension Double: TensorScalar {
         windowMaxKernel: dk_window_max_d,
         sumKernel: dk_sum_d, dotKernel: dk_dot_d, squaredDeviationKernel: dk_squared_deviation_d,
         shiftScaleKernel: dk_shift_scale_d, batchNormInputGradientKernel: dk_batch_norm_input_gradient_d,
-        reluKernel: dk_relu_d, reluBackwardKernel: dk_relu_backward_d, scaleKernel: dk_scale_d, addScaledKernel: dk_add_scaled_d)
+        reluKernel: dk_relu_d, reluBackwardKernel: dk_relu_backward_d, maskMultiplyKernel: dk_mask_multiply_d, scaleKernel: dk_scale_d, addScaledKernel: dk_add_scaled_d)
 }
 
 /// Sets the number of threads OpenBLAS may use for gemm.
