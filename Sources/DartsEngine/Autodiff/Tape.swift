@@ -132,6 +132,21 @@ public final class Variable<Scalar: TensorScalar> {
         return self
     }
 
+    /// Adds `factor · gradient` to this variable's gradient without a scaled
+    /// copy when one is already there (a mixed edge's terms, whose input
+    /// often has other consumers); ignored when none is needed.
+    public func accumulateGradient(_ gradient: Tensor<Scalar>, scaledBy factor: Scalar) {
+        guard requiresGrad else { return }
+        require(
+            gradient.shape == value.shape,
+            "autodiff: gradient shape \(gradient.shape) for a value of shape \(value.shape)")
+        if grad == nil {
+            grad = gradient.scaled(by: factor)
+        } else {
+            grad!.add(gradient, scaledBy: factor)
+        }
+    }
+
     /// Adds `gradient` to this variable's gradient; ignored when none is needed.
     public func accumulateGradient(_ gradient: Tensor<Scalar>) {
         guard requiresGrad else { return }

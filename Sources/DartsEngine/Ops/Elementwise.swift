@@ -58,10 +58,10 @@ extension Variable {
 
     /// Σ_k weights[indices[k]] · terms[k] in one pass: a node's mixed edges,
     /// Σ over edges of Σ_o p_o·o(x), without a scaled copy of every op output.
-    /// Differentiable in every term and in the mixing weights; each backward
-    /// chunk scales the gradient and takes its share of ⟨g, term⟩ in the same
-    /// sweep, and the shares are added in chunk order (same bits on any
-    /// thread count).
+    /// Differentiable in every term and in the mixing weights; a term whose
+    /// input already holds a gradient (a skip connection's state) takes
+    /// p·g added in place, and ⟨g, term⟩ is summed in chunk shares added in
+    /// chunk order (same bits on any thread count).
     public static func weightedSum(_ terms: [Variable], indices: [Int], of weights: Variable) -> Variable {
         require(!terms.isEmpty && terms.count == indices.count, "weightedSum: \(terms.count) terms for \(indices.count) weight indices")
         let shape = terms[0].shape
@@ -88,29 +88,23 @@ extension Variable {
         }
         return terms[0].tape.record(output, kind: .elementwise, inputs: terms + [weights]) { gradient in
             var dw = weights.requiresGrad ? Tensor<Scalar>(zeros: weights.shape) : nil
-            let ranges = Parallelism.chunks(of: count, work: 2 * count)
+            let ranges = Parallelism.chunks(of: count, work: count)
             for (k, term) in terms.enumerated() {
+                term.accumulateGradient(gradient, scaledBy: factors[k])
+                guard dw != nil else { continue }
+                // ⟨g, term⟩ in chunk shares added in chunk order.
                 var shares = [Double](repeating: 0, count: ranges.count)
-                let factor = factors[k], wantDot = dw != nil
-                let dx = Tensor<Scalar>(uninitializedShape: shape) { dx in
-                    gradient.scalars.withUnsafeBufferPointer { g in
-                        term.value.scalars.withUnsafeBufferPointer { x in
-                            shares.withUnsafeMutableBufferPointer { shares in
-                                Parallelism.forEachChunk(of: count, work: 2 * count) { range in
-                                    if term.requiresGrad {
-                                        Scalar.planeKernels.scale(g.baseAddress! + range.lowerBound, count: range.count, by: factor,
-                                                                  into: dx.baseAddress! + range.lowerBound)
-                                    }
-                                    if wantDot {
-                                        shares[ranges.firstIndex(of: range)!] = Double(Scalar.planeKernels.dot(g.baseAddress! + range.lowerBound, x.baseAddress! + range.lowerBound, count: range.count))
-                                    }
-                                }
+                gradient.scalars.withUnsafeBufferPointer { g in
+                    term.value.scalars.withUnsafeBufferPointer { x in
+                        shares.withUnsafeMutableBufferPointer { shares in
+                            Parallelism.forEachChunk(of: count, work: count) { range in
+                                shares[ranges.firstIndex(of: range)!] = Double(Scalar.planeKernels.dot(
+                                    g.baseAddress! + range.lowerBound, x.baseAddress! + range.lowerBound, count: range.count))
                             }
                         }
                     }
                 }
-                if term.requiresGrad { term.accumulateGradient(dx) }
-                if wantDot { dw!.scalars[indices[k]] += Scalar(shares.reduce(0, +)) }
+                dw!.scalars[indices[k]] += Scalar(shares.reduce(0, +))
             }
             if let dw { weights.accumulateGradient(dw) }
         }

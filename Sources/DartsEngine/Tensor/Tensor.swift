@@ -62,13 +62,28 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
         add(other, scaledBy: 1)  // 1·x is exact: the same bits as a plain sum
     }
 
-    /// Adds `factor · other` into this tensor in place (shapes must match).
+    /// Adds `factor · other` into this tensor in place (shapes must match),
+    /// in parallel chunks for large tensors.
     public mutating func add(_ other: Tensor, scaledBy factor: Scalar) {
         require(shape == other.shape, "add: shape mismatch \(shape) vs \(other.shape)")
         scalars.withUnsafeMutableBufferPointer { dst in
             other.scalars.withUnsafeBufferPointer { src in
                 guard let source = src.baseAddress, let target = dst.baseAddress else { return }
-                Scalar.planeKernels.add(source, count: src.count, scaledBy: factor, into: target)
+                Parallelism.forEachChunk(of: src.count, work: src.count) { range in
+                    Scalar.planeKernels.add(source + range.lowerBound, count: range.count, scaledBy: factor, into: target + range.lowerBound)
+                }
+            }
+        }
+    }
+
+    /// `factor · self` as a new tensor, in parallel chunks for large tensors.
+    public func scaled(by factor: Scalar) -> Tensor {
+        Tensor(uninitializedShape: shape) { out in
+            scalars.withUnsafeBufferPointer { x in
+                guard let source = x.baseAddress, let target = out.baseAddress else { return }
+                Parallelism.forEachChunk(of: x.count, work: x.count) { range in
+                    Scalar.planeKernels.scale(source + range.lowerBound, count: range.count, by: factor, into: target + range.lowerBound)
+                }
             }
         }
     }
