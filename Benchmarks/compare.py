@@ -41,52 +41,67 @@ def main():
     parser.add_argument("--output", default=str(HERE / "results.md"))
     parser.add_argument("--results", default=str(HERE / "results"), help="folder for each side's raw JSON")
     parser.add_argument("--report-only", action="store_true", help="only build the table from --results")
+    parser.add_argument("--per-phase", action="store_true",
+                        help="run each phase as its own pair of processes, both sides back to back (paired rounds)")
     args = parser.parse_args()
 
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     ours, theirs = {}, {}
+    phases = args.phase or PHASES
     for name in args.network or NETWORKS:
-        common = ["--threads", str(args.threads), "--repetitions", str(args.repetitions)]
-        for phase in args.phase or []:
-            common += ["--phase", phase]
+        # --per-phase: every phase is a pair of processes of its own, so the
+        # two sides of a ratio run seconds apart instead of minutes (this VM
+        # slows down for minutes at a time; see the README's Noise paragraph).
+        groups = [[p] for p in phases] if args.per_phase else [args.phase or []]
         for round_index in range(args.rounds):
-            sides = [("dartscope", [args.dartscope, "bench", "--json", "--network", name] + common),
-                     ("torch", [args.python, str(HERE / "torch_bench.py"), "--network", name] + common)]
-            for side, command in sides if round_index % 2 == 0 else reversed(sides):
-                selection = "" if not args.phase else "." + "+".join(PHASES.index(p).__str__() for p in args.phase)
-                path = results / f"{name}.{side}.t{args.threads}.r{args.repetitions}{selection}.{round_index + 1}.json"
-                if args.report_only and not path.exists():
-                    continue
-                print(f"compare: {name} round {round_index + 1}: {side}", file=sys.stderr, flush=True)
-                (ours if side == "dartscope" else theirs).setdefault(name, []).append(run(command, path))
+            for group_index, group in enumerate(groups):
+                common = ["--threads", str(args.threads), "--repetitions", str(args.repetitions)]
+                for phase in group:
+                    common += ["--phase", phase]
+                sides = [("dartscope", [args.dartscope, "bench", "--json", "--network", name] + common),
+                         ("torch", [args.python, str(HERE / "torch_bench.py"), "--network", name] + common)]
+                selection = "" if not group else "." + "+".join(str(PHASES.index(p)) for p in group)
+                for side, command in sides if (round_index + group_index) % 2 == 0 else reversed(sides):
+                    path = results / f"{name}.{side}.t{args.threads}.r{args.repetitions}{selection}.{round_index + 1}.json"
+                    if args.report_only and not path.exists():
+                        continue
+                    print(f"compare: {name} round {round_index + 1}{' ' + group[0] if args.per_phase else ''}: {side}",
+                          file=sys.stderr, flush=True)
+                    (ours if side == "dartscope" else theirs).setdefault(name, []).append(run(command, path))
         if name not in ours or name not in theirs:
             ours.pop(name, None)
             theirs.pop(name, None)
 
     lines = [f"Threads: {args.threads} on both sides; medians of {args.repetitions} repetitions after a warm-up"
-             f"{f', median over {args.rounds} alternating rounds' if args.rounds > 1 else ''}. "
-             f"Ratio = PyTorch time / dartscope time (> 1: dartscope faster). GFLOP/s: dartscope's convolution FLOPs / time.", "",
+             f"{f', median over {args.rounds} alternating rounds' if args.rounds > 1 else ''}"
+             f"{' (each phase a pair of processes run back to back)' if args.per_phase else ''}. "
+             f"Ratio = median over rounds of PyTorch time / dartscope time in the same round (> 1: dartscope faster). GFLOP/s: dartscope's convolution FLOPs / time.", "",
              "| network | phase | dartscope ms | PyTorch ms | ratio | target | GFLOP/s |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for name in ours:
-        for phase in args.phase or PHASES:
-            mine = [next(p for p in r["phases"] if p["phase"] == phase) for r in ours[name]]
-            other = [next(p for p in r["phases"] if p["phase"] == phase) for r in theirs[name]]
+        for phase in phases:
+            mine = [p for r in ours[name] for p in r["phases"] if p["phase"] == phase]
+            other = [p for r in theirs[name] for p in r["phases"] if p["phase"] == phase]
+            if not mine or not other:
+                continue
             a = statistics.median(p["median_seconds"] for p in mine)
             b = statistics.median(p["median_seconds"] for p in other)
+            # The ratio pairs the two sides round by round (each round's runs are adjacent).
+            ratio = statistics.median(o["median_seconds"] / m["median_seconds"] for m, o in zip(mine, other))
             hvps = (f" ({mine[0]['hvps']} HVPs vs {other[0]['hvps']})" if "hvps" in mine[0] else "")
             target = "" if phase in ("forward",) else f"≥ {TARGETS[name]:g}"
-            lines.append(f"| {name} | {phase}{hvps} | {a * 1e3:.1f} | {b * 1e3:.1f} | {b / a:.2f} | {target} | "
+            lines.append(f"| {name} | {phase}{hvps} | {a * 1e3:.1f} | {b * 1e3:.1f} | {ratio:.2f} | {target} | "
                          f"{statistics.median(p['gflops_per_second'] for p in mine):.1f} |")
     lines += ["", "| network | weights | forward MFLOP/sample | peak RSS dartscope MB | peak RSS PyTorch MB |", "|---|---:|---:|---:|---:|"]
     for name in ours:
         r, t = ours[name][0], theirs[name][0]
-        lines.append(f"| {name} | {r['parameters']} (PyTorch {t['parameters']}) | {r['forward_flops_per_sample'] / 1e6:.1f} | "
+        flops = max(x["forward_flops_per_sample"] for x in ours[name])
+        lines.append(f"| {name} | {r['parameters']} (PyTorch {t['parameters']}) | {flops / 1e6:.1f} | "
                      f"{max(x['peak_rss_mb'] for x in ours[name]):.0f} | {max(x['peak_rss_mb'] for x in theirs[name]):.0f} |")
     lines += ["", "Time by op kind in dartscope's weight step (profiled run):", ""]
     for name in ours:
-        step = next((p for p in ours[name][0]["phases"] if p["phase"] == "weight step"), None)
+        step = next((p for r in ours[name] for p in r["phases"] if p["phase"] == "weight step"), None)
         if step is None:
             continue
         shares = sorted(step["breakdown"].items(), key=lambda kv: -kv[1])
