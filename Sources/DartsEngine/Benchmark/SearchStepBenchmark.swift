@@ -158,6 +158,16 @@ public enum SearchStepBenchmark {
             results.append(PhaseResult(phase: phase, timing: timing, flops: profile.flops,
                                        hessianVectorProducts: hessianVectorProducts, breakdown: breakdown))
         }
+        if !phases.contains(.forward) {
+            // The FLOP count is the network's, whichever phases were timed:
+            // one profiled forward pass gives it.
+            let profile = OpProfile()
+            profile.measure {
+                let tape = Tape<Float>()
+                _ = engine.supernet.forward(train.images, on: tape, batchNormMode: .batchStatistics, generator: &engine.generator)
+            }
+            forwardFlops = profile.flops
+        }
         return NetworkResult(network: network.name, threads: threads, parameters: engine.supernet.parameters.weightCount,
                              forwardFlopsPerSample: forwardFlops / Double(network.batchSize),
                              peakResidentMegabytes: peakResidentMegabytes(),
