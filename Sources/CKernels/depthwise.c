@@ -12,9 +12,12 @@ static inline void dk_tap_offsets(long *off, int k, int d, long pw) {
         for (int b = 0; b < k; b++) off[a * k + b] = (long)a * d * pw + (long)b * d;
 }
 
+/* The largest tap offset: how far a window reaches past its top-left corner. */
+static inline long dk_tap_reach(int k, int d, long pw) { return (long)(k - 1) * d * pw + (long)(k - 1) * d; }
+
 long dk_depthwise_scratch_count(long h, long w, int pad, int k, int d) {
     const long pw = w + 2 * pad, area = (h + 2 * pad) * pw, slack = dk_depthwise_slack(pw);
-    const long reach = (long)(k - 1) * d * pw + (long)(k - 1) * d;
+    const long reach = dk_tap_reach(k, d, pw);
     /* src, then reach + wide, then one row of whole vectors. */
     return (area + slack) + (reach + area + slack) + (pw + 16);
 }

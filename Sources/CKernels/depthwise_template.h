@@ -52,9 +52,9 @@ INLINE int NAME(overrun_lands_later)(long r, long width, long height) {
 
 INLINE void NAME(forward_planes)(const T *x, long samples, long run, long channels, long h, long w, int pad,
                                  const T *weights, int k, int d, int s, T *out, long oh, long ow, T *scratch) {
-    const long pw = w + 2 * pad, area = (h + 2 * pad) * pw;
-    T *src = scratch, *row = scratch + area + dk_depthwise_slack(pw);
-    for (long i = 0; i < area + dk_depthwise_slack(pw); i++) src[i] = 0;
+    const long pw = w + 2 * pad, area = (h + 2 * pad) * pw, slack = dk_depthwise_slack(pw);
+    T *src = scratch, *row = scratch + area + slack;
+    for (T *z = src; z < row; z++) *z = 0;
     const int taps = k * k;
     long off[MAX_TAPS];
     dk_tap_offsets(off, k, d, pw);
@@ -92,7 +92,7 @@ INLINE void NAME(backward_planes)(const T *gy, const T *x, long samples, long ru
                                   int pad, const T *weights, int k, int d, int s, long oh, long ow, T *dx, double *dw,
                                   T *scratch) {
     const long pw = w + 2 * pad, area = (h + 2 * pad) * pw, slack = dk_depthwise_slack(pw);
-    const long reach = (long)(k - 1) * d * pw + (long)(k - 1) * d;
+    const long reach = dk_tap_reach(k, d, pw);
     T *src = scratch;
     /* The output gradient at its stride-1 positions in the bordered layout,
        zero elsewhere, behind `reach` zeros so that dx can gather from it. */

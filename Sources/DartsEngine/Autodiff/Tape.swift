@@ -136,10 +136,7 @@ public final class Variable<Scalar: TensorScalar> {
     /// copy when one is already there (a mixed edge's terms, whose input
     /// often has other consumers); ignored when none is needed.
     public func accumulateGradient(_ gradient: Tensor<Scalar>, scaledBy factor: Scalar) {
-        guard requiresGrad else { return }
-        require(
-            gradient.shape == value.shape,
-            "autodiff: gradient shape \(gradient.shape) for a value of shape \(value.shape)")
+        guard needsGradient(like: gradient) else { return }
         if grad == nil {
             grad = gradient.scaled(by: factor)
         } else {
@@ -149,14 +146,21 @@ public final class Variable<Scalar: TensorScalar> {
 
     /// Adds `gradient` to this variable's gradient; ignored when none is needed.
     public func accumulateGradient(_ gradient: Tensor<Scalar>) {
-        guard requiresGrad else { return }
-        require(
-            gradient.shape == value.shape,
-            "autodiff: gradient shape \(gradient.shape) for a value of shape \(value.shape)")
+        guard needsGradient(like: gradient) else { return }
         if grad == nil {
             grad = gradient
         } else {
             grad!.add(gradient)
         }
+    }
+
+    /// Whether a gradient is wanted here; a gradient of the wrong shape is a
+    /// bug in an op's backward and stops the run.
+    private func needsGradient(like gradient: Tensor<Scalar>) -> Bool {
+        guard requiresGrad else { return false }
+        require(
+            gradient.shape == value.shape,
+            "autodiff: gradient shape \(gradient.shape) for a value of shape \(value.shape)")
+        return true
     }
 }

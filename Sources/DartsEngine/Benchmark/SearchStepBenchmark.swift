@@ -111,6 +111,12 @@ public enum SearchStepBenchmark {
         let chunksBefore = Parallelism.chunkCounts
         let learningRate = config.learningRate
 
+        // The forward phase as a step runs it: training mode, with the loss.
+        let forwardPass = {
+            let tape = Tape<Float>()
+            let pass = engine.supernet.forward(train.images, on: tape, batchNormMode: .training, generator: &engine.generator)
+            _ = pass.logits.crossEntropy(labels: train.labels)
+        }
         var results: [PhaseResult] = []
         var forwardFlops = 0.0
         for phase in phases {
@@ -119,11 +125,7 @@ public enum SearchStepBenchmark {
             let body: () -> Void
             switch phase {
             case .forward:
-                body = {
-                    let tape = Tape<Float>()
-                    let pass = engine.supernet.forward(train.images, on: tape, batchNormMode: .training, generator: &engine.generator)
-                    _ = pass.logits.crossEntropy(labels: train.labels)
-                }
+                body = forwardPass
             case .weightStep, .lambdaStep:
                 engine.config.lambdaEnabled = phase == .lambdaStep
                 engine.config.lambdaRamp = false
@@ -162,10 +164,7 @@ public enum SearchStepBenchmark {
             // The FLOP count is the network's, whichever phases were timed:
             // one profiled forward pass gives it.
             let profile = OpProfile()
-            profile.measure {
-                let tape = Tape<Float>()
-                _ = engine.supernet.forward(train.images, on: tape, batchNormMode: .batchStatistics, generator: &engine.generator)
-            }
+            profile.measure(forwardPass)
             forwardFlops = profile.flops
         }
         return NetworkResult(network: network.name, threads: threads, parameters: engine.supernet.parameters.weightCount,

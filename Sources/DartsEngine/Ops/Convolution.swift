@@ -143,7 +143,7 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         // A pointwise conv writes each sample's dx once (gemm with beta 0);
         // the im2col path adds columns back onto zeros.
         var dx: [Scalar] = !needInput ? [] : isPointwise
-            ? [Scalar](unsafeUninitializedCapacity: input.count) { _, initialized in initialized = input.count }
+            ? [Scalar](unfilledCount: input.count)
             : [Scalar](repeating: 0, count: input.count)
         var partials = needWeight ? [Scalar](repeating: 0, count: weight.count * ranges.count) : []
         input.scalars.withUnsafeBufferPointer { x in
@@ -293,7 +293,7 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         needInput: Bool, needWeight: Bool
     ) -> (input: Tensor<Scalar>?, weight: Tensor<Scalar>?) {
         let shape = depthwiseGeometry, planeIn = height * width, planeOut = outHeight * outWidth
-        var dx = needInput ? [Scalar](unsafeUninitializedCapacity: input.count) { _, initialized in initialized = input.count } : []
+        var dx = needInput ? [Scalar](unfilledCount: input.count) : []
         var dw = needWeight ? [Double](repeating: 0, count: weight.count) : []
         let work = depthwiseWork * ((needInput ? 1 : 0) + (needWeight ? 1 : 0))
         input.scalars.withUnsafeBufferPointer { x in

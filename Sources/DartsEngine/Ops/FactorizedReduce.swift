@@ -77,10 +77,11 @@ struct FactorizedReduction<Scalar: TensorScalar> {
                             let columns = UnsafeMutablePointer<Scalar>.allocate(capacity: 2 * inChannels * planeOut)
                             defer { columns.deallocate() }
                             let even = columns, odd = columns + inChannels * planeOut
+                            let branches = [(w1, even, firstChannels, 0), (w2, odd, secondChannels, firstChannels)]
                             for n in samples {
                                 gatherColumns(x.baseAddress! + n * inChannels * planeIn, even: even, odd: odd)
                                 let target = out.baseAddress! + n * outChannels * planeOut
-                                for (weights, source, channels, offset) in [(w1, even, firstChannels, 0), (w2, odd, secondChannels, firstChannels)] {
+                                for (weights, source, channels, offset) in branches {
                                     Scalar.gemm(transposeA: false, transposeB: false, m: channels, n: planeOut, k: inChannels,
                                                 alpha: 1, a: weights.baseAddress!, lda: inChannels, b: source, ldb: planeOut,
                                                 beta: 0, c: target + offset * planeOut, ldc: planeOut)
@@ -102,7 +103,7 @@ struct FactorizedReduction<Scalar: TensorScalar> {
         let work = Int(multiplyAccumulates) * ((needInput ? 1 : 0) + (needWeights ? 1 : 0))
         let ranges = Parallelism.chunks(of: batch, work: work)
         let weightCount = first.count + second.count
-        var dx = needInput ? [Scalar](unsafeUninitializedCapacity: input.count) { _, initialized in initialized = input.count } : []
+        var dx = needInput ? [Scalar](unfilledCount: input.count) : []
         var partials = needWeights ? [Scalar](repeating: 0, count: weightCount * ranges.count) : []
         input.scalars.withUnsafeBufferPointer { x in
             first.scalars.withUnsafeBufferPointer { w1 in
@@ -115,9 +116,9 @@ struct FactorizedReduction<Scalar: TensorScalar> {
                                     defer { columns.deallocate() }
                                     let even = columns, odd = columns + inChannels * planeOut
                                     let dw = needWeights ? partials.baseAddress! + ranges.firstIndex(of: samples)! * weightCount : nil
+                                    let branches = [(w1, even, firstChannels, 0, 0), (w2, odd, secondChannels, firstChannels, first.count)]
                                     for n in samples {
                                         let g = gy.baseAddress! + n * outChannels * planeOut
-                                        let branches = [(w1, even, firstChannels, 0, 0), (w2, odd, secondChannels, firstChannels, first.count)]
                                         if let dw {
                                             gatherColumns(x.baseAddress! + n * inChannels * planeIn, even: even, odd: odd)
                                             // dW += gy_branch · columnsᵀ

@@ -26,11 +26,4 @@ struct PlaneBorder {
         let reach = d * (k - 1)
         return (paddedHeight - reach - 1) * pitch + (pitch - reach)
     }
-
-    /// The interior of a bordered plane back into a plain one.
-    func crop<Scalar>(_ bordered: UnsafePointer<Scalar>, into plane: UnsafeMutablePointer<Scalar>) {
-        for y in 0..<height {
-            (plane + y * width).update(from: bordered + interiorOffset + y * pitch, count: width)
-        }
-    }
 }

@@ -130,6 +130,15 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     }
 }
 
+extension Array where Element: TensorScalar {
+    /// `count` scalars that the caller writes, every one of them, before
+    /// anyone reads: for gradients a kernel overwrites in full, where a
+    /// zero fill would be a wasted pass over memory.
+    init(unfilledCount count: Int) {
+        self.init(unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+}
+
 extension Array where Element == Int {
     /// The number of elements a tensor of this shape holds.
     @inlinable
