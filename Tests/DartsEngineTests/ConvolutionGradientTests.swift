@@ -35,19 +35,32 @@ struct ConvolutionGradientTests {
         #expect(report.passed, "\(report)")
     }
 
-    @Test func depthwiseMatchesDenseConvolutionWithBlockDiagonalWeights() {
+    /// An independent path (im2col + gemm) for the depthwise kernels. The
+    /// second shape is big enough to run in parallel and has few channels,
+    /// so it is cut into blocks of samples as well as runs of channels.
+    @Test(arguments: [[2, 3, 7, 7], [8, 2, 32, 32]])
+    func depthwiseMatchesDenseConvolutionWithBlockDiagonalWeights(_ inputShape: [Int]) {
         var data = TestData()
-        let input = data.normal([2, 3, 7, 7])
-        let depthwiseWeight = data.normal([3, 1, 3, 3])
-        var denseWeight = Tensor<Double>(zeros: [3, 3, 3, 3])
-        for c in 0..<3 { for t in 0..<9 { denseWeight.scalars[(c * 3 + c) * 9 + t] = depthwiseWeight.scalars[c * 9 + t] } }
-        let geometry = ConvolutionGeometry(kernelSize: 3, stride: 2, padding: 2, dilation: 2)
-        let tape = Tape<Double>()
-        let x = tape.constant(input)
-        let depthwise = x.conv2d(weight: tape.constant(depthwiseWeight), geometry: .init(kernelSize: 3, stride: 2, padding: 2, dilation: 2, groups: 3))
-        let dense = x.conv2d(weight: tape.constant(denseWeight), geometry: geometry)
-        #expect(depthwise.shape == [2, 3, 4, 4])
-        for (a, b) in zip(depthwise.value.scalars, dense.value.scalars) { #expect(abs(a - b) < 1e-12) }
+        let channels = inputShape[1]
+        let input = data.normal(inputShape)
+        let depthwiseWeight = data.normal([channels, 1, 3, 3])
+        var denseWeight = Tensor<Double>(zeros: [channels, channels, 3, 3])
+        for c in 0..<channels { for t in 0..<9 { denseWeight.scalars[(c * channels + c) * 9 + t] = depthwiseWeight.scalars[c * 9 + t] } }
+        let seed = data.normal([inputShape[0], channels, (inputShape[2] + 1) / 2, (inputShape[3] + 1) / 2])
+        func convolve(_ weight: Tensor<Double>, groups: Int) -> (y: Tensor<Double>, dx: Tensor<Double>, dw: Tensor<Double>) {
+            let tape = Tape<Double>()
+            let x = tape.variable(input, requiresGrad: true), w = tape.variable(weight, requiresGrad: true)
+            let y = x.conv2d(weight: w, geometry: .init(kernelSize: 3, stride: 2, padding: 2, dilation: 2, groups: groups))
+            tape.backward(from: y, seed: seed)
+            return (y.value, x.grad!, w.grad!)
+        }
+        let depthwise = convolve(depthwiseWeight, groups: channels), dense = convolve(denseWeight, groups: 1)
+        #expect(depthwise.y.shape == seed.shape)
+        for (a, b) in zip(depthwise.y.scalars, dense.y.scalars) { #expect(abs(a - b) < 1e-12) }
+        for (a, b) in zip(depthwise.dx.scalars, dense.dx.scalars) { #expect(abs(a - b) < 1e-12) }
+        for c in 0..<channels {
+            for t in 0..<9 { #expect(abs(depthwise.dw.scalars[c * 9 + t] - dense.dw.scalars[(c * channels + c) * 9 + t]) < 1e-10) }
+        }
     }
 
     @Test func outputShapesFollowPyTorch() {

@@ -55,32 +55,22 @@ extension Variable {
             }
         case .training, .batchStatistics:
             require(perChannel > 1 || mode == .batchStatistics, "batchNorm: need more than one value per channel in training mode, got input shape \(shape)")
-            var unbiasedVariance = [Double](repeating: 0, count: channels)
+            // Per plane in Scalar (eight-way sums), across planes in Double in
+            // sample order. Chunks are planes, not channels: a cell has as few
+            // as 8 channels, too few chunks to keep two threads evenly busy.
+            var squares: [Double] = []
             x.withUnsafeBufferPointer { x in
-                mean.withUnsafeMutableBufferPointer { mean in
-                    inverseStd.withUnsafeMutableBufferPointer { inverseStd in
-                        unbiasedVariance.withUnsafeMutableBufferPointer { unbiased in
-                            // Per plane in Scalar (eight-way sums), across planes in Double.
-                            Parallelism.forEachChunk(of: channels, work: 2 * batch * channels * plane) { range in
-                                for c in range {
-                                    var sum = 0.0
-                                    for n in 0..<batch {
-                                        sum += Double(Scalar.planeKernels.sum(x.baseAddress! + (n * channels + c) * plane, count: plane))
-                                    }
-                                    let m = sum / Double(perChannel)
-                                    var squares = 0.0
-                                    for n in 0..<batch {
-                                        squares += Double(Scalar.planeKernels.squaredDeviation(x.baseAddress! + (n * channels + c) * plane, from: Scalar(m), count: plane))
-                                    }
-                                    mean[c] = m
-                                    inverseStd[c] = 1 / (squares / Double(perChannel) + epsilon).squareRoot()
-                                    unbiased[c] = perChannel > 1 ? squares / Double(perChannel - 1) : squares / Double(perChannel)
-                                }
-                            }
-                        }
-                    }
+                let planeSums = Parallelism.map(batch * channels, work: batch * channels * plane) {
+                    Double(Scalar.planeKernels.sum(x.baseAddress! + $0 * plane, count: plane))
                 }
+                mean = Self.channelTotals(planeSums, channels: channels).map { $0 / Double(perChannel) }
+                let planeSquares = Parallelism.map(batch * channels, work: batch * channels * plane) {
+                    Double(Scalar.planeKernels.squaredDeviation(x.baseAddress! + $0 * plane, from: Scalar(mean[$0 % channels]), count: plane))
+                }
+                squares = Self.channelTotals(planeSquares, channels: channels)
             }
+            inverseStd = squares.map { 1 / ($0 / Double(perChannel) + epsilon).squareRoot() }
+            let unbiasedVariance = squares.map { perChannel > 1 ? $0 / Double(perChannel - 1) : $0 / Double(perChannel) }
             if mode == .training {
                 let r = statistics.momentum
                 for c in 0..<channels {
@@ -96,13 +86,11 @@ extension Variable {
         // x̂ = (x − μ)·σ⁻¹, y = γ·x̂ + β
         let normalized = Tensor<Scalar>(uninitializedShape: shape) { out in
             x.withUnsafeBufferPointer { x in
-                Parallelism.forEachChunk(of: channels, work: batch * channels * plane) { range in
-                    for n in 0..<batch {
-                        for c in range {
-                            let base = (n * channels + c) * plane
-                            Scalar.planeKernels.shiftAndScale(x.baseAddress! + base, count: plane, shift: Scalar(mean[c]),
-                                                              scale: Scalar(inverseStd[c]), into: out.baseAddress! + base)
-                        }
+                Parallelism.forEachChunk(of: batch * channels, work: batch * channels * plane) { planes in
+                    for p in planes {
+                        let c = p % channels, base = p * plane
+                        Scalar.planeKernels.shiftAndScale(x.baseAddress! + base, count: plane, shift: Scalar(mean[c]),
+                                                          scale: Scalar(inverseStd[c]), into: out.baseAddress! + base)
                     }
                 }
             }
@@ -124,25 +112,16 @@ extension Variable {
         if let shift { inputs.append(shift) }
         return tape.record(output, kind: .batchNorm, inputs: inputs) { [self] gradient in
             // Per-channel Σ g and Σ g·x̂ serve γ, β and the input gradient alike.
-            var sumGradient = [Double](repeating: 0, count: channels)
-            var sumGradientNormalized = [Double](repeating: 0, count: channels)
-            gradient.scalars.withUnsafeBufferPointer { g in
+            let planeSums = gradient.scalars.withUnsafeBufferPointer { g in
                 normalized.scalars.withUnsafeBufferPointer { xhat in
-                    sumGradient.withUnsafeMutableBufferPointer { sumGradient in
-                        sumGradientNormalized.withUnsafeMutableBufferPointer { sumGradientNormalized in
-                            Parallelism.forEachChunk(of: channels, work: 2 * batch * channels * plane) { range in
-                                for c in range {
-                                    for n in 0..<batch {
-                                        let base = (n * channels + c) * plane
-                                        sumGradient[c] += Double(Scalar.planeKernels.sum(g.baseAddress! + base, count: plane))
-                                        sumGradientNormalized[c] += Double(Scalar.planeKernels.dot(g.baseAddress! + base, xhat.baseAddress! + base, count: plane))
-                                    }
-                                }
-                            }
-                        }
+                    Parallelism.map(batch * channels, work: 2 * batch * channels * plane) { p in
+                        (Double(Scalar.planeKernels.sum(g.baseAddress! + p * plane, count: plane)),
+                         Double(Scalar.planeKernels.dot(g.baseAddress! + p * plane, xhat.baseAddress! + p * plane, count: plane)))
                     }
                 }
             }
+            let sumGradient = Self.channelTotals(planeSums.map(\.0), channels: channels)
+            let sumGradientNormalized = Self.channelTotals(planeSums.map(\.1), channels: channels)
             if let scale, scale.requiresGrad {
                 scale.accumulateGradient(Tensor(shape: [channels], scalars: sumGradientNormalized.map { Scalar($0) }))
             }
@@ -153,22 +132,19 @@ extension Variable {
             let dx = Tensor<Scalar>(uninitializedShape: shape) { out in
                 gradient.scalars.withUnsafeBufferPointer { g in
                     normalized.scalars.withUnsafeBufferPointer { xhat in
-                        Parallelism.forEachChunk(of: channels, work: batch * channels * plane) { range in
-                            for n in 0..<batch {
-                                for c in range {
-                                    let base = (n * channels + c) * plane
-                                    let gammaC = Double(gamma?[c] ?? 1)
-                                    let factor = Scalar(gammaC * inverseStd[c])
-                                    if mode == .evaluation {
-                                        for i in 0..<plane { out[base + i] = g[base + i] * factor }
-                                    } else {
-                                        // dx = γσ⁻¹ (g − mean(g) − x̂·mean(g·x̂))
-                                        let meanG = Scalar(sumGradient[c] / Double(perChannel))
-                                        let meanGX = Scalar(sumGradientNormalized[c] / Double(perChannel))
-                                        Scalar.planeKernels.batchNormInputGradient(
-                                            g.baseAddress! + base, normalized: xhat.baseAddress! + base, count: plane,
-                                            factor: factor, meanG: meanG, meanGX: meanGX, into: out.baseAddress! + base)
-                                    }
+                        Parallelism.forEachChunk(of: batch * channels, work: batch * channels * plane) { planes in
+                            for p in planes {
+                                let c = p % channels, base = p * plane
+                                let factor = Scalar(Double(gamma?[c] ?? 1) * inverseStd[c])
+                                if mode == .evaluation {
+                                    for i in 0..<plane { out[base + i] = g[base + i] * factor }
+                                } else {
+                                    // dx = γσ⁻¹ (g − mean(g) − x̂·mean(g·x̂))
+                                    let meanG = Scalar(sumGradient[c] / Double(perChannel))
+                                    let meanGX = Scalar(sumGradientNormalized[c] / Double(perChannel))
+                                    Scalar.planeKernels.batchNormInputGradient(
+                                        g.baseAddress! + base, normalized: xhat.baseAddress! + base, count: plane,
+                                        factor: factor, meanG: meanG, meanGX: meanGX, into: out.baseAddress! + base)
                                 }
                             }
                         }
@@ -177,5 +153,13 @@ extension Variable {
             }
             accumulateGradient(dx)
         }
+    }
+
+    /// Per-channel sums of per-plane values (`[N, C]` order), over the
+    /// samples in order, so the bits do not depend on how planes were chunked.
+    private static func channelTotals(_ planeValues: [Double], channels: Int) -> [Double] {
+        var totals = [Double](repeating: 0, count: channels)
+        for (p, value) in planeValues.enumerated() { totals[p % channels] += value }
+        return totals
     }
 }

@@ -257,11 +257,11 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
     // output row is computed as whole vectors along it. A strided convolution
     // computes only the rows it keeps, at stride 1 along them, and reads every
     // s-th value; its backward spreads the gradient onto the stride-1
-    // positions. Work is split over channels; one call does a chunk's
-    // channels for the whole batch.
+    // positions. One call does a run of channels over a block of samples
+    // (``Parallelism/forEachChannelRun(samples:channels:work:_:)``).
 
     private var depthwiseGeometry: DepthwiseGeometry {
-        DepthwiseGeometry(samples: batch, channels: inChannels, height: height, width: width, outHeight: outHeight, outWidth: outWidth,
+        DepthwiseGeometry(channels: inChannels, height: height, width: width, outHeight: outHeight, outWidth: outWidth,
                           kernelSize: geometry.kernelSize, stride: geometry.stride, padding: geometry.padding,
                           dilation: geometry.dilation)
     }
@@ -273,43 +273,45 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         return Tensor(uninitializedShape: outputShape) { out in
             input.scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
-                    Parallelism.forEachChunk(of: inChannels, work: depthwiseWork) { channels in
+                    Parallelism.forEachChannelRun(samples: batch, channels: inChannels, work: depthwiseWork) { samples, channels, _ in
                         let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: shape.scratchCount)
                         defer { scratch.deallocate() }
-                        let first = channels.lowerBound
+                        let first = samples.lowerBound * inChannels + channels.lowerBound
                         Scalar.planeKernels.depthwiseForward(
-                            x.baseAddress! + first * planeIn, channels: channels, geometry: shape, weights: w.baseAddress! + first * taps,
-                            into: out.baseAddress! + first * planeOut, scratch: scratch)
+                            x.baseAddress! + first * planeIn, samples: samples.count, channels: channels, geometry: shape,
+                            weights: w.baseAddress! + channels.lowerBound * taps, into: out.baseAddress! + first * planeOut, scratch: scratch)
                     }
                 }
             }
         }
     }
 
-    /// Split over channels: a channel's weight gradient sums over the batch
-    /// in the same order on any thread count.
+    /// The weight gradient is summed per sample block, then over the blocks
+    /// in order: the same order on any thread count.
     private func depthwiseBackward(
         gradient: Tensor<Scalar>, input: Tensor<Scalar>, weight: Tensor<Scalar>,
         needInput: Bool, needWeight: Bool
     ) -> (input: Tensor<Scalar>?, weight: Tensor<Scalar>?) {
         let shape = depthwiseGeometry, planeIn = height * width, planeOut = outHeight * outWidth
-        var dx = needInput ? [Scalar](unfilledCount: input.count) : []
-        var dw = needWeight ? [Double](repeating: 0, count: weight.count) : []
         let work = depthwiseWork * ((needInput ? 1 : 0) + (needWeight ? 1 : 0))
+        let blocks = Parallelism.sampleBlocks(samples: batch, channels: inChannels, work: work)
+        var dx = needInput ? [Scalar](unfilledCount: input.count) : []
+        var dwPartials = needWeight ? [Double](repeating: 0, count: blocks * weight.count) : []
         input.scalars.withUnsafeBufferPointer { x in
             weight.scalars.withUnsafeBufferPointer { w in
                 gradient.scalars.withUnsafeBufferPointer { gy in
                     dx.withUnsafeMutableBufferPointer { dx in
-                        dw.withUnsafeMutableBufferPointer { dw in
-                            Parallelism.forEachChunk(of: inChannels, work: work) { channels in
+                        dwPartials.withUnsafeMutableBufferPointer { dw in
+                            Parallelism.forEachChannelRun(samples: batch, channels: inChannels, work: work) { samples, channels, block in
                                 let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: shape.scratchCount)
                                 defer { scratch.deallocate() }
-                                let first = channels.lowerBound
+                                let first = samples.lowerBound * inChannels + channels.lowerBound
                                 Scalar.planeKernels.depthwiseBackward(
                                     gradient: gy.baseAddress! + first * planeOut, input: x.baseAddress! + first * planeIn,
-                                    channels: channels, geometry: shape, weights: w.baseAddress! + first * taps,
+                                    samples: samples.count, channels: channels, geometry: shape,
+                                    weights: w.baseAddress! + channels.lowerBound * taps,
                                     inputGradient: needInput ? dx.baseAddress! + first * planeIn : nil,
-                                    weightGradient: needWeight ? dw.baseAddress! + first * taps : nil,
+                                    weightGradient: needWeight ? dw.baseAddress! + block * weight.count + channels.lowerBound * taps : nil,
                                     scratch: scratch)
                             }
                         }
@@ -317,6 +319,7 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
                 }
             }
         }
+        let dw = needWeight ? Parallelism.sumInChunkOrder(dwPartials, length: weight.count) : []
         return (needInput ? Tensor(shape: input.shape, scalars: dx) : nil,
                 needWeight ? Tensor(shape: weight.shape, scalars: dw.map { Scalar($0) }) : nil)
     }

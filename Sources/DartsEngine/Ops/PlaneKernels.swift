@@ -27,24 +27,24 @@ public struct PlaneKernels<Scalar>: Sendable {
     let addScaledKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
 
     /// Depthwise convolution of a run of channels (`channels` of the batch's
-    /// `geometry.channels`) over all samples: the pointers are at the run's
-    /// first plane of sample 0 and its first kernel; `scratch` holds
-    /// ``DepthwiseGeometry/scratchCount`` scalars.
-    func depthwiseForward(_ x: Pointer, channels: Range<Int>, geometry: DepthwiseGeometry, weights: Pointer,
+    /// `geometry.channels`) over `samples` consecutive samples: the pointers
+    /// are at the run's first plane in the first sample and its first kernel;
+    /// `scratch` holds ``DepthwiseGeometry/scratchCount`` scalars.
+    func depthwiseForward(_ x: Pointer, samples: Int, channels: Range<Int>, geometry: DepthwiseGeometry, weights: Pointer,
                           into out: MutablePointer, scratch: MutablePointer) {
         let g = geometry
-        depthwiseForwardKernel(x, g.samples, channels.count, g.channels, g.height, g.width, Int32(g.padding), weights,
+        depthwiseForwardKernel(x, samples, channels.count, g.channels, g.height, g.width, Int32(g.padding), weights,
                                Int32(g.kernelSize), Int32(g.dilation), Int32(g.stride), out, g.outHeight, g.outWidth, scratch)
     }
 
     /// The input gradient (overwrites `dx`) and the weight gradient (added to
-    /// `dw`) of ``depthwiseForward(_:channels:geometry:weights:into:scratch:)``
+    /// `dw`) of ``depthwiseForward(_:samples:channels:geometry:weights:into:scratch:)``
     /// for the same run; either may be nil.
-    func depthwiseBackward(gradient: Pointer, input: Pointer, channels: Range<Int>, geometry: DepthwiseGeometry, weights: Pointer,
-                           inputGradient dx: MutablePointer?, weightGradient dw: UnsafeMutablePointer<Double>?,
+    func depthwiseBackward(gradient: Pointer, input: Pointer, samples: Int, channels: Range<Int>, geometry: DepthwiseGeometry,
+                           weights: Pointer, inputGradient dx: MutablePointer?, weightGradient dw: UnsafeMutablePointer<Double>?,
                            scratch: MutablePointer) {
         let g = geometry
-        depthwiseBackwardKernel(gradient, input, g.samples, channels.count, g.channels, g.height, g.width, Int32(g.padding),
+        depthwiseBackwardKernel(gradient, input, samples, channels.count, g.channels, g.height, g.width, Int32(g.padding),
                                 weights, Int32(g.kernelSize), Int32(g.dilation), Int32(g.stride), g.outHeight, g.outWidth,
                                 dx, dw, scratch)
     }
@@ -92,9 +92,9 @@ public struct PlaneKernels<Scalar>: Sendable {
     func add(_ x: Pointer, count: Int, scaledBy factor: Scalar, into out: MutablePointer) { addScaledKernel(x, count, factor, out) }
 }
 
-/// The batch, plane sizes and kernel geometry of a depthwise convolution.
+/// The channels, plane sizes and kernel geometry of a depthwise convolution.
 struct DepthwiseGeometry {
-    let samples: Int, channels: Int
+    let channels: Int
     let height: Int, width: Int, outHeight: Int, outWidth: Int
     let kernelSize: Int, stride: Int, padding: Int, dilation: Int
 
