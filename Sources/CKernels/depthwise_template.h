@@ -26,9 +26,30 @@ INLINE void NAME(copy_run)(const T *from, T *to, long n) {
     for (; j < n; j++) to[j] = from[j];
 }
 
-/* An h×w plane into the interior of a bordered plane of pitch w + 2·pad. */
-INLINE void NAME(copy_into_border)(const T *plane, long h, long w, int pad, T *bordered) {
-    for (long r = 0; r < h; r++) NAME(copy_run)(plane + r * w, bordered + (r + pad) * (w + 2 * pad) + pad, w);
+/* An h×w plane into the interior of a bordered plane of pitch w + 2·pad.
+   With `relu` the whole bordered plane is then rectified in place, whole
+   vectors into the slack: the zero border stays zero, and one branch-free
+   sweep over a plane in L1 beats rectifying each short row with a tail
+   (the signs are random, so a scalar tail mispredicts every other value). */
+INLINE void NAME(copy_into_border)(const T *plane, long h, long w, int pad, int relu, T *bordered) {
+    const long pw = w + 2 * pad;
+    for (long r = 0; r < h; r++) NAME(copy_run)(plane + r * w, bordered + (r + pad) * pw + pad, w);
+    if (relu)
+        for (long j = 0; j < (h + 2 * pad) * pw; j += LANES) STORE(bordered + j, RECTIFIED(LOAD(V, bordered + j)));
+}
+
+/* The ReLU's backward in place: g[j] = 0 where x[j] ≤ 0 (or NaN). The last
+   vector ends at n and may overlap the one before: applying it twice is
+   harmless. */
+INLINE void NAME(keep_where_positive)(T *g, const T *x, long n) {
+    if (n < LANES) {
+        for (long j = 0; j < n; j++) g[j] = x[j] > 0 ? g[j] : 0;
+        return;
+    }
+    for (long j = 0; j < n; j += LANES) {
+        const long at = j + LANES <= n ? j : n - LANES;
+        STORE(g + at, WHERE_POSITIVE(LOAD(V, g + at), LOAD(V, x + at)));
+    }
 }
 
 /* One output row of `ow` values at stride s from the bordered row `base`.
@@ -51,7 +72,7 @@ INLINE int NAME(overrun_lands_later)(long r, long width, long height) {
 }
 
 INLINE void NAME(forward_planes)(const T *x, long samples, long run, long channels, long h, long w, int pad,
-                                 const T *weights, int k, int d, int s, T *out, long oh, long ow, T *scratch) {
+                                 const T *weights, int k, int d, int s, int relu, T *out, long oh, long ow, T *scratch) {
     const long pw = w + 2 * pad, area = (h + 2 * pad) * pw, slack = dk_depthwise_slack(pw);
     T *src = scratch, *row = scratch + area + slack;
     for (T *z = src; z < row; z++) *z = 0;
@@ -63,7 +84,7 @@ INLINE void NAME(forward_planes)(const T *x, long samples, long run, long channe
         for (int t = 0; t < taps; t++) wv[t] = (V){0} + weights[c * taps + t];
         for (long n = 0; n < samples; n++) {
             const long plane = n * channels + c;
-            NAME(copy_into_border)(x + plane * h * w, h, w, pad, src);
+            NAME(copy_into_border)(x + plane * h * w, h, w, pad, relu, src);
             T *target = out + plane * oh * ow;
             for (long r = 0; r < oh; r++)
                 NAME(output_row)(src + r * s * pw, off, wv, taps, s, ow, NAME(overrun_lands_later)(r, ow, oh), target + r * ow, row);
@@ -89,7 +110,7 @@ INLINE void NAME(tap_dots_run)(const T *g, const T *x, const long *off, int taps
 }
 
 INLINE void NAME(backward_planes)(const T *gy, const T *x, long samples, long run, long channels, long h, long w,
-                                  int pad, const T *weights, int k, int d, int s, long oh, long ow, T *dx, double *dw,
+                                  int pad, const T *weights, int k, int d, int s, int relu, long oh, long ow, T *dx, double *dw,
                                   T *scratch) {
     const long pw = w + 2 * pad, area = (h + 2 * pad) * pw, slack = dk_depthwise_slack(pw);
     const long reach = dk_tap_reach(k, d, pw);
@@ -113,7 +134,7 @@ INLINE void NAME(backward_planes)(const T *gy, const T *x, long samples, long ru
                 else for (long col = 0; col < ow; col++) wide[r * s * pw + col * s] = g[r * ow + col];
             }
             if (dw) {
-                NAME(copy_into_border)(x + plane * h * w, h, w, pad, src);
+                NAME(copy_into_border)(x + plane * h * w, h, w, pad, relu, src);
                 /* Rows of the gradient are pw apart; at stride 1 they tile one run,
                    strided they are runs of their own (the rows between are zero). */
                 const long runs = s == 1 ? 1 : oh, run_length = s == 1 ? oh * pw : pw;
@@ -140,22 +161,23 @@ INLINE void NAME(backward_planes)(const T *gy, const T *x, long samples, long ru
                 for (long r = 0; r < h; r++)
                     NAME(output_row)(wide - reach + (r + pad) * pw + pad, off, flipped, taps, 1, w, NAME(overrun_lands_later)(r, w, h),
                                      target + r * w, row);
+                if (relu) NAME(keep_where_positive)(target, x + plane * h * w, h * w);
             }
         }
     }
 }
 
 CLONED void NAME(dk_depthwise_forward)(const T *x, long samples, long run, long channels, long h, long w, int pad,
-                                       const T *weights, int k, int d, int s, T *out, long oh, long ow, T *scratch) {
-    if (k == 3) NAME(forward_planes)(x, samples, run, channels, h, w, pad, weights, 3, d, s, out, oh, ow, scratch);
-    else if (k == 5) NAME(forward_planes)(x, samples, run, channels, h, w, pad, weights, 5, d, s, out, oh, ow, scratch);
-    else NAME(forward_planes)(x, samples, run, channels, h, w, pad, weights, k, d, s, out, oh, ow, scratch);
+                                       const T *weights, int k, int d, int s, int relu, T *out, long oh, long ow, T *scratch) {
+    if (k == 3) NAME(forward_planes)(x, samples, run, channels, h, w, pad, weights, 3, d, s, relu, out, oh, ow, scratch);
+    else if (k == 5) NAME(forward_planes)(x, samples, run, channels, h, w, pad, weights, 5, d, s, relu, out, oh, ow, scratch);
+    else NAME(forward_planes)(x, samples, run, channels, h, w, pad, weights, k, d, s, relu, out, oh, ow, scratch);
 }
 
 CLONED void NAME(dk_depthwise_backward)(const T *gy, const T *x, long samples, long run, long channels, long h, long w,
-                                        int pad, const T *weights, int k, int d, int s, long oh, long ow, T *dx, double *dw,
+                                        int pad, const T *weights, int k, int d, int s, int relu, long oh, long ow, T *dx, double *dw,
                                         T *scratch) {
-    if (k == 3) NAME(backward_planes)(gy, x, samples, run, channels, h, w, pad, weights, 3, d, s, oh, ow, dx, dw, scratch);
-    else if (k == 5) NAME(backward_planes)(gy, x, samples, run, channels, h, w, pad, weights, 5, d, s, oh, ow, dx, dw, scratch);
-    else NAME(backward_planes)(gy, x, samples, run, channels, h, w, pad, weights, k, d, s, oh, ow, dx, dw, scratch);
+    if (k == 3) NAME(backward_planes)(gy, x, samples, run, channels, h, w, pad, weights, 3, d, s, relu, oh, ow, dx, dw, scratch);
+    else if (k == 5) NAME(backward_planes)(gy, x, samples, run, channels, h, w, pad, weights, 5, d, s, relu, oh, ow, dx, dw, scratch);
+    else NAME(backward_planes)(gy, x, samples, run, channels, h, w, pad, weights, k, d, s, relu, oh, ow, dx, dw, scratch);
 }

@@ -63,6 +63,52 @@ struct ConvolutionGradientTests {
         }
     }
 
+    /// The fused ReLU → depthwise op against the two ops it replaces: the
+    /// same values and gradients in both scalar types (the float build has
+    /// 8 lanes, the double one 4, so planes whose size is no multiple of
+    /// either take the overlapping last vector), and finite differences.
+    static let rectifiedShapes: [([Int], ConvolutionGeometry)] = [
+        ([2, 3, 7, 7], .init(kernelSize: 3, padding: 1, groups: 3)),
+        ([2, 2, 9, 6], .init(kernelSize: 5, stride: 2, padding: 2, groups: 2)),
+        ([1, 2, 3, 2], .init(kernelSize: 3, padding: 2, dilation: 2, groups: 2)),
+        ([8, 2, 28, 28], .init(kernelSize: 3, padding: 1, groups: 2)),
+    ]
+
+    @Test(arguments: rectifiedShapes)
+    func rectifiedDepthwiseMatchesReluThenConvolution(_ inputShape: [Int], _ geometry: ConvolutionGeometry) {
+        var data = TestData()
+        var input = data.normal(inputShape)
+        input.scalars[1] = .nan  // kept by both forms: divergence must stay visible
+        let weight = data.normal([inputShape[1], 1, geometry.kernelSize, geometry.kernelSize])
+        func compare<Scalar: TensorScalar>(_: Scalar.Type) {
+            func run(fused: Bool) -> [[Scalar]] {
+                let tape = Tape<Scalar>()
+                let x = tape.variable(Tensor<Scalar>(input), requiresGrad: true), w = tape.variable(Tensor<Scalar>(weight), requiresGrad: true)
+                let y = fused ? x.rectifiedConv2d(weight: w, geometry: geometry) : x.relu().conv2d(weight: w, geometry: geometry)
+                var seed = TestData()
+                tape.backward(from: y, seed: Tensor<Scalar>(seed.normal(y.shape)))
+                return [y.value.scalars, x.grad!.scalars, w.grad!.scalars]
+            }
+            let (fused, separate) = (run(fused: true), run(fused: false))
+            for (a, b) in zip(fused, separate) {
+                #expect(a.count == b.count)
+                // NaN reaches the outputs whose windows hold it, and dw, in both forms alike.
+                #expect(zip(a, b).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+            }
+        }
+        compare(Float.self)
+        compare(Double.self)
+    }
+
+    @Test(arguments: rectifiedShapes.prefix(3))
+    func rectifiedDepthwiseMatchesFiniteDifferences(_ inputShape: [Int], _ geometry: ConvolutionGeometry) {
+        var data = TestData()
+        let report = GradientChecker().check([data.normal(inputShape), data.normal([inputShape[1], 1, geometry.kernelSize, geometry.kernelSize])]) { _, v in
+            v[0].rectifiedConv2d(weight: v[1], geometry: geometry)
+        }
+        #expect(report.passed, "\(report)")
+    }
+
     @Test func outputShapesFollowPyTorch() {
         let tape = Tape<Float>()
         let x = tape.constant(Tensor(zeros: [1, 4, 28, 28]))

@@ -24,6 +24,14 @@ public final class Tape<Scalar: TensorScalar> {
     /// recorded one, or neither (see ``ActivationPatterns``).
     public var patternMode: PatternMode
 
+    /// Whether every ReLU and max-pool must be an op of its own, in order, so
+    /// that a recorded pattern lines up with its replay: fused ops (a ReLU
+    /// inside a convolution kernel) are only for tapes that do neither.
+    var tracksActivationPatterns: Bool {
+        if case .free = patternMode { return false }
+        return true
+    }
+
     /// Where op times go while a benchmark profiles (``OpProfile``); nil otherwise.
     let profile: OpProfile?
 

@@ -40,7 +40,25 @@ extension Variable {
     /// convolutions go through BLAS gemm (via im2col unless the conv is a
     /// plain 1×1); depthwise convolutions (groups = Cin = Cout) use direct loops.
     public func conv2d(weight: Variable, geometry: ConvolutionGeometry) -> Variable {
-        let kernel = ConvolutionKernel<Scalar>(inputShape: shape, weightShape: weight.shape, geometry: geometry)
+        convolve(with: ConvolutionKernel<Scalar>(inputShape: shape, weightShape: weight.shape, geometry: geometry), weight: weight)
+    }
+
+    /// `relu().conv2d(weight:geometry:)`. A depthwise convolution on a tape
+    /// that neither records nor replays activation patterns rectifies inside
+    /// its kernel: max(x, 0) while copying each plane, the ReLU's backward
+    /// while writing the input gradient. The rectified activation is then
+    /// never stored, which saves a write and a read of it forward and a
+    /// full pass backward (SepConv and DilConv open with ReLU → depthwise).
+    /// Otherwise it is the two ops, so a recorded pattern has its ReLU mask.
+    public func rectifiedConv2d(weight: Variable, geometry: ConvolutionGeometry) -> Variable {
+        guard !tape.tracksActivationPatterns, shape.count == 4, geometry.groups == shape[1], weight.shape.first == shape[1] else {
+            return relu().conv2d(weight: weight, geometry: geometry)
+        }
+        return convolve(with: ConvolutionKernel<Scalar>(inputShape: shape, weightShape: weight.shape, geometry: geometry, rectifiesInput: true),
+                        weight: weight)
+    }
+
+    private func convolve(with kernel: ConvolutionKernel<Scalar>, weight: Variable) -> Variable {
         let output = kernel.forward(input: value, weight: weight.value)
         tape.profile?.addFlops(2 * kernel.multiplyAccumulates)
         return tape.record(output, kind: kernel.kind, inputs: [self, weight]) { [self] gradient in
@@ -67,8 +85,10 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
     var isPointwise: Bool { geometry.kernelSize == 1 && geometry.stride == 1 && geometry.padding == 0 }
     var kind: OpKind { isDepthwise ? .depthwiseConvolution : geometry.kernelSize == 1 ? .pointwiseConvolution : .denseConvolution }
     var multiplyAccumulates: Double { Double(batch * outChannels * outHeight * outWidth * inChannelsPerGroup * taps) }
+    /// Convolves ReLU(input) (depthwise only; see ``Variable/rectifiedConv2d(weight:geometry:)``).
+    let rectifiesInput: Bool
 
-    init(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry) {
+    init(inputShape: [Int], weightShape: [Int], geometry: ConvolutionGeometry, rectifiesInput: Bool = false) {
         require(inputShape.count == 4, "conv2d: input must be [N, C, H, W], got \(inputShape)")
         require(weightShape.count == 4, "conv2d: weight must be [Cout, Cin/groups, k, k], got \(weightShape)")
         let k = geometry.kernelSize
@@ -87,6 +107,8 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         outWidth = geometry.outputLength(width)
         require(outHeight > 0 && outWidth > 0, "conv2d: input shape \(inputShape) too small for kernel \(k) with padding \(geometry.padding) and dilation \(geometry.dilation)")
         self.geometry = geometry
+        self.rectifiesInput = rectifiesInput
+        require(!rectifiesInput || isDepthwise, "conv2d: only a depthwise convolution rectifies its input itself")
     }
 
     var outputShape: [Int] { [batch, outChannels, outHeight, outWidth] }
@@ -261,7 +283,7 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
     // (``Parallelism/forEachChannelRun(samples:channels:work:_:)``).
 
     private var depthwiseGeometry: DepthwiseGeometry {
-        DepthwiseGeometry(channels: inChannels, height: height, width: width, outHeight: outHeight, outWidth: outWidth,
+        DepthwiseGeometry(channels: inChannels, rectifiesInput: rectifiesInput, height: height, width: width, outHeight: outHeight, outWidth: outWidth,
                           kernelSize: geometry.kernelSize, stride: geometry.stride, padding: geometry.padding,
                           dilation: geometry.dilation)
     }

@@ -10,9 +10,9 @@ public struct PlaneKernels<Scalar>: Sendable {
     typealias Pointer = UnsafePointer<Scalar>
     typealias MutablePointer = UnsafeMutablePointer<Scalar>
 
-    let depthwiseForwardKernel: @Sendable (Pointer?, Int, Int, Int, Int, Int, Int32, Pointer?, Int32, Int32, Int32,
+    let depthwiseForwardKernel: @Sendable (Pointer?, Int, Int, Int, Int, Int, Int32, Pointer?, Int32, Int32, Int32, Int32,
                                            MutablePointer?, Int, Int, MutablePointer?) -> Void
-    let depthwiseBackwardKernel: @Sendable (Pointer?, Pointer?, Int, Int, Int, Int, Int, Int32, Pointer?, Int32, Int32, Int32, Int, Int,
+    let depthwiseBackwardKernel: @Sendable (Pointer?, Pointer?, Int, Int, Int, Int, Int, Int32, Pointer?, Int32, Int32, Int32, Int32, Int, Int,
                                             MutablePointer?, UnsafeMutablePointer<Double>?, MutablePointer?) -> Void
     let windowMaxKernel: @Sendable (Pointer?, Int, Int32, MutablePointer?, UnsafeMutablePointer<Int32>?, Int) -> Void
     let sumKernel: @Sendable (Pointer?, Int) -> Scalar
@@ -34,7 +34,7 @@ public struct PlaneKernels<Scalar>: Sendable {
                           into out: MutablePointer, scratch: MutablePointer) {
         let g = geometry
         depthwiseForwardKernel(x, samples, channels.count, g.channels, g.height, g.width, Int32(g.padding), weights,
-                               Int32(g.kernelSize), Int32(g.dilation), Int32(g.stride), out, g.outHeight, g.outWidth, scratch)
+                               Int32(g.kernelSize), Int32(g.dilation), Int32(g.stride), g.rectifiesInput ? 1 : 0, out, g.outHeight, g.outWidth, scratch)
     }
 
     /// The input gradient (overwrites `dx`) and the weight gradient (added to
@@ -45,7 +45,7 @@ public struct PlaneKernels<Scalar>: Sendable {
                            scratch: MutablePointer) {
         let g = geometry
         depthwiseBackwardKernel(gradient, input, samples, channels.count, g.channels, g.height, g.width, Int32(g.padding),
-                                weights, Int32(g.kernelSize), Int32(g.dilation), Int32(g.stride), g.outHeight, g.outWidth,
+                                weights, Int32(g.kernelSize), Int32(g.dilation), Int32(g.stride), g.rectifiesInput ? 1 : 0, g.outHeight, g.outWidth,
                                 dx, dw, scratch)
     }
 
@@ -92,9 +92,11 @@ public struct PlaneKernels<Scalar>: Sendable {
     func add(_ x: Pointer, count: Int, scaledBy factor: Scalar, into out: MutablePointer) { addScaledKernel(x, count, factor, out) }
 }
 
-/// The channels, plane sizes and kernel geometry of a depthwise convolution.
+/// The channels, plane sizes and kernel geometry of a depthwise convolution,
+/// and whether it convolves ReLU(x) rather than x.
 struct DepthwiseGeometry {
     let channels: Int
+    let rectifiesInput: Bool
     let height: Int, width: Int, outHeight: Int, outWidth: Int
     let kernelSize: Int, stride: Int, padding: Int, dilation: Int
 

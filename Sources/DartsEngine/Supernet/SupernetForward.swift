@@ -176,25 +176,31 @@ private struct PassContext<Scalar: TensorScalar> {
             return stride == 1 ? x : factorizedReduce(rectified: rectified(), prefix)
         case .sepConv3x3, .sepConv5x5:
             let k = candidate.operation.kernelSize
-            let first = separableHalf(rectified(), prefix: prefix, depthwise: 1, pointwise: 2, bn: 3,
+            let first = separableHalf(x, rectified: rectified, prefix: prefix, depthwise: 1, pointwise: 2, bn: 3,
                                       geometry: .init(kernelSize: k, stride: stride, padding: k / 2, groups: channels))
-            return separableHalf(first.relu(), prefix: prefix, depthwise: 5, pointwise: 6, bn: 7,
+            return separableHalf(first, rectified: first.relu, prefix: prefix, depthwise: 5, pointwise: 6, bn: 7,
                                  geometry: .init(kernelSize: k, padding: k / 2, groups: channels))
         case .dilConv3x3, .dilConv5x5:
             let k = candidate.operation.kernelSize
-            return separableHalf(rectified(), prefix: prefix, depthwise: 1, pointwise: 2, bn: 3,
+            return separableHalf(x, rectified: rectified, prefix: prefix, depthwise: 1, pointwise: 2, bn: 3,
                                  geometry: .init(kernelSize: k, stride: stride, padding: k - 1, dilation: 2, groups: channels))
         }
     }
 
-    /// (ReLU →) depthwise conv → pointwise conv → BN, the building block of
-    /// SepConv (twice) and DilConv (once); takes the already rectified input.
+    /// ReLU → depthwise conv → pointwise conv → BN, the building block of
+    /// SepConv (twice) and DilConv (once). The depthwise kernel rectifies `x`
+    /// itself where it can (``Variable/rectifiedConv2d(weight:geometry:)``);
+    /// where it cannot (a tape that records or replays activation patterns)
+    /// the op takes `rectified()`, ReLU(x) computed once and shared.
     mutating func separableHalf(
-        _ rectified: Variable<Scalar>, prefix: String, depthwise: Int, pointwise: Int, bn: Int, geometry: ConvolutionGeometry
+        _ x: Variable<Scalar>, rectified: () -> Variable<Scalar>, prefix: String, depthwise: Int, pointwise: Int, bn: Int,
+        geometry: ConvolutionGeometry
     ) -> Variable<Scalar> {
-        let y = rectified
-            .conv2d(weight: weight("\(prefix).op.\(depthwise).weight"), geometry: geometry)
-            .conv2d(weight: weight("\(prefix).op.\(pointwise).weight"), geometry: .init(kernelSize: 1))
+        let depthwiseWeight = weight("\(prefix).op.\(depthwise).weight")
+        let filtered = tape.tracksActivationPatterns
+            ? rectified().conv2d(weight: depthwiseWeight, geometry: geometry)
+            : x.rectifiedConv2d(weight: depthwiseWeight, geometry: geometry)
+        let y = filtered.conv2d(weight: weight("\(prefix).op.\(pointwise).weight"), geometry: .init(kernelSize: 1))
         return batchNorm(y, "\(prefix).op.\(bn)")
     }
 }
