@@ -8,14 +8,6 @@
 #define CLONED __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define CLONED
-/* max(v, 0) lane by lane, NaN kept (as dk_relu does), and the lanes of g
-   where x is positive (zero elsewhere, and where x is NaN): branch-free, as
-   the signs of activations are random. */
-#define RECTIFIED(v) ({ __typeof__(v) r_ = (v); __typeof__(r_ <= r_) m_ = r_ <= (__typeof__(r_)){0}; \
-                        (__typeof__(r_))((__typeof__(m_))r_ & ~m_); })
-#define WHERE_POSITIVE(g, x) ({ __typeof__(x) x_ = (x); __typeof__(x_ > x_) m_ = x_ > (__typeof__(x_)){0}; \
-                                (__typeof__(x_))((__typeof__(m_))(g) & m_); })
-
 #endif
 #define INLINE static inline __attribute__((always_inline))
 
