@@ -80,9 +80,12 @@ INLINE void NAME(forward_planes)(const T *x, long samples, long run, long channe
     long off[MAX_TAPS];
     dk_tap_offsets(off, k, d, pw);
     V wv[MAX_TAPS];
-    for (long c = 0; c < run; c++) {
-        for (int t = 0; t < taps; t++) wv[t] = (V){0} + weights[c * taps + t];
-        for (long n = 0; n < samples; n++) {
+    /* Sample-major: a chunk's planes are then one contiguous run of memory,
+       which the hardware prefetchers follow (channel-major jumps a whole
+       sample between planes). Reloading a kernel per plane costs nothing. */
+    for (long n = 0; n < samples; n++) {
+        for (long c = 0; c < run; c++) {
+            for (int t = 0; t < taps; t++) wv[t] = (V){0} + weights[c * taps + t];
             const long plane = n * channels + c;
             NAME(copy_into_border)(x + plane * h * w, h, w, pad, relu, src);
             T *target = out + plane * oh * ow;
@@ -124,9 +127,9 @@ INLINE void NAME(backward_planes)(const T *gy, const T *x, long samples, long ru
     long off[MAX_TAPS];
     dk_tap_offsets(off, k, d, pw);
     V flipped[MAX_TAPS];
-    for (long c = 0; c < run; c++) {
-        for (int t = 0; t < taps; t++) flipped[t] = (V){0} + weights[c * taps + taps - 1 - t];
-        for (long n = 0; n < samples; n++) {
+    for (long n = 0; n < samples; n++) { /* sample-major, as forward */
+        for (long c = 0; c < run; c++) {
+            for (int t = 0; t < taps; t++) flipped[t] = (V){0} + weights[c * taps + taps - 1 - t];
             const long plane = n * channels + c;
             const T *g = gy + plane * oh * ow;
             for (long r = 0; r < oh; r++) {

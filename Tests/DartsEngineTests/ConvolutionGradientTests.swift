@@ -36,8 +36,8 @@ struct ConvolutionGradientTests {
     }
 
     /// An independent path (im2col + gemm) for the depthwise kernels. The
-    /// second shape is big enough to run in parallel and has few channels,
-    /// so it is cut into blocks of samples as well as runs of channels.
+    /// second shape is big enough to be cut into chunks of samples, whose
+    /// weight-gradient partials are then added up.
     @Test(arguments: [[2, 3, 7, 7], [8, 2, 32, 32]])
     func depthwiseMatchesDenseConvolutionWithBlockDiagonalWeights(_ inputShape: [Int]) {
         var data = TestData()

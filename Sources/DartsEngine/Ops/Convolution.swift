@@ -279,8 +279,8 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
     // output row is computed as whole vectors along it. A strided convolution
     // computes only the rows it keeps, at stride 1 along them, and reads every
     // s-th value; its backward spreads the gradient onto the stride-1
-    // positions. One call does a run of channels over a block of samples
-    // (``Parallelism/forEachChannelRun(samples:channels:work:_:)``).
+    // positions. Work is split over samples: one call does all channels of
+    // a chunk of samples, a contiguous run of memory.
 
     private var depthwiseGeometry: DepthwiseGeometry {
         DepthwiseGeometry(channels: inChannels, rectifiesInput: rectifiesInput, height: height, width: width, outHeight: outHeight, outWidth: outWidth,
@@ -295,45 +295,44 @@ struct ConvolutionKernel<Scalar: TensorScalar> {
         return Tensor(uninitializedShape: outputShape) { out in
             input.scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
-                    Parallelism.forEachChannelRun(samples: batch, channels: inChannels, work: depthwiseWork) { samples, channels, _ in
+                    Parallelism.forEachChunk(of: batch, work: depthwiseWork) { samples in
                         let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: shape.scratchCount)
                         defer { scratch.deallocate() }
-                        let first = samples.lowerBound * inChannels + channels.lowerBound
+                        let first = samples.lowerBound * inChannels
                         Scalar.planeKernels.depthwiseForward(
-                            x.baseAddress! + first * planeIn, samples: samples.count, channels: channels, geometry: shape,
-                            weights: w.baseAddress! + channels.lowerBound * taps, into: out.baseAddress! + first * planeOut, scratch: scratch)
+                            x.baseAddress! + first * planeIn, samples: samples.count, geometry: shape,
+                            weights: w.baseAddress!, into: out.baseAddress! + first * planeOut, scratch: scratch)
                     }
                 }
             }
         }
     }
 
-    /// The weight gradient is summed per sample block, then over the blocks
-    /// in order: the same order on any thread count.
+    /// The weight gradient is summed per chunk of samples, then over the
+    /// chunks in order: the same order on any thread count.
     private func depthwiseBackward(
         gradient: Tensor<Scalar>, input: Tensor<Scalar>, weight: Tensor<Scalar>,
         needInput: Bool, needWeight: Bool
     ) -> (input: Tensor<Scalar>?, weight: Tensor<Scalar>?) {
         let shape = depthwiseGeometry, planeIn = height * width, planeOut = outHeight * outWidth
         let work = depthwiseWork * ((needInput ? 1 : 0) + (needWeight ? 1 : 0))
-        let blocks = Parallelism.sampleBlocks(samples: batch, channels: inChannels, work: work)
+        let ranges = Parallelism.chunks(of: batch, work: work)
         var dx = needInput ? [Scalar](unfilledCount: input.count) : []
-        var dwPartials = needWeight ? [Double](repeating: 0, count: blocks * weight.count) : []
+        var dwPartials = needWeight ? [Double](repeating: 0, count: ranges.count * weight.count) : []
         input.scalars.withUnsafeBufferPointer { x in
             weight.scalars.withUnsafeBufferPointer { w in
                 gradient.scalars.withUnsafeBufferPointer { gy in
                     dx.withUnsafeMutableBufferPointer { dx in
                         dwPartials.withUnsafeMutableBufferPointer { dw in
-                            Parallelism.forEachChannelRun(samples: batch, channels: inChannels, work: work) { samples, channels, block in
+                            Parallelism.forEachChunk(of: batch, work: work) { samples in
                                 let scratch = UnsafeMutablePointer<Scalar>.allocate(capacity: shape.scratchCount)
                                 defer { scratch.deallocate() }
-                                let first = samples.lowerBound * inChannels + channels.lowerBound
+                                let first = samples.lowerBound * inChannels
                                 Scalar.planeKernels.depthwiseBackward(
                                     gradient: gy.baseAddress! + first * planeOut, input: x.baseAddress! + first * planeIn,
-                                    samples: samples.count, channels: channels, geometry: shape,
-                                    weights: w.baseAddress! + channels.lowerBound * taps,
+                                    samples: samples.count, geometry: shape, weights: w.baseAddress!,
                                     inputGradient: needInput ? dx.baseAddress! + first * planeIn : nil,
-                                    weightGradient: needWeight ? dw.baseAddress! + block * weight.count + channels.lowerBound * taps : nil,
+                                    weightGradient: needWeight ? dw.baseAddress! + ranges.firstIndex(of: samples)! * weight.count : nil,
                                     scratch: scratch)
                             }
                         }

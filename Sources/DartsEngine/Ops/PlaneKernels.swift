@@ -26,25 +26,24 @@ public struct PlaneKernels<Scalar>: Sendable {
     let scaleKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
     let addScaledKernel: @Sendable (Pointer?, Int, Scalar, MutablePointer?) -> Void
 
-    /// Depthwise convolution of a run of channels (`channels` of the batch's
-    /// `geometry.channels`) over `samples` consecutive samples: the pointers
-    /// are at the run's first plane in the first sample and its first kernel;
-    /// `scratch` holds ``DepthwiseGeometry/scratchCount`` scalars.
-    func depthwiseForward(_ x: Pointer, samples: Int, channels: Range<Int>, geometry: DepthwiseGeometry, weights: Pointer,
+    /// Depthwise convolution of `samples` consecutive samples: the pointers
+    /// are at the first sample's first plane; `scratch` holds
+    /// ``DepthwiseGeometry/scratchCount`` scalars.
+    func depthwiseForward(_ x: Pointer, samples: Int, geometry: DepthwiseGeometry, weights: Pointer,
                           into out: MutablePointer, scratch: MutablePointer) {
         let g = geometry
-        depthwiseForwardKernel(x, samples, channels.count, g.channels, g.height, g.width, Int32(g.padding), weights,
+        depthwiseForwardKernel(x, samples, g.channels, g.channels, g.height, g.width, Int32(g.padding), weights,
                                Int32(g.kernelSize), Int32(g.dilation), Int32(g.stride), g.rectifiesInput ? 1 : 0, out, g.outHeight, g.outWidth, scratch)
     }
 
     /// The input gradient (overwrites `dx`) and the weight gradient (added to
-    /// `dw`) of ``depthwiseForward(_:samples:channels:geometry:weights:into:scratch:)``
-    /// for the same run; either may be nil.
-    func depthwiseBackward(gradient: Pointer, input: Pointer, samples: Int, channels: Range<Int>, geometry: DepthwiseGeometry,
+    /// `dw`) of ``depthwiseForward(_:samples:geometry:weights:into:scratch:)``
+    /// for the same samples; either may be nil.
+    func depthwiseBackward(gradient: Pointer, input: Pointer, samples: Int, geometry: DepthwiseGeometry,
                            weights: Pointer, inputGradient dx: MutablePointer?, weightGradient dw: UnsafeMutablePointer<Double>?,
                            scratch: MutablePointer) {
         let g = geometry
-        depthwiseBackwardKernel(gradient, input, samples, channels.count, g.channels, g.height, g.width, Int32(g.padding),
+        depthwiseBackwardKernel(gradient, input, samples, g.channels, g.channels, g.height, g.width, Int32(g.padding),
                                 weights, Int32(g.kernelSize), Int32(g.dilation), Int32(g.stride), g.rectifiesInput ? 1 : 0, g.outHeight, g.outWidth,
                                 dx, dw, scratch)
     }

@@ -58,29 +58,6 @@ public enum Parallelism {
         }
     }
 
-    /// Into how many blocks ``forEachChannelRun(samples:channels:work:_:)``
-    /// cuts the samples: enough that channel runs times sample blocks make
-    /// ``chunksPerLoop`` chunks when there are fewer channels than that.
-    static func sampleBlocks(samples: Int, channels: Int, work: Int) -> Int {
-        work >= minimumParallelWork ? max(1, min(samples, chunksPerLoop / max(channels, 1))) : 1
-    }
-
-    /// Runs `body(samples, channels, block)` over a `[samples, channels]`
-    /// loop cut into runs of channels within blocks of samples, spread over
-    /// the threads. Cutting channels alone would leave a cell with 8
-    /// channels too few chunks to keep two threads evenly busy.
-    static func forEachChannelRun(samples: Int, channels: Int, work: Int,
-                                  _ body: (_ samples: Range<Int>, _ channels: Range<Int>, _ block: Int) -> Void) {
-        let blocks = sampleBlocks(samples: samples, channels: channels, work: work)
-        let runs = chunks(of: channels, work: work)
-        forEachChunk(of: blocks * runs.count, work: work) { tasks in
-            for task in tasks {
-                let block = task / runs.count
-                body((block * samples / blocks)..<((block + 1) * samples / blocks), runs[task % runs.count], block)
-            }
-        }
-    }
-
     /// `body(i)` for every `i` in `0..<count`, in parallel chunks, in order.
     static func map<Value>(_ count: Int, work: Int, _ body: (Int) -> Value) -> [Value] {
         [Value](unsafeUninitializedCapacity: count) { values, initialized in
