@@ -8,13 +8,15 @@
    values nobody keeps (they read the border, the next row or the scratch's
    slack), which is cheaper than a scalar tail on rows of 7 to 28 pixels. */
 
-/* out[j] = Σ_t w[t]·x[j + off[t]] for j < n, rounded up to whole vectors:
+/* out[j] = Σ_t w[t]·x[j + off[t]] for j < n, rounded up to whole vectors,
+   zero where mask[j] ≤ 0 if there is a mask (the ReLU's backward):
    writes ceil(n / LANES)·LANES values. TAPS is a constant in the k = 3 and
    k = 5 instances, so the weights stay in registers. */
-INLINE void NAME(row_correlate)(const T *x, const long *off, const V *w, int taps, T *out, long n) {
+INLINE void NAME(row_correlate)(const T *x, const long *off, const V *w, int taps, const T *mask, T *out, long n) {
     for (long j = 0; j < n; j += LANES) {
         V s = w[0] * LOAD(V, x + j + off[0]);
         for (int t = 1; t < taps; t++) s += w[t] * LOAD(V, x + j + off[t]);
+        if (mask) s = WHERE_POSITIVE(s, LOAD(V, mask + j));
         STORE(out + j, s);
     }
 }
@@ -38,30 +40,17 @@ INLINE void NAME(copy_into_border)(const T *plane, long h, long w, int pad, int 
         for (long j = 0; j < (h + 2 * pad) * pw; j += LANES) STORE(bordered + j, RECTIFIED(LOAD(V, bordered + j)));
 }
 
-/* The ReLU's backward in place: g[j] = 0 where x[j] ≤ 0 (or NaN). The last
-   vector ends at n and may overlap the one before: applying it twice is
-   harmless. */
-INLINE void NAME(keep_where_positive)(T *g, const T *x, long n) {
-    if (n < LANES) {
-        for (long j = 0; j < n; j++) g[j] = x[j] > 0 ? g[j] : 0;
-        return;
-    }
-    for (long j = 0; j < n; j += LANES) {
-        const long at = j + LANES <= n ? j : n - LANES;
-        STORE(g + at, WHERE_POSITIVE(LOAD(V, g + at), LOAD(V, x + at)));
-    }
-}
-
-/* One output row of `ow` values at stride s from the bordered row `base`.
-   A stride-1 row whose whole-vector overrun lands inside rows written after
-   it goes straight to `out`; the others go through `row`. */
+/* One output row of `ow` values at stride s from the bordered row `base`
+   (masked by `mask` at stride 1, see row_correlate). A stride-1 row whose
+   whole-vector overrun lands inside rows written after it goes straight to
+   `out`; the others go through `row`. */
 INLINE void NAME(output_row)(const T *base, const long *off, const V *w, int taps, int s, long ow,
-                             int overrun_allowed, T *out, T *row) {
+                             int overrun_allowed, const T *mask, T *out, T *row) {
     if (s == 1 && overrun_allowed) {
-        NAME(row_correlate)(base, off, w, taps, out, ow);
+        NAME(row_correlate)(base, off, w, taps, mask, out, ow);
         return;
     }
-    NAME(row_correlate)(base, off, w, taps, row, (ow - 1) * s + 1);
+    NAME(row_correlate)(base, off, w, taps, mask, row, (ow - 1) * s + 1);
     for (long c = 0; c < ow; c++) out[c] = row[c * s];
 }
 
@@ -90,7 +79,7 @@ INLINE void NAME(forward_planes)(const T *x, long samples, long run, long channe
             NAME(copy_into_border)(x + plane * h * w, h, w, pad, relu, src);
             T *target = out + plane * oh * ow;
             for (long r = 0; r < oh; r++)
-                NAME(output_row)(src + r * s * pw, off, wv, taps, s, ow, NAME(overrun_lands_later)(r, ow, oh), target + r * ow, row);
+                NAME(output_row)(src + r * s * pw, off, wv, taps, s, ow, NAME(overrun_lands_later)(r, ow, oh), (const T *)0, target + r * ow, row);
         }
     }
 }
@@ -136,8 +125,10 @@ INLINE void NAME(backward_planes)(const T *gy, const T *x, long samples, long ru
                 if (s == 1) NAME(copy_run)(g + r * ow, wide + r * pw, ow);
                 else for (long col = 0; col < ow; col++) wide[r * s * pw + col * s] = g[r * ow + col];
             }
+            /* The (rectified) input: dw correlates it with the gradient, and
+               with `relu` its signs mask dx. */
+            if (dw || relu) NAME(copy_into_border)(x + plane * h * w, h, w, pad, relu, src);
             if (dw) {
-                NAME(copy_into_border)(x + plane * h * w, h, w, pad, relu, src);
                 /* Rows of the gradient are pw apart; at stride 1 they tile one run,
                    strided they are runs of their own (the rows between are zero). */
                 const long runs = s == 1 ? 1 : oh, run_length = s == 1 ? oh * pw : pw;
@@ -159,12 +150,14 @@ INLINE void NAME(backward_planes)(const T *gy, const T *x, long samples, long ru
             }
             if (dx) {
                 /* dx[y][x] = Σ_t w_t · wide[i − off_t] at the bordered position i of (y, x):
-                   a correlation of the zero-extended gradient with the flipped kernel. */
+                   a correlation of the zero-extended gradient with the flipped kernel,
+                   zero where the rectified input is (ReLU(x) > 0 exactly where x > 0). */
                 T *target = dx + plane * h * w;
-                for (long r = 0; r < h; r++)
-                    NAME(output_row)(wide - reach + (r + pad) * pw + pad, off, flipped, taps, 1, w, NAME(overrun_lands_later)(r, w, h),
-                                     target + r * w, row);
-                if (relu) NAME(keep_where_positive)(target, x + plane * h * w, h * w);
+                for (long r = 0; r < h; r++) {
+                    const long interior = (r + pad) * pw + pad;
+                    NAME(output_row)(wide - reach + interior, off, flipped, taps, 1, w, NAME(overrun_lands_later)(r, w, h),
+                                     relu ? src + interior : (const T *)0, target + r * w, row);
+                }
             }
         }
     }
