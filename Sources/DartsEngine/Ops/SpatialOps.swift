@@ -14,13 +14,17 @@ extension Variable {
         let channels = parts.map { $0.shape[1] }
         let total = channels.reduce(0, +)
         let offsets = channels.reduce(into: [0]) { $0.append($0.last! + $1) }
+        // Copies run in parallel chunks of samples (a cell's output is the
+        // largest tensor of its step; one thread alone left the other idle).
         let output = Tensor<Scalar>(uninitializedShape: [batch, total, first[2], first[3]]) { out in
             for (index, part) in parts.enumerated() {
                 part.value.scalars.withUnsafeBufferPointer { x in
-                    for n in 0..<batch {
-                        let src = x.baseAddress! + n * channels[index] * plane
-                        let dst = out.baseAddress! + (n * total + offsets[index]) * plane
-                        dst.update(from: src, count: channels[index] * plane)
+                    Parallelism.forEachChunk(of: batch, work: batch * channels[index] * plane) { samples in
+                        for n in samples {
+                            let src = x.baseAddress! + n * channels[index] * plane
+                            let dst = out.baseAddress! + (n * total + offsets[index]) * plane
+                            dst.update(from: src, count: channels[index] * plane)
+                        }
                     }
                 }
             }
@@ -29,9 +33,11 @@ extension Variable {
             gradient.scalars.withUnsafeBufferPointer { g in
                 for (index, part) in parts.enumerated() where part.requiresGrad {
                     let slice = Tensor<Scalar>(uninitializedShape: part.shape) { dx in
-                        for n in 0..<batch {
-                            let src = g.baseAddress! + (n * total + offsets[index]) * plane
-                            (dx.baseAddress! + n * channels[index] * plane).update(from: src, count: channels[index] * plane)
+                        Parallelism.forEachChunk(of: batch, work: batch * channels[index] * plane) { samples in
+                            for n in samples {
+                                let src = g.baseAddress! + (n * total + offsets[index]) * plane
+                                (dx.baseAddress! + n * channels[index] * plane).update(from: src, count: channels[index] * plane)
+                            }
                         }
                     }
                     part.accumulateGradient(slice)
