@@ -37,6 +37,7 @@ def main():
     parser.add_argument("--phase", action="append", choices=PHASES, help="time only these phases (repeatable; default all)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repetitions", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2, help="untimed runs before each side's repetitions")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--output", default=str(HERE / "results.md"))
     parser.add_argument("--results", default=str(HERE / "results"), help="folder for each side's raw JSON")
@@ -56,14 +57,14 @@ def main():
         groups = [[p] for p in phases] if args.per_phase else [args.phase or []]
         for round_index in range(args.rounds):
             for group_index, group in enumerate(groups):
-                common = ["--threads", str(args.threads), "--repetitions", str(args.repetitions)]
+                common = ["--threads", str(args.threads), "--repetitions", str(args.repetitions), "--warmup", str(args.warmup)]
                 for phase in group:
                     common += ["--phase", phase]
                 sides = [("dartscope", [args.dartscope, "bench", "--json", "--network", name] + common),
                          ("torch", [args.python, str(HERE / "torch_bench.py"), "--network", name] + common)]
                 selection = "" if not group else "." + "+".join(str(PHASES.index(p)) for p in group)
                 for side, command in sides if (round_index + group_index) % 2 == 0 else reversed(sides):
-                    path = results / f"{name}.{side}.t{args.threads}.r{args.repetitions}{selection}.{round_index + 1}.json"
+                    path = results / f"{name}.{side}.t{args.threads}.r{args.repetitions}w{args.warmup}{selection}.{round_index + 1}.json"
                     if args.report_only and not path.exists():
                         continue
                     print(f"compare: {name} round {round_index + 1}{' ' + group[0] if args.per_phase else ''}: {side}",

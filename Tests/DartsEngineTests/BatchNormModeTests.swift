@@ -18,6 +18,31 @@ struct BatchNormModeTests {
         #expect(stats.batchesTracked == 1)
     }
 
+    /// Float batch statistics of planes whose means differ from each other
+    /// and sit far from zero (per-plane moments combined per channel) against
+    /// the two-pass definition in Double.
+    @Test func floatStatisticsMatchTheDefinition() {
+        var data = TestData(seed: 9)
+        var input = data.normal([6, 3, 5, 7])
+        for i in input.scalars.indices { input.scalars[i] += 300 + Double(i / 35 % 5) * 20 }  // plane offsets
+        let stats = BatchNormStatistics<Float>(channels: 3)
+        _ = Tape<Float>().constant(Tensor<Float>(input)).batchNorm(statistics: stats, mode: .training)
+        let floatInput = input.scalars.map { Double(Float($0)) }
+        for c in 0..<3 {
+            var values: [Double] = []
+            for n in 0..<6 {
+                let start = (n * 3 + c) * 35
+                values += floatInput[start..<(start + 35)]
+            }
+            let mean: Double = values.reduce(0, +) / Double(values.count)
+            let squares: Double = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
+            let unbiased = squares / Double(values.count - 1)
+            let runningMean = Double(stats.runningMean.scalars[c]), runningVariance = Double(stats.runningVariance.scalars[c])
+            #expect(abs(runningMean - 0.1 * mean) < 1e-6 * mean)
+            #expect(abs(runningVariance - (0.9 + 0.1 * unbiased)) < 1e-4 * unbiased)
+        }
+    }
+
     @Test func batchStatisticsModeLeavesRunningStatisticsAlone() {
         let stats = BatchNormStatistics<Double>(channels: 1)
         let tape = Tape<Double>()

@@ -55,20 +55,26 @@ extension Variable {
             }
         case .training, .batchStatistics:
             require(perChannel > 1 || mode == .batchStatistics, "batchNorm: need more than one value per channel in training mode, got input shape \(shape)")
-            // Per plane in Scalar (eight-way sums), across planes in Double in
-            // sample order. Chunks are planes, not channels: a cell has as few
-            // as 8 channels, too few chunks to keep two threads evenly busy.
-            var squares: [Double] = []
-            x.withUnsafeBufferPointer { x in
-                let planeSums = Parallelism.map(batch * channels, work: batch * channels * plane) {
-                    Double(Scalar.planeKernels.sum(x.baseAddress! + $0 * plane, count: plane))
+            // One pass over memory: each plane's sum, then its squared
+            // deviations from its own mean a_p while the plane is still in L1
+            // (in Scalar, eight-way sums); per channel, in Double and sample
+            // order, Σ(x − μ)² = Σ_p [M2_p(a_p) + 2(a_p − μ)(S_p − n·a_p) + n(a_p − μ)²]
+            // (Chan et al.'s pairwise combination, exact for any a_p). Chunks
+            // are planes: a cell has as few as 8 channels, too few chunks to
+            // keep two threads evenly busy.
+            let moments = x.withUnsafeBufferPointer { x in
+                Parallelism.map(batch * channels, work: 2 * batch * channels * plane) { p -> (sum: Double, center: Double, squares: Double) in
+                    let start = x.baseAddress! + p * plane
+                    let sum = Scalar.planeKernels.sum(start, count: plane), center = sum / Scalar(plane)
+                    return (Double(sum), Double(center), Double(Scalar.planeKernels.squaredDeviation(start, from: center, count: plane)))
                 }
-                mean = Self.channelTotals(planeSums, channels: channels).map { $0 / Double(perChannel) }
-                let planeSquares = Parallelism.map(batch * channels, work: batch * channels * plane) {
-                    Double(Scalar.planeKernels.squaredDeviation(x.baseAddress! + $0 * plane, from: Scalar(mean[$0 % channels]), count: plane))
-                }
-                squares = Self.channelTotals(planeSquares, channels: channels)
             }
+            mean = Self.channelTotals(moments.map(\.sum), channels: channels).map { $0 / Double(perChannel) }
+            let n = Double(plane)
+            let squares = Self.channelTotals(moments.enumerated().map { p, m in
+                let offset = m.center - mean[p % channels]
+                return m.squares + 2 * offset * (m.sum - n * m.center) + n * offset * offset
+            }, channels: channels)
             inverseStd = squares.map { 1 / ($0 / Double(perChannel) + epsilon).squareRoot() }
             let unbiasedVariance = squares.map { perChannel > 1 ? $0 / Double(perChannel - 1) : $0 / Double(perChannel) }
             if mode == .training {
