@@ -4,7 +4,7 @@ import DartsEngine
 @main
 struct DartScope: ParsableCommand {
     static func main() {
-        configureAllocatorForTensors()
+        AllocatorTuning.keepFreedBlocks()
         do {
             var command = try parseAsRoot()
             try command.run()
