@@ -4,7 +4,10 @@
 /// The two pieces of the C runtime the engine's thread pool and allocator
 /// tuning need that Swift's Glibc module does not expose.
 
-#if defined(__GLIBC__)
+/* Not `#if defined(__GLIBC__)`: that macro comes from a libc header, and
+   none is included yet here, so the test was always false and the
+   allocator settings silently never applied. */
+#if defined(__linux__)
 #include <malloc.h>
 #endif
 
@@ -17,13 +20,14 @@ static inline void dk_spin_pause(void) {
 #endif
 }
 
-/// Sets glibc's mmap and trim thresholds (bytes); returns 1 if both were
-/// accepted, 0 otherwise or off glibc.
-static inline int dk_set_allocator_thresholds(int mmap_threshold, int trim_threshold) {
-#if defined(__GLIBC__)
-    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
+/// Sets glibc's mmap and trim thresholds and its top pad (bytes); returns 1
+/// if all three were accepted, 0 otherwise or off glibc.
+static inline int dk_set_allocator_thresholds(int mmap_threshold, int trim_threshold, int top_pad) {
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD) && defined(M_TOP_PAD)
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1 &&
+           mallopt(M_TOP_PAD, top_pad) == 1;
 #else
-    (void)mmap_threshold; (void)trim_threshold;
+    (void)mmap_threshold; (void)trim_threshold; (void)top_pad;
     return 0;
 #endif
 }

@@ -13,12 +13,23 @@ public enum AllocatorTuning {
     /// The largest mmap threshold glibc accepts on 64-bit systems (32 MiB);
     /// only bigger blocks are still mapped afresh.
     static let mmapThreshold: Int32 = 32 << 20
-    /// Free memory above this much at the top of the heap goes back to the kernel.
-    static let trimThreshold: Int32 = 1 << 30
+    /// Never hand free memory at the top of the heap back to the kernel (−1).
+    /// A `paper`-size step frees about 5 GiB at once; with a finite
+    /// threshold (2 GiB before) it went back to the kernel after every step
+    /// unless a later, longer-lived allocation happened to pin the heap's
+    /// top, so an architecture step alone in a process ran 2–3× slower than
+    /// after a weight step. The cost: the process keeps its peak footprint.
+    static let trimThreshold: Int32 = -1
+    /// Extra memory the heap takes each time it grows (64 MiB), so that it
+    /// grows in few steps.
+    static let topPad: Int32 = 64 << 20
 
-    private static let applied = dk_set_allocator_thresholds(mmapThreshold, trimThreshold) == 1
-
-    /// Applies the thresholds once per process; true if the allocator took them.
+    /// Applies the settings; true if the allocator took them. Cheap and
+    /// idempotent, so every caller calls it (a lazily initialised static
+    /// holding the result was dropped by the optimiser when the result was
+    /// unused, and the settings never reached glibc).
     @discardableResult
-    public static func keepFreedBlocks() -> Bool { applied }
+    public static func keepFreedBlocks() -> Bool {
+        dk_set_allocator_thresholds(mmapThreshold, trimThreshold, topPad) == 1
+    }
 }
