@@ -7,8 +7,9 @@ import CKernels
 /// (128 KiB at first) with fresh `mmap`s and returns freed memory at the top
 /// of the heap to the kernel, so each step page-faulted its buffers in again
 /// and the kernel zeroed every page: about a tenth of a demo step's time
-/// went to `clear_page`. Raising both thresholds lets freed blocks be
-/// reused; the peak footprint is what the step needs either way.
+/// went to `clear_page`. A high mmap threshold, no trimming and a large
+/// top pad let freed blocks be reused; the peak footprint is what the step
+/// needs either way.
 public enum AllocatorTuning {
     /// The largest mmap threshold glibc accepts on 64-bit systems (32 MiB);
     /// only bigger blocks are still mapped afresh.
@@ -24,10 +25,9 @@ public enum AllocatorTuning {
     /// grows in few steps.
     static let topPad: Int32 = 64 << 20
 
-    /// Applies the settings; true if the allocator took them. Cheap and
-    /// idempotent, so every caller calls it (a lazily initialised static
-    /// holding the result was dropped by the optimiser when the result was
-    /// unused, and the settings never reached glibc).
+    /// Applies the settings; true if the allocator took them (false off
+    /// glibc). Cheap and idempotent: the entry point and `setThreadCount`
+    /// both call it.
     @discardableResult
     public static func keepFreedBlocks() -> Bool {
         dk_set_allocator_thresholds(mmapThreshold, trimThreshold, topPad) == 1
