@@ -7,12 +7,17 @@ finishes, so an interrupted comparison loses at most one measurement and
 `--report-only` rebuilds the table from what is there. Each cell is the median
 over rounds of each side's median over repetitions. Writes the Markdown table
 to --output too.
+
+Both sides time the same problem: PyTorch loads the weights, α, batches and
+Lanczos start vector `dartscope bench --write-check` writes (the number of
+HVPs an eigenvalue estimate needs depends on all of them).
 """
 import argparse
 import json
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -42,12 +47,20 @@ def main():
     parser.add_argument("--output", default=str(HERE / "results.md"))
     parser.add_argument("--results", default=str(HERE / "results"), help="folder for each side's raw JSON")
     parser.add_argument("--report-only", action="store_true", help="only build the table from --results")
+    parser.add_argument("--instance", help="folder from `dartscope bench --write-check` (default: write one to a "
+                        "temporary folder): PyTorch times the same weights, α, batches and Lanczos start as dartscope")
     parser.add_argument("--per-phase", action="store_true",
                         help="run each phase as its own pair of processes, both sides back to back (paired rounds)")
     args = parser.parse_args()
 
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
+    scratch = tempfile.TemporaryDirectory()
+    instance = args.instance
+    if instance is None and not args.report_only:
+        instance = scratch.name
+        print("compare: writing the shared benchmark instance", file=sys.stderr, flush=True)
+        subprocess.run([args.dartscope, "bench", "--write-check", instance], check=True, capture_output=True)
     ours, theirs = {}, {}
     phases = args.phase or PHASES
     for name in args.network or NETWORKS:
@@ -61,10 +74,10 @@ def main():
                 for phase in group:
                     common += ["--phase", phase]
                 sides = [("dartscope", [args.dartscope, "bench", "--json", "--network", name] + common),
-                         ("torch", [args.python, str(HERE / "torch_bench.py"), "--network", name] + common)]
+                         ("torch", [args.python, str(HERE / "torch_bench.py"), "--network", name, "--instance", str(instance)] + common)]
                 selection = "" if not group else "." + "+".join(str(PHASES.index(p)) for p in group)
                 for side, command in sides if (round_index + group_index) % 2 == 0 else reversed(sides):
-                    path = results / f"{name}.{side}.t{args.threads}.r{args.repetitions}w{args.warmup}{selection}.{round_index + 1}.json"
+                    path = results / f"{name}.{side}.shared.t{args.threads}.r{args.repetitions}w{args.warmup}{selection}.{round_index + 1}.json"
                     if args.report_only and not path.exists():
                         continue
                     print(f"compare: {name} round {round_index + 1}{' ' + group[0] if args.per_phase else ''}: {side}",
@@ -94,6 +107,16 @@ def main():
             target = "" if phase in ("forward",) else f"≥ {TARGETS[name]:g}"
             lines.append(f"| {name} | {phase}{hvps} | {a * 1e3:.1f} | {b * 1e3:.1f} | {ratio:.2f} | {target} | "
                          f"{statistics.median(p['gflops_per_second'] for p in mine):.1f} |")
+    estimates = []
+    for name in ours:
+        mine = next((p for r in ours[name] for p in r["phases"] if p.get("eigenvalue") is not None), None)
+        other = next((p for r in theirs[name] for p in r["phases"] if p.get("eigenvalue") is not None), None)
+        if mine and other:
+            difference = abs(mine["eigenvalue"] - other["eigenvalue"]) / abs(other["eigenvalue"])
+            estimates.append(f"{name} {mine['eigenvalue']:.6g} vs {other['eigenvalue']:.6g} (rel. diff {difference:.1e})")
+    if estimates:
+        lines += ["", "Dominant eigenvalue on the shared instance, dartscope (central-difference HVPs) vs PyTorch "
+                  "(double-backward HVPs): " + "; ".join(estimates) + "."]
     lines += ["", "| network | weights | forward MFLOP/sample | peak RSS dartscope MB | peak RSS PyTorch MB |", "|---|---:|---:|---:|---:|"]
     for name in ours:
         r, t = ours[name][0], theirs[name][0]

@@ -13,4 +13,4 @@ check="$(mktemp -d)"
 trap 'rm -rf "$check"' EXIT
 .build/release/dartscope bench --write-check "$check"
 (cd "$here" && "$python" check_equivalence.py "$check")
-"$python" "$here/compare.py" --python "$python" "$@"
+"$python" "$here/compare.py" --python "$python" --instance "$check" "$@"

@@ -15,6 +15,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file
 
 from torch_supernet import Network
 
@@ -32,12 +33,22 @@ HESSIAN_STEP, HESSIAN_TOLERANCE, HESSIAN_MAX_ITERATIONS = 1e-2, 1e-3, 20
 
 
 class Bench:
-    def __init__(self, spec):
+    def __init__(self, spec, instance=None):
+        """`instance`: the (model, check) safetensors `dartscope bench --write-check`
+        wrote for this network, so both sides time the same weights, α, batches
+        and Lanczos start vector (the eigenvalue's HVP count depends on them)."""
         torch.manual_seed(1)
         self.model = Network(spec["space"], spec["in_channels"], 10, spec["C"], spec["layers"])
         b, c, s = spec["batch"], spec["in_channels"], spec["size"]
         self.train = (torch.randn(b, c, s, s), torch.randint(0, 10, (b,)))
         self.valid = (torch.randn(b, c, s, s), torch.randint(0, 10, (b,)))
+        self.lanczos_start = None
+        if instance is not None:
+            model, data = instance
+            self.model.load_state_dict(model, strict=True)
+            self.train = (data["input"], data["labels"])
+            self.valid = (data["valid_input"], data["valid_labels"])
+            self.lanczos_start = data["lanczos_start"]
         self.weights = self.model.weights()
         self.alphas = self.model.alphas()
         self.sgd = torch.optim.SGD(self.weights, LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
@@ -139,8 +150,11 @@ class Bench:
             return torch.cat([h.flatten() for h in hv]).double() + ARCH_WEIGHT_DECAY * v.double()
 
         n = flat.numel()
-        generator = torch.Generator().manual_seed(0)
-        q = torch.randn(n, generator=generator, dtype=torch.float64)
+        if self.lanczos_start is None:
+            generator = torch.Generator().manual_seed(0)
+            q = torch.randn(n, generator=generator, dtype=torch.float64)
+        else:
+            q = self.lanczos_start.clone()
         basis = [q / q.norm()]
         alpha, beta, previous, count = [], [], None, 0
         for _ in range(min(HESSIAN_MAX_ITERATIONS, n)):
@@ -162,7 +176,7 @@ class Bench:
             beta.append(norm)
             basis.append(w / norm)
         self._restore(saved)
-        self.hvps = count
+        self.hvps, self.eigenvalue_estimate = count, top
         return top
 
     def second_order_step(self):
@@ -219,12 +233,18 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repetitions", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--instance", help="folder from `dartscope bench --write-check`: time that network's "
+                        "weights, α, batches and Lanczos start instead of a random network of the same shape")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     results = []
     for name in args.network or list(NETWORKS):
-        bench = Bench(NETWORKS[name])
+        instance = None
+        if args.instance:
+            instance = (load_file(f"{args.instance}/{name}.model.safetensors"),
+                        load_file(f"{args.instance}/{name}.check.safetensors"))
+        bench = Bench(NETWORKS[name], instance)
         generator = torch.Generator().manual_seed(3)
         direction = [torch.randn(a.shape, generator=generator) for a in bench.alphas]
         bodies = {
@@ -236,13 +256,13 @@ def main():
         for phase in args.phase or PHASES:
             result = {"phase": phase, **measure(bodies[phase], args.warmup, args.repetitions)}
             if phase == "eigenvalue":
-                result["hvps"] = bench.hvps
+                result["hvps"], result["eigenvalue"] = bench.hvps, bench.eigenvalue_estimate
             phases.append(result)
         results.append({
             "network": name, "threads": args.threads,
             "parameters": sum(w.numel() for w in bench.weights),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "torch": torch.__version__, "phases": phases,
+            "torch": torch.__version__, "instance": bool(args.instance), "phases": phases,
         })
     print(json.dumps(results, indent=2))
 

@@ -44,18 +44,22 @@ public enum SearchStepBenchmark {
         public var gigaflopsPerSecond: Double { flops / timing.median / 1e9 }
         /// Hessian-vector products per run (eigenvalue phase).
         public var hessianVectorProducts: Int?
+        /// The estimate itself (eigenvalue phase), to set beside PyTorch's on
+        /// the same instance.
+        public var eigenvalue: Double?
         /// Share of the phase's profiled time per op kind, plus "other"
         /// (optimiser, clipping, glue outside the tape).
         public var breakdown: [String: Double]
 
         enum CodingKeys: String, CodingKey {
-            case phase, timing, flops, hessianVectorProducts = "hvps", breakdown
+            case phase, timing, flops, hessianVectorProducts = "hvps", eigenvalue, breakdown
             case gigaflopsPerSecond = "gflops_per_second", medianSeconds = "median_seconds", spreadSeconds = "spread_seconds"
         }
 
-        public init(phase: SearchPhase, timing: TimingSummary, flops: Double, hessianVectorProducts: Int?, breakdown: [String: Double]) {
+        public init(phase: SearchPhase, timing: TimingSummary, flops: Double, hessianVectorProducts: Int?, eigenvalue: Double?,
+                    breakdown: [String: Double]) {
             self.phase = phase; self.timing = timing; self.flops = flops
-            self.hessianVectorProducts = hessianVectorProducts; self.breakdown = breakdown
+            self.hessianVectorProducts = hessianVectorProducts; self.eigenvalue = eigenvalue; self.breakdown = breakdown
         }
 
         public init(from decoder: Decoder) throws {
@@ -64,6 +68,7 @@ public enum SearchStepBenchmark {
             timing = try c.decode(TimingSummary.self, forKey: .timing)
             flops = try c.decode(Double.self, forKey: .flops)
             hessianVectorProducts = try c.decodeIfPresent(Int.self, forKey: .hessianVectorProducts)
+            eigenvalue = try c.decodeIfPresent(Double.self, forKey: .eigenvalue)
             breakdown = try c.decode([String: Double].self, forKey: .breakdown)
         }
 
@@ -76,6 +81,7 @@ public enum SearchStepBenchmark {
             try c.encode(timing.median, forKey: .medianSeconds)
             try c.encode(timing.spread, forKey: .spreadSeconds)
             try c.encodeIfPresent(hessianVectorProducts, forKey: .hessianVectorProducts)
+            try c.encodeIfPresent(eigenvalue, forKey: .eigenvalue)
             try c.encode(breakdown, forKey: .breakdown)
         }
     }
@@ -121,7 +127,7 @@ public enum SearchStepBenchmark {
         var forwardFlops = 0.0
         for phase in phases {
             progress("\(network.name): \(phase.rawValue)")
-            var hessianVectorProducts: Int?
+            var hessianVectorProducts: Int?, eigenvalue: Double?
             let body: () -> Void
             switch phase {
             case .forward:
@@ -142,7 +148,7 @@ public enum SearchStepBenchmark {
             case .dominantEigenvalue:
                 body = {
                     var products = engine.curvatureProducts(on: valid, noise: engine.generator)
-                    _ = products.dominantEigenvalue(tolerance: config.hessianTolerance, maxIterations: config.hessianMaxIterations)
+                    eigenvalue = products.dominantEigenvalue(tolerance: config.hessianTolerance, maxIterations: config.hessianMaxIterations).value
                     hessianVectorProducts = products.count
                 }
             }
@@ -158,7 +164,7 @@ public enum SearchStepBenchmark {
             breakdown["other"] = max(0, 1 - profile.totalSeconds / profiledSeconds)
             if phase == .forward { forwardFlops = profile.flops }
             results.append(PhaseResult(phase: phase, timing: timing, flops: profile.flops,
-                                       hessianVectorProducts: hessianVectorProducts, breakdown: breakdown))
+                                       hessianVectorProducts: hessianVectorProducts, eigenvalue: eigenvalue, breakdown: breakdown))
         }
         if !phases.contains(.forward) {
             // The FLOP count is the network's, whichever phases were timed:
@@ -194,14 +200,22 @@ public enum SearchStepBenchmark {
     }
 
     /// Writes what the PyTorch harness needs to check that both compute the
-    /// same thing: `NAME.model.safetensors` (exactly a snapshot's model file)
-    /// and `NAME.check.safetensors` with one training batch (`input`,
-    /// `labels`), the loss on it in training mode (`loss`) and the gradient of
-    /// every weight and α (`grad.NAME`). Loss and gradients come from the same
-    /// generic supernet code in Double, on the float32 values exactly, so the
+    /// same thing, and to time the same problem: `NAME.model.safetensors`
+    /// (exactly a snapshot's model file) and `NAME.check.safetensors` with the
+    /// benchmark's training batch (`input`, `labels`), the loss on it in
+    /// training mode (`loss`), the gradient of every weight and α
+    /// (`grad.NAME`), the validation batch (`valid_input`, `valid_labels`)
+    /// and the vector the eigenvalue phase's Lanczos starts from
+    /// (`lanczos_start`). Loss and gradients come from the same generic
+    /// supernet code in Double, on the float32 values exactly, so the
     /// comparison with PyTorch's float64 is not drowned in float32 rounding.
+    ///
+    /// Why the harness times this very instance: how many Hessian-vector
+    /// products Lanczos needs depends on the Hessian and the start vector, so
+    /// eigenvalue timings of two different random networks compare luck, not
+    /// implementations.
     public static func writeEquivalenceCheck(_ network: BenchmarkNetwork, to directory: String) throws {
-        let (engine, train, _) = try makeEngine(network, threads: 1)
+        let (engine, train, valid) = try makeEngine(network, threads: 1)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let model = SafeTensors.encode(engine.modelEntries(), metadata: ["format": "pt", "producer": "dartscope"])
         var initialisation = RandomGenerator(seed: 0)
@@ -218,6 +232,10 @@ public enum SearchStepBenchmark {
             .init(name: "input", shape: train.images.shape, data: .float32(train.images.scalars)),
             .init(name: "labels", shape: [train.labels.count], data: .int64(train.labels.map(Int64.init))),
             .init(name: "loss", shape: [], data: .float64(loss.value.scalars)),
+            .init(name: "valid_input", shape: valid.images.shape, data: .float32(valid.images.scalars)),
+            .init(name: "valid_labels", shape: [valid.labels.count], data: .int64(valid.labels.map(Int64.init))),
+            .init(name: "lanczos_start", shape: [store.alphaScalarCount], data: .float64(
+                HessianVectorProducts<Float>.lanczosStart(dimension: store.alphaScalarCount))),
         ]
         for (name, gradient) in pass.weights.compactMapValues(\.grad).sorted(by: { $0.key < $1.key }) {
             entries.append(.init(name: "grad." + name, shape: gradient.shape, data: .float64(gradient.scalars)))

@@ -79,7 +79,7 @@ public struct HessianVectorProducts<Scalar: TensorScalar> {
     }
 
     /// The number of α coordinates (the Hessian's order).
-    public var dimension: Int { alpha.reduce(0) { $0 + $1.count } }
+    public var dimension: Int { supernet.parameters.alphaScalarCount }
 
     /// The full Hessian (one product per coordinate), symmetrised.
     /// `progress` hears (columns done, columns in all) after each product.
@@ -110,15 +110,23 @@ public struct HessianVectorProducts<Scalar: TensorScalar> {
         return e
     }
 
+    /// The unit vector Lanczos starts from by default: standard normal
+    /// coordinates from `seed`, in `flatten` order. The benchmark writes it
+    /// out so the PyTorch harness starts its Lanczos from the same vector.
+    public static func lanczosStart(dimension: Int, seed: UInt64 = 0) -> [Double] {
+        var generator = RandomGenerator(seed: seed)
+        let q = (0..<dimension).map { _ in generator.nextStandardNormal() }
+        let norm = q.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        return q.map { $0 / norm }
+    }
+
     /// The largest algebraic eigenvalue (what R-DARTS reports) by Lanczos
-    /// with full reorthogonalisation, stopping once the top Ritz value moves
-    /// by less than `tolerance` (relative) between iterations.
+    /// with full reorthogonalisation from `lanczosStart(dimension:seed:)`, stopping
+    /// once the top Ritz value moves by less than `tolerance` (relative)
+    /// between iterations.
     public mutating func dominantEigenvalue(tolerance: Double = 1e-3, maxIterations: Int = 50, seed: UInt64 = 0) -> (value: Double, iterations: Int) {
         let n = dimension
-        var generator = RandomGenerator(seed: seed)
-        var q = (0..<n).map { _ in generator.nextStandardNormal() }
-        normalise(&q)
-        var basisVectors: [[Double]] = [q]
+        var basisVectors: [[Double]] = [Self.lanczosStart(dimension: n, seed: seed)]
         var diagonal: [Double] = [], offDiagonal: [Double] = []
         var previous = Double.nan
         for iteration in 1...max(1, min(maxIterations, n)) {
@@ -155,9 +163,4 @@ public struct HessianVectorProducts<Scalar: TensorScalar> {
     }
 
     private func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
-
-    private func normalise(_ v: inout [Double]) {
-        let norm = dot(v, v).squareRoot()
-        for i in v.indices { v[i] /= norm }
-    }
 }

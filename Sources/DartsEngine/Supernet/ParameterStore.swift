@@ -62,4 +62,7 @@ public final class ParameterStore<Scalar: TensorScalar> {
 
     /// Number of trainable weights (α excluded), as `sum(p.numel())` counts.
     public var weightCount: Int { weights.values.reduce(0) { $0 + $1.count } }
+
+    /// Number of architecture coordinates (the α-Hessian's order).
+    public var alphaScalarCount: Int { alphas.values.reduce(0) { $0 + $1.count } }
 }
