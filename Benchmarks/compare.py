@@ -43,6 +43,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repetitions", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs before each side's repetitions")
+    parser.add_argument("--eigenvalue-repetitions", type=int,
+                        help="repetitions of the eigenvalue phase (default --repetitions; each is a whole Lanczos run)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--output", default=str(HERE / "results.md"))
     parser.add_argument("--results", default=str(HERE / "results"), help="folder for each side's raw JSON")
@@ -70,14 +72,17 @@ def main():
         groups = [[p] for p in phases] if args.per_phase else [args.phase or []]
         for round_index in range(args.rounds):
             for group_index, group in enumerate(groups):
-                common = ["--threads", str(args.threads), "--repetitions", str(args.repetitions), "--warmup", str(args.warmup)]
+                repetitions = args.repetitions
+                if group == ["eigenvalue"] and args.eigenvalue_repetitions:
+                    repetitions = args.eigenvalue_repetitions
+                common = ["--threads", str(args.threads), "--repetitions", str(repetitions), "--warmup", str(args.warmup)]
                 for phase in group:
                     common += ["--phase", phase]
                 sides = [("dartscope", [args.dartscope, "bench", "--json", "--network", name] + common),
                          ("torch", [args.python, str(HERE / "torch_bench.py"), "--network", name, "--instance", str(instance)] + common)]
                 selection = "" if not group else "." + "+".join(str(PHASES.index(p)) for p in group)
                 for side, command in sides if (round_index + group_index) % 2 == 0 else reversed(sides):
-                    path = results / f"{name}.{side}.shared.t{args.threads}.r{args.repetitions}w{args.warmup}{selection}.{round_index + 1}.json"
+                    path = results / f"{name}.{side}.shared.t{args.threads}.r{repetitions}w{args.warmup}{selection}.{round_index + 1}.json"
                     if args.report_only and not path.exists():
                         continue
                     print(f"compare: {name} round {round_index + 1}{' ' + group[0] if args.per_phase else ''}: {side}",
@@ -87,7 +92,9 @@ def main():
             ours.pop(name, None)
             theirs.pop(name, None)
 
-    lines = [f"Threads: {args.threads} on both sides; medians of {args.repetitions} repetitions after a warm-up"
+    eigenvalue_note = (f" ({args.eigenvalue_repetitions} for the eigenvalue)"
+                       if args.eigenvalue_repetitions and args.per_phase and "eigenvalue" in phases else "")
+    lines = [f"Threads: {args.threads} on both sides; medians of {args.repetitions} repetitions{eigenvalue_note} after a warm-up"
              f"{f', median over {args.rounds} alternating rounds' if args.rounds > 1 else ''}"
              f"{' (each phase a pair of processes run back to back)' if args.per_phase else ''}. "
              f"Ratio = median over rounds of PyTorch time / dartscope time in the same round (> 1: dartscope faster). GFLOP/s: dartscope's convolution FLOPs / time.", "",

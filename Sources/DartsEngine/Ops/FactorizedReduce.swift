@@ -50,19 +50,22 @@ struct FactorizedReduction<Scalar: TensorScalar> {
 
     /// The pixels (2i, 2j) of one sample, and (2i + 1, 2j + 1) or zero past
     /// the edge: the inputs of the two branches, `[Cin, Ho·Wo]` each.
+    /// Wrapping arithmetic in the row loops (indices are bounded by the
+    /// tensor's size) lets them vectorise; with overflow checks they ran one
+    /// element at a time, 4–5 % of a demo-s3 weight step with the scatter.
     private func gatherColumns(_ sample: UnsafePointer<Scalar>, even: UnsafeMutablePointer<Scalar>, odd: UnsafeMutablePointer<Scalar>) {
         let oddColumns = width / 2  // the j with 2j + 1 < width
         for c in 0..<inChannels {
             let plane = sample + c * planeIn
             for i in 0..<outHeight {
                 let evenRow = plane + 2 * i * width, target = c * planeOut + i * outWidth
-                for j in 0..<outWidth { even[target + j] = evenRow[2 * j] }
+                for j in 0..<outWidth { even[target &+ j] = evenRow[2 &* j] }
                 guard 2 * i + 1 < height else {
                     (odd + target).update(repeating: 0, count: outWidth)
                     continue
                 }
                 let oddRow = plane + (2 * i + 1) * width + 1
-                for j in 0..<oddColumns { odd[target + j] = oddRow[2 * j] }
+                for j in 0..<oddColumns { odd[target &+ j] = oddRow[2 &* j] }
                 for j in oddColumns..<outWidth { odd[target + j] = 0 }
             }
         }
@@ -163,10 +166,10 @@ struct FactorizedReduction<Scalar: TensorScalar> {
             for i in 0..<outHeight {
                 let source = c * planeOut + i * outWidth
                 let evenRow = plane + 2 * i * width
-                for j in 0..<outWidth { evenRow[2 * j] = even[source + j] }
+                for j in 0..<outWidth { evenRow[2 &* j] = even[source &+ j] }
                 guard 2 * i + 1 < height else { continue }
                 let oddRow = plane + (2 * i + 1) * width
-                for j in 0..<outWidth where 2 * j + 1 < width { oddRow[2 * j + 1] = odd[source + j] }
+                for j in 0..<width / 2 { oddRow[2 &* j &+ 1] = odd[source &+ j] }
             }
         }
     }
