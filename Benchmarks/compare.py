@@ -98,8 +98,8 @@ def main():
              f"{f', median over {args.rounds} alternating rounds' if args.rounds > 1 else ''}"
              f"{' (each phase a pair of processes run back to back)' if args.per_phase else ''}. "
              f"Ratio = median over rounds of PyTorch time / dartscope time in the same round (> 1: dartscope faster). GFLOP/s: dartscope's convolution FLOPs / time.", "",
-             "| network | phase | dartscope ms | PyTorch ms | ratio | target | GFLOP/s |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+             "| network | phase | dartscope ms | PyTorch ms | ratio | target | GFLOP/s | ratio per round |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
     for name in ours:
         for phase in phases:
             mine = [p for r in ours[name] for p in r["phases"] if p["phase"] == phase]
@@ -109,11 +109,12 @@ def main():
             a = statistics.median(p["median_seconds"] for p in mine)
             b = statistics.median(p["median_seconds"] for p in other)
             # The ratio pairs the two sides round by round (each round's runs are adjacent).
-            ratio = statistics.median(o["median_seconds"] / m["median_seconds"] for m, o in zip(mine, other))
+            paired = [o["median_seconds"] / m["median_seconds"] for m, o in zip(mine, other)]
+            ratio = statistics.median(paired)
             hvps = (f" ({mine[0]['hvps']} HVPs vs {other[0]['hvps']})" if "hvps" in mine[0] else "")
             target = "" if phase in ("forward",) else f"≥ {TARGETS[name]:g}"
             lines.append(f"| {name} | {phase}{hvps} | {a * 1e3:.1f} | {b * 1e3:.1f} | {ratio:.2f} | {target} | "
-                         f"{statistics.median(p['gflops_per_second'] for p in mine):.1f} |")
+                         f"{statistics.median(p['gflops_per_second'] for p in mine):.1f} | {', '.join(f'{r:.2f}' for r in paired)} |")
     estimates = []
     for name in ours:
         mine = next((p for r in ours[name] for p in r["phases"] if p.get("eigenvalue") is not None), None)
