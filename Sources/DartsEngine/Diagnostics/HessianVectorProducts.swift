@@ -116,7 +116,7 @@ public struct HessianVectorProducts<Scalar: TensorScalar> {
     public static func lanczosStart(dimension: Int, seed: UInt64 = 0) -> [Double] {
         var generator = RandomGenerator(seed: seed)
         let q = (0..<dimension).map { _ in generator.nextStandardNormal() }
-        let norm = q.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let norm = Self.dot(q, q).squareRoot()
         return q.map { $0 / norm }
     }
 
@@ -131,16 +131,16 @@ public struct HessianVectorProducts<Scalar: TensorScalar> {
         var previous = Double.nan
         for iteration in 1...max(1, min(maxIterations, n)) {
             var w = flatten(product(unflatten(basisVectors.last!)))
-            let a = dot(w, basisVectors.last!)
+            let a = Self.dot(w, basisVectors.last!)
             diagonal.append(a)
             // Full reorthogonalisation (twice is enough) keeps Ritz values clean.
             for _ in 0..<2 {
                 for b in basisVectors {
-                    let c = dot(w, b)
+                    let c = Self.dot(w, b)
                     for i in 0..<n { w[i] -= c * b[i] }
                 }
             }
-            let beta = dot(w, w).squareRoot()
+            let beta = Self.dot(w, w).squareRoot()
             let top = SymmetricEigen.eigenvalues(tridiagonal(diagonal, offDiagonal)).last!
             if abs(top - previous) <= tolerance * max(abs(top), 1e-12) || beta < 1e-10 || iteration == min(maxIterations, n) {
                 return (top, iteration)
@@ -162,5 +162,5 @@ public struct HessianVectorProducts<Scalar: TensorScalar> {
         return t
     }
 
-    private func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+    private static func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
 }
