@@ -106,8 +106,9 @@ func runDashboard(engine: SearchEngine, theme name: String, replay: JournalRepla
     runner.start()
     app.run()
     if let frames = app.frameTimes.summary {
-        log(String(format: "dartscope: dashboard drew %d frames, redraw median %.2f ms, 95th percentile %.2f ms",
-                   frames.samples.count, frames.median * 1e3, frames.percentile(0.95) * 1e3))
+        log(String(format: "dartscope: dashboard drew %d frames, redraw median %.2f ms, 95th percentile %.2f ms; UI thread %.2f s CPU in %.0f s (%.2f %% of a core)",
+                   frames.samples.count, frames.median * 1e3, frames.percentile(0.95) * 1e3,
+                   app.uiTime.cpu, app.uiTime.wall, 100 * app.uiTime.cpu / max(app.uiTime.wall, 1e-9)))
     }
     let genotype = engine.supernet.genotype()
     print(genotype.description)

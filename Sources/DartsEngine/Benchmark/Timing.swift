@@ -54,6 +54,15 @@ public struct TimingSummary: Codable, Sendable {
     }
 }
 
+/// CPU seconds the calling thread has used so far: what a helper thread
+/// (the dashboard's UI loop) takes from the engine, free of the machine's
+/// wall-clock noise.
+public func threadCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
 /// A duration for people: `42s`, `4m05s`, `1h12m`; `--` when unknown.
 public func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "--" }

@@ -15,6 +15,9 @@ public final class DashboardApp {
     /// Seconds each frame took to lay out and draw (the redraw cost the
     /// engine competes with), reported when the dashboard closes.
     public private(set) var frameTimes = TimingSummary.Recorder()
+    /// CPU and wall-clock seconds of `run()` on the UI thread: everything the
+    /// dashboard itself (not the terminal) took from the engine's cores.
+    public private(set) var uiTime: (cpu: Double, wall: Double) = (0, 0)
     var seenMessages = 0
 
     public init(runner: EngineRunner, space: SearchSpace, layers: Int, runName: String, datasetName: String, theme: Theme) {
@@ -32,7 +35,11 @@ public final class DashboardApp {
     /// was resized, or a second passed (steps/s and ETA): the engine keeps
     /// both cores busy, so identical frames would only slow the search.
     public func run() {
-        defer { terminal.end() }
+        let start = (cpu: threadCPUSeconds(), wall: Date())
+        defer {
+            terminal.end()
+            uiTime = (threadCPUSeconds() - start.cpu, Date().timeIntervalSince(start.wall))
+        }
         var snapshot = runner.store.snapshot()
         var drawn: (changes: Int, width: Int, height: Int, time: Date)?
         var viewChanged = true
