@@ -60,6 +60,26 @@ struct OpGradientTests {
         #expect(x.grad?.scalars == gradient)
     }
 
+    /// A window of nothing but −∞ still picks an element inside the image
+    /// (its first in-bounds one, as PyTorch does), never the padding.
+    @Test(arguments: [1, 2])
+    func maxPoolOfNegativeInfinityPicksTheFirstInBoundsElement(_ stride: Int) {
+        let geometry = PoolingGeometry(stride: stride)
+        let height = 5, width = 4
+        let tape = Tape<Double>()
+        let x = tape.variable(Tensor(repeating: -.infinity, shape: [1, 1, height, width]), requiresGrad: true)
+        let y = x.maxPool(geometry)
+        tape.backward(from: y.sumAll())
+        var gradient = [Double](repeating: 0, count: height * width)
+        for oh in 0..<geometry.outputLength(height) {
+            for ow in 0..<geometry.outputLength(width) {
+                gradient[max(oh * stride - 1, 0) * width + max(ow * stride - 1, 0)] += 1
+            }
+        }
+        #expect(y.value.scalars.allSatisfy { $0 == -.infinity })
+        #expect(x.grad?.scalars == gradient)
+    }
+
     @Test func averagePoolExcludesPadding() {
         let tape = Tape<Double>()
         let x = tape.constant(Tensor(shape: [1, 1, 2, 2], scalars: [1, 2, 3, 4]))

@@ -128,6 +128,12 @@ extension Variable {
         // The stride-1 maxima in the padded pitch (columns past the output
         // width are scratch); a stride reads every s-th of them.
         let span = border.stride1Span(kernelSize: k, dilation: 1)
+        // Each bordered position's offset in the input plane, −1 on the
+        // border: one look-up per window instead of a division and a remainder.
+        let planeOffsets: [Int32] = (0..<border.count).map { q in
+            let row = q / pitch - geometry.padding, column = q % pitch - geometry.padding
+            return (0..<height).contains(row) && (0..<width).contains(column) ? Int32(row * width + column) : -1
+        }
         return [Int32](unsafeUninitializedCapacity: planes * planeOut) { best, initialized in
             value.scalars.withUnsafeBufferPointer { x in
                 Parallelism.forEachChunk(of: planes, work: planes * planeOut * k * k) { range in
@@ -141,14 +147,13 @@ extension Variable {
                         Scalar.planeKernels.windowMaxima(padded, pitch: pitch, kernelSize: k, into: maxima, positions: positions, count: span)
                         for oh in 0..<outHeight {
                             for ow in 0..<outWidth {
-                                let q = Int(positions[s * (oh * pitch + ow)])
-                                var row = q / pitch - geometry.padding, column = q % pitch - geometry.padding
-                                if !(0..<height).contains(row) || !(0..<width).contains(column) {
+                                var offset = Int(planeOffsets[Int(positions[s &* (oh &* pitch &+ ow)])])
+                                if offset < 0 {
                                     // Only when every in-bounds value is −∞ (or NaN): take the first in-bounds one.
-                                    row = geometry.window(oh, length: height).lowerBound
-                                    column = geometry.window(ow, length: width).lowerBound
+                                    offset = geometry.window(oh, length: height).lowerBound * width
+                                        + geometry.window(ow, length: width).lowerBound
                                 }
-                                best[plane * planeOut + oh * outWidth + ow] = Int32(base + row * width + column)
+                                best[plane &* planeOut &+ oh &* outWidth &+ ow] = Int32(base + offset)
                             }
                         }
                     }
