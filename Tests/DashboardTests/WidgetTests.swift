@@ -13,6 +13,27 @@ struct WidgetTests {
         #expect(grid[3, 0].style.foreground == .title)
     }
 
+    /// At the smallest size the dashboard draws, a long run name and a long
+    /// Λ setting still leave the state and Λ on the header line: the bar
+    /// and the rate make room first.
+    @Test(arguments: [DashboardView.minimumWidth, 160])
+    func headerKeepsStateAndLambdaVisible(_ width: Int) {
+        let layout = DashboardView(space: SearchSpace.named("s3")!, layers: 5, glyphs: .ascii, shaded: true)
+        var snapshot = MetricsSnapshot()
+        snapshot.state = .paused
+        snapshot.config.runName = "a-rather-long-run-name-for-a-fork-of-a-fork"
+        snapshot.config.lambdaEnabled = true
+        snapshot.step = 120
+        snapshot.totalSteps = 2370
+        snapshot.stepsPerSecond = 2.5
+        var view = ViewState()
+        view.datasetName = "fashion-mnist"
+        let header = layout.render(snapshot, view, width: width, height: DashboardView.minimumHeight).line(0)
+        #expect(header.hasPrefix("dartscope a-rather-long-run-name"))
+        #expect(header.hasSuffix(" PAUSED  Λ corr λ=0.125 ramp"), "\(header)")
+        #expect(header.contains("steps/s") == (width == 160))
+    }
+
     @Test func heatmapShadesMarksAndLabels() {
         var heatmap = Heatmap(rowLabels: ["n0←c_{k-2}", "n0←c_{k-1}"], columnLabels: ["none", "skip", "sep3"],
                               values: [[0.1, 0.2, 0.7], [0.0, 1.0, 0.5]], scale: .sequential(0...1))

@@ -66,6 +66,9 @@ public struct MetricsSnapshot: Sendable {
     /// Messages for the status line, newest last.
     public var messages: [String] = []
     public var stepsPerSecond = Double.nan
+
+    /// An empty snapshot (what the store holds before the engine's first report).
+    public init() {}
 }
 
 /// The one place the engine thread and the UI thread share metrics: the

@@ -77,27 +77,38 @@ public struct DashboardView {
 
     // MARK: Panels
 
+    /// The top line. The run's state and the Λ-DARTS status are what a user
+    /// acts on, so they are pinned to the right edge; on a narrow terminal the
+    /// progress bar shrinks, then the rate goes, then the run description is
+    /// clipped — never the state.
     func header(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, width: Int) {
-        let epochs = s.config.epochs
-        var x = grid.write("dartscope ", x: 0, y: 0, style: CellStyle(.title, bold: true))
-        x += grid.write("\(s.config.runName.isEmpty ? view.runName : s.config.runName) · \(space.name) · \(view.datasetName) · epoch \(min(s.epoch + 1, epochs))/\(epochs) step \(s.step)/\(s.totalSteps) ",
-                        x: x, y: 0, style: CellStyle(.text))
-        ProgressBar(fraction: s.totalSteps > 0 ? Double(s.step) / Double(s.totalSteps) : 0).draw(into: &grid, x: x, y: 0, width: 22, glyphs: glyphs)
-        x += 23
-        let rate = s.stepsPerSecond.isFinite ? String(format: "%.2f steps/s", s.stepsPerSecond) : "– steps/s"
-        let eta = s.stepsPerSecond.isFinite && s.stepsPerSecond > 0 ? " ETA " + formatDuration(Double(s.totalSteps - s.step) / s.stepsPerSecond) : ""
-        x += grid.write(rate + eta + " ", x: x, y: 0, style: CellStyle(.dim))
         let triggered = s.latest["es"]?["triggered"] == .bool(true)
-        let state = triggered && s.state == .running ? "ES TRIGGERED" : s.state.rawValue
+        let state = " " + (triggered && s.state == .running ? "ES TRIGGERED" : s.state.rawValue) + " "
         let stateRole: ColorRole = switch s.state {
         case .running: triggered ? .warning : .good
         case .paused, .stepping: .warning
         case .stopped, .finished: .dim
         case .diverged: .bad
         }
-        x += grid.write(" \(state) ", x: x, y: 0, style: CellStyle(stateRole, bold: true))
-        let lambda = s.config.lambdaEnabled ? "Λ \(s.config.lambdaVariant) λ=\(formatReal(s.config.lambdaValue))\(s.config.lambdaRamp ? " ramp" : "")" : "Λ off"
-        grid.write(" " + lambda, x: x, y: 0, style: CellStyle(s.config.lambdaEnabled ? .accent : .dim))
+        let lambda = " " + (s.config.lambdaEnabled
+            ? "Λ \(s.config.lambdaVariant) λ=\(formatReal(s.config.lambdaValue))\(s.config.lambdaRamp ? " ramp" : "")" : "Λ off")
+        let rightX = max(0, width - state.count - lambda.count)
+        grid.write(state, x: rightX, y: 0, style: CellStyle(stateRole, bold: true))
+        grid.write(lambda, x: rightX + state.count, y: 0, style: CellStyle(s.config.lambdaEnabled ? .accent : .dim))
+
+        let epochs = s.config.epochs
+        var x = grid.write("dartscope ", x: 0, y: 0, style: CellStyle(.title, bold: true), maxWidth: rightX)
+        x += grid.write("\(s.config.runName.isEmpty ? view.runName : s.config.runName) · \(space.name) · \(view.datasetName) · epoch \(min(s.epoch + 1, epochs))/\(epochs) step \(s.step)/\(s.totalSteps) ",
+                        x: x, y: 0, style: CellStyle(.text), maxWidth: rightX - x)
+        let rate = (s.stepsPerSecond.isFinite ? String(format: "%.2f steps/s", s.stepsPerSecond) : "– steps/s")
+            + (s.stepsPerSecond.isFinite && s.stepsPerSecond > 0 ? " ETA " + formatDuration(Double(s.totalSteps - s.step) / s.stepsPerSecond) : "")
+        let room = rightX - x - 1
+        let barWidth = min(22, room - rate.count - 1)
+        if barWidth >= 10 {
+            ProgressBar(fraction: s.totalSteps > 0 ? Double(s.step) / Double(s.totalSteps) : 0).draw(into: &grid, x: x, y: 0, width: barWidth, glyphs: glyphs)
+            x += barWidth + 1
+        }
+        if rate.count <= rightX - x - 1 { grid.write(rate, x: x, y: 0, style: CellStyle(.dim)) }
     }
 
     func edgeLabels() -> [String] { (0..<space.topology.edgeCount).map { space.topology.edgeLabel($0) } }
