@@ -5,9 +5,17 @@ import DartsEngine
 struct DartScope: ParsableCommand {
     static func main() {
         AllocatorTuning.keepFreedBlocks()
+        var command: ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
         do {
-            var command = try parseAsRoot()
             try command.run()
+        } catch let error as ValidationError {
+            // The arguments parsed; what they name (a config, a snapshot, a
+            // dataset, a value) is wrong, and the message says how. The
+            // parser would follow it with the root command's usage line,
+            // which answers nothing here.
+            log("Error: \(error.message)")
+            exit(withError: ExitCode.validationFailure)
         } catch {
             exit(withError: error)
         }
