@@ -179,11 +179,22 @@ struct TmuxDashboardTests {
         screen = session.waitFor { $0.contains("invalid value 'abc' for lambda.value") }
         #expect(screen.contains("invalid value 'abc' for lambda.value"))
         #expect(screen.split(separator: "\n").contains { $0.contains("lambda.value") && $0.contains("0.5") })
+        // A structural parameter is refused by the dashboard itself.
+        session.sendLiteral(":set network.layers 8")
+        session.send("Enter")
+        screen = session.waitFor { $0.contains("network.layers cannot change while a search runs") }
+        #expect(screen.contains("network.layers cannot change while a search runs"), "\(screen)")
 
         // s writes a snapshot that `dartscope resume` accepts.
         session.send("s")
         let snapshot = session.directory + "/runs/tmux/snapshots/manual-step\(paused + 1)"
         session.waitFor { _ in FileManager.default.fileExists(atPath: snapshot + "/manifest.json") }
+        // tab completes a snapshot name after :rollback.
+        session.sendLiteral(":rollback manual-")
+        session.send("Tab")
+        screen = session.waitFor { $0.contains(":rollback manual-step\(paused + 1) ") }
+        #expect(screen.contains(":rollback manual-step\(paused + 1) "), "\(screen)")
+        session.send("Escape")
         let resumed = try TmuxSession.runToCompletion(
             ["resume", snapshot, "--headless", "--name", "tmux-resumed", "--set", "optim.lr=0.01"], in: session.directory)
         #expect(resumed.status == 0 || resumed.status == 124, "\(resumed.output)")

@@ -122,7 +122,7 @@ public final class EngineRunner: @unchecked Sendable {
             }
             let message = try engine.apply(command)
             if case .rollback = command { store.reset(from: engine) }
-            store.update(config: engine.config, message: message)
+            store.update(config: engine.config, snapshotDirectory: engine.snapshotDirectory, message: message)  // a fork moves the folder
         } catch {
             store.update(message: "error: \(error)")
         }

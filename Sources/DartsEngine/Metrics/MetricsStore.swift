@@ -66,6 +66,9 @@ public struct MetricsSnapshot: Sendable {
     /// Messages for the status line, newest last.
     public var messages: [String] = []
     public var stepsPerSecond = Double.nan
+    /// Where the run's snapshots are (`:rollback` completes names from it);
+    /// nil when the engine writes none.
+    public var snapshotDirectory: String?
 
     /// An empty snapshot (what the store holds before the engine's first report).
     public init() {}
@@ -114,6 +117,7 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
         current.totalSteps = engine.totalSteps
         current.stepsPerEpoch = engine.stepsPerEpoch
         current.config = engine.config
+        current.snapshotDirectory = engine.snapshotDirectory
     }
 
     public func record(_ event: MetricEvent) {
@@ -157,12 +161,14 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
     }
 
     /// Engine-side updates that are not metric events.
-    public func update(state: RunState? = nil, config: SearchConfig? = nil, totalSteps: Int? = nil, message: String? = nil) {
+    public func update(state: RunState? = nil, config: SearchConfig? = nil, snapshotDirectory: String? = nil, totalSteps: Int? = nil,
+                       message: String? = nil) {
         lock.lock()
         defer { lock.unlock() }
         changes += 1
         if let state { current.state = state }
         if let config { current.config = config }
+        if let snapshotDirectory { current.snapshotDirectory = snapshotDirectory }
         if let totalSteps { current.totalSteps = totalSteps }
         if let message { messages.append(message) }
     }

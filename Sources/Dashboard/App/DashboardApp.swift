@@ -90,10 +90,12 @@ public final class DashboardApp {
             default: view.mode = .normal
             }
         case .command(let text):
-            editLine(key, text: text, history: true) { view.mode = .command($0) } submit: { self.execute($0, s) }
+            editLine(key, text: text, history: true, completion: { self.complete($0, snapshotDirectory: s.snapshotDirectory) }) {
+                view.mode = .command($0)
+            } submit: { self.execute($0, s) }
         case .editing(let parameter, let text):
             editLine(key, text: text, history: false) { view.mode = .editing(key: parameter, text: $0) } submit: { value in
-                self.send(.set(key: parameter, value: ConfigValue.parse(value)))
+                self.sendSet(key: parameter, value: value)
             }
         case .normal:
             normalKey(key, s)
@@ -101,7 +103,8 @@ public final class DashboardApp {
     }
 
     /// Line editing shared by `:` commands and in-place parameter edits.
-    func editLine(_ key: Key, text: String, history: Bool, update: (String) -> Void, submit: @escaping (String) -> Void) {
+    func editLine(_ key: Key, text: String, history: Bool, completion: ((String) -> String)? = nil, update: (String) -> Void,
+                  submit: @escaping (String) -> Void) {
         switch key {
         case .escape:
             view.mode = .normal
@@ -111,8 +114,8 @@ public final class DashboardApp {
             submit(text)
         case .backspace:
             if text.isEmpty { view.mode = .normal } else { update(String(text.dropLast())) }
-        case .tab where history:
-            update(complete(text))
+        case .tab where completion != nil:
+            update(completion!(text))
         case .up where history && !commandHistory.isEmpty:
             let index = max(0, (historyIndex ?? commandHistory.count) - 1)
             historyIndex = index
@@ -128,8 +131,9 @@ public final class DashboardApp {
         }
     }
 
-    /// Completes the command word or a `:set` parameter key.
-    func complete(_ text: String) -> String {
+    /// Completes the command word, a `:set` parameter key, a `:theme` name
+    /// or a `:rollback` snapshot name.
+    func complete(_ text: String, snapshotDirectory: String?) -> String {
         let words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         let candidates: [String]
         if words.count <= 1 {
@@ -138,6 +142,8 @@ public final class DashboardApp {
             candidates = SearchParameters.all.filter(\.isLive).map(\.key).filter { $0.hasPrefix(words[1]) }.map { "set " + $0 }
         } else if words.count == 2 && words[0] == "theme" {
             candidates = Theme.available().filter { $0.hasPrefix(words[1]) }.map { "theme " + $0 }
+        } else if words.count == 2 && words[0] == "rollback", let snapshotDirectory {
+            candidates = LoadedSnapshot.names(in: snapshotDirectory).filter { $0.hasPrefix(words[1]) }.map { "rollback " + $0 }
         } else {
             return text
         }
@@ -184,6 +190,23 @@ public final class DashboardApp {
         view.status = "sent: \(command)"
     }
 
+    /// Checks a typed value against the parameter's table entry first, so a
+    /// mistake is answered at once rather than at the engine's next step
+    /// boundary (which can be an epoch-end eigenvalue away). The engine
+    /// still validates what it applies, combinations included.
+    func sendSet(key: String, value text: String) {
+        let value = ConfigValue.parse(text)
+        do {
+            let spec = try SearchParameters.spec(key)
+            guard spec.isLive else { throw ConfigError.notLive(key) }
+            _ = try spec.validate(value)
+        } catch {
+            view.status = "error: \(error)"
+            return
+        }
+        send(.set(key: key, value: value))
+    }
+
     func cycleTheme() {
         let names = Theme.available()
         guard !names.isEmpty else { return }
@@ -200,18 +223,13 @@ public final class DashboardApp {
         }
     }
 
-    /// `:` commands. Parameter errors are reported by the engine (status line).
+    /// `:` commands. A `:set` value is checked here first and again by the engine (status line).
     func execute(_ line: String, _ s: MetricsSnapshot) {
         let words = line.split(separator: " ").map(String.init)
         guard let verb = words.first else { return }
         switch (verb, words.count) {
         case ("set", 3):
-            let key = Self.aliases[words[1]] ?? words[1]
-            do { _ = try SearchParameters.spec(key) } catch {
-                view.status = "error: \(error)"
-                return
-            }
-            send(.set(key: key, value: ConfigValue.parse(words[2])))
+            sendSet(key: Self.aliases[words[1]] ?? words[1], value: words[2])
         case ("snapshot", 2): send(.snapshot(name: words[1]))
         case ("rollback", 2): send(.rollback(name: words[1]))
         case ("fork", 2): send(.fork(name: words[1]))
