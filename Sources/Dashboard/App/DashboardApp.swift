@@ -114,8 +114,8 @@ public final class DashboardApp {
             submit(text)
         case .backspace:
             if text.isEmpty { view.mode = .normal } else { update(String(text.dropLast())) }
-        case .tab where completion != nil:
-            update(completion!(text))
+        case .tab:
+            if let completion { update(completion(text)) }
         case .up where history && !commandHistory.isEmpty:
             let index = max(0, (historyIndex ?? commandHistory.count) - 1)
             historyIndex = index
