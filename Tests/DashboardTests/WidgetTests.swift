@@ -34,6 +34,12 @@ struct WidgetTests {
         #expect(header.contains("steps/s") == (width == 160))
     }
 
+    @Test(arguments: [(0.2, 0.18, 0.22), (-3, -3.3, -2.7), (0, -0.5, 0.5)])
+    func flatSeriesRangeStaysNearItsValue(_ value: Double, _ low: Double, _ high: Double) throws {
+        let range = try #require(LineChart(series: [.init([value, value], role: .accent)]).range)
+        #expect(abs(range.lowerBound - low) < 1e-12 && abs(range.upperBound - high) < 1e-12, "\(range)")
+    }
+
     @Test func heatmapShadesMarksAndLabels() {
         var heatmap = Heatmap(rowLabels: ["n0←c_{k-2}", "n0←c_{k-1}"], columnLabels: ["none", "skip", "sep3"],
                               values: [[0.1, 0.2, 0.7], [0.0, 1.0, 0.5]], scale: .sequential(0...1))

@@ -20,10 +20,14 @@ public struct LineChart: Sendable {
     public init(series: [Series]) { self.series = series }
 
     /// The y range covering every finite value (and the reference line).
+    /// A flat series gets ±10 % of its value (±0.5 around zero), so the one
+    /// eigenvalue of a first epoch does not put a negative number on the axis.
     public var range: ClosedRange<Double>? {
         let finite = series.flatMap(\.values).filter(\.isFinite) + (reference.map { [$0] } ?? [])
         guard let low = finite.min(), let high = finite.max() else { return nil }
-        return low == high ? (low - 0.5)...(high + 0.5) : low...high
+        guard low == high else { return low...high }
+        let margin = low == 0 ? 0.5 : abs(low) / 10
+        return (low - margin)...(high + margin)
     }
 
     public func draw(into grid: inout CellGrid, at rect: Rect, glyphs: Glyphs) {
