@@ -66,6 +66,16 @@ struct WidgetTests {
         #expect(heatmap.step(of: 10) == 7)
     }
 
+    /// Two points far apart are joined by a line: every dot column between
+    /// them is drawn, rising from the first point's row to the second's.
+    @Test func lineChartJoinsSparsePointsWithALine() {
+        var grid = CellGrid(width: 28, height: 4)
+        LineChart(series: [.init([0, 1], role: .accent)]).draw(into: &grid, at: Rect(x: 0, y: 0, width: 28, height: 4), glyphs: .ascii)
+        let heights = (8..<28).map { x in (0..<4).filter { grid[x, $0].character != " " }.map { 4 - $0 }.max() ?? 0 }
+        #expect(!heights.contains(0), "a gap in \(heights)")
+        #expect(heights.first == 1 && heights.last == 4 && heights == heights.sorted(), "\(heights)")
+    }
+
     @Test func lineChartDrawsBrailleRisingLeftToRight() {
         var chart = LineChart(series: [.init([0, 1, 2, 3], role: .accent)])
         chart.markers = [3]

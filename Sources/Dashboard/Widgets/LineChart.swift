@@ -60,20 +60,33 @@ public struct LineChart: Sendable {
         }
         for s in series {
             var dots: [Int: UInt8] = [:]  // cell index → braille bit pattern
-            var previous: (Int, Int)?
-            for (i, v) in s.values.enumerated() where v.isFinite {
-                let point = (column(i), row(v))
-                // Join consecutive points with a vertical run so steep moves stay visible.
-                let from = previous.map { min($0.1, point.1) } ?? point.1
-                let to = previous.map { max($0.1, point.1) } ?? point.1
-                for r in from...to {
-                    let cellX = point.0 / dotsX, cellY = (rows - 1 - r) / dotsY
+            func mark(column x: Int, rows a: Int, _ b: Int) {
+                for r in min(a, b)...max(a, b) {
+                    let cellX = x / dotsX, cellY = (rows - 1 - r) / dotsY
                     let key = cellY * plot.width + cellX
                     if glyphs.usesBraille {
-                        dots[key, default: 0] |= brailleBit(dx: point.0 % dotsX, dy: (rows - 1 - r) % dotsY)
+                        dots[key, default: 0] |= brailleBit(dx: x % dotsX, dy: (rows - 1 - r) % dotsY)
                     } else {
                         dots[key] = max(dots[key] ?? 0, UInt8(8 - (rows - 1 - r) % dotsY))
                     }
+                }
+            }
+            var previous: (x: Int, y: Int)?
+            for (i, v) in s.values.enumerated() where v.isFinite {
+                let point = (x: column(i), y: row(v))
+                guard let last = previous, point.x > last.x else {
+                    // The first point, or another in the same dot column: a vertical run keeps steep moves visible.
+                    mark(column: point.x, rows: previous?.y ?? point.y, point.y)
+                    previous = point
+                    continue
+                }
+                // A straight line to the next point, one dot column at a time, so a
+                // sparse series (one eigenvalue per epoch) reads as a line, not as dots.
+                var y = last.y
+                for x in (last.x + 1)...point.x {
+                    let next = last.y + Int((Double(point.y - last.y) * Double(x - last.x) / Double(point.x - last.x)).rounded())
+                    mark(column: x, rows: y, next)
+                    y = next
                 }
                 previous = point
             }
