@@ -40,6 +40,19 @@ struct WidgetTests {
         #expect(abs(range.lowerBound - low) < 1e-12 && abs(range.upperBound - high) < 1e-12, "\(range)")
     }
 
+    /// A command longer than the terminal shows its end, where the cursor is.
+    @Test func longCommandLineScrollsToItsEnd() {
+        let layout = DashboardView(space: SearchSpace.named("s3")!, layers: 5, glyphs: .ascii, shaded: true)
+        var view = ViewState()
+        let path = String(repeating: "/a-long-folder-name", count: 8) + "/metrics.jsonl"
+        view.mode = .command("export metrics " + path)
+        let width = DashboardView.minimumWidth, height = DashboardView.minimumHeight
+        let line = layout.render(MetricsSnapshot(), view, width: width, height: height).line(height - 1)
+        #expect(line.hasPrefix("…") && line.hasSuffix("/metrics.jsonl▏"), "\(line)")
+        view.mode = .command("set lambda 0.3")
+        #expect(layout.render(MetricsSnapshot(), view, width: width, height: height).line(height - 1).hasPrefix(":set lambda 0.3▏"))
+    }
+
     @Test func heatmapShadesMarksAndLabels() {
         var heatmap = Heatmap(rowLabels: ["n0←c_{k-2}", "n0←c_{k-1}"], columnLabels: ["none", "skip", "sep3"],
                               values: [[0.1, 0.2, 0.7], [0.0, 1.0, 0.5]], scale: .sequential(0...1))

@@ -240,7 +240,10 @@ public struct DashboardView {
     func statusLine(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, y: Int, width: Int) {
         switch view.mode {
         case .command(let text):
-            grid.write(":" + text + "▏", x: 0, y: y, style: CellStyle(.accent, bold: true))
+            // A line longer than the terminal scrolls: its end, where the typing is, stays in view.
+            let line = ":" + text + "▏"
+            let visible = line.count <= width ? line : "…" + line.suffix(width - 1)
+            grid.write(visible, x: 0, y: y, style: CellStyle(.accent, bold: true))
         case .editing(let key, _):
             grid.write("editing \(key): enter to apply, esc to cancel", x: 0, y: y, style: CellStyle(.accent))
         default:
