@@ -70,6 +70,17 @@ public enum SearchParameters {
         throw ConfigError.unknownKey(key, suggestion: suggestion(for: key))
     }
 
+    /// A change to `key` while a search runs: the parameter's entry and the
+    /// validated value, or why it is refused (unknown key, structural
+    /// parameter, value out of range). The dashboard asks before sending a
+    /// `:set`, the engine again before applying it (and then checks
+    /// combinations with the rest of the config).
+    public static func liveChange(_ key: String, to value: ConfigValue) throws(ConfigError) -> (spec: ParameterSpec, value: ConfigValue) {
+        let spec = try spec(key)
+        guard spec.isLive else { throw ConfigError.notLive(key) }
+        return (spec, try spec.validate(value))
+    }
+
     /// The known key closest to a mistyped one (edit distance ≤ 3, or a
     /// unique key with the same last component).
     static func suggestion(for key: String) -> String? {

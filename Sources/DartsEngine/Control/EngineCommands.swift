@@ -29,17 +29,14 @@ extension SearchEngine {
         switch command {
         case .set(let key, let value):
             do {
-                let spec = try SearchParameters.spec(key)
-                guard spec.isLive else { throw ConfigError.notLive(key) }
+                let change = try SearchParameters.liveChange(key, to: value)
                 var updated = config
-                updated.set(spec, to: try spec.validate(value))
+                updated.set(change.spec, to: change.value)
                 try updated.validateCombination()
                 config = updated
                 message = "\(key) = \(try config.value(of: key))"
-            } catch let error as ConfigError {
-                throw .config(error)
             } catch {
-                throw .config(.invalidValue(key: key, value: value.description, allowed: "\(error)"))
+                throw .config(error)  // every call above throws ConfigError only
             }
         case .snapshot(let name):
             guard let directory = snapshotDirectory else { throw .noSnapshotDirectory }

@@ -197,9 +197,7 @@ public final class DashboardApp {
     func sendSet(key: String, value text: String) {
         let value = ConfigValue.parse(text)
         do {
-            let spec = try SearchParameters.spec(key)
-            guard spec.isLive else { throw ConfigError.notLive(key) }
-            _ = try spec.validate(value)
+            _ = try SearchParameters.liveChange(key, to: value)
         } catch {
             view.status = "error: \(error)"
             return
