@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "dartscope", targets: ["dartscope"]),
         .library(name: "DartsEngine", targets: ["DartsEngine"]),
+        .library(name: "DartsTelemetry", targets: ["DartsTelemetry"]),
         .library(name: "Dashboard", targets: ["Dashboard"]),
     ],
     dependencies: [
@@ -19,17 +20,21 @@ let package = Package(
         .systemLibrary(name: "CNCurses", path: "Sources/CNCurses"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "CKernels"),
+        // The contract between a producer of metrics (the engine, a PyTorch
+        // probe) and the dashboard: typed events, control commands, the
+        // metrics store. Nothing numerical.
+        .target(name: "DartsTelemetry"),
         .target(
             name: "DartsEngine",
             dependencies: [
-                "CBLAS", "CZlib", "CKernels",
+                "DartsTelemetry", "CBLAS", "CZlib", "CKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         .target(
             name: "Dashboard",
-            dependencies: ["DartsEngine", "CNCurses"]
+            dependencies: ["DartsTelemetry", "CNCurses"]
         ),
         .executableTarget(
             name: "dartscope",
@@ -45,6 +50,8 @@ let package = Package(
             exclude: ["Fixtures/make_state_dict_keys.py", "Fixtures/make_hessian_fixture.py"],
             resources: [.copy("Fixtures/state_dict_keys.json"), .copy("Fixtures/hessian_fixture.json")]
         ),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "DartsEngine"]),
+        // The dashboard tests use the engine's parameter table as a realistic producer's.
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "DartsTelemetry", "DartsEngine"]),
+        .testTarget(name: "DartsTelemetryTests", dependencies: ["DartsTelemetry"]),
     ]
 )

@@ -65,11 +65,11 @@ final class ProgressLine: MetricsSink {
 
     init(engine: SearchEngine) { self.engine = engine }
 
-    func record(_ event: MetricEvent) {
-        switch event.type {
-        case "step":
-            lastLoss = event["train_loss"]?.doubleValue ?? .nan
-            lastAccuracy = event["train_acc"]?.doubleValue ?? .nan
+    func record(_ event: TelemetryEvent) {
+        switch event.payload {
+        case .step(let step):
+            lastLoss = step.trainLoss
+            lastAccuracy = step.trainAccuracy
             recentSteps.append((event.wallTime, event.step))
             if recentSteps.count > 50 { recentSteps.removeFirst() }
             let now = Date()
@@ -77,17 +77,16 @@ final class ProgressLine: MetricsSink {
                 lastPrint = now
                 draw()
             }
-        case "hessian":
-            if event["epoch_end"] == .bool(true) { lastEigenvalue = event["eigenvalue"]?.doubleValue ?? .nan }
-        case "epoch":
+        case .hessian(let hessian):
+            if hessian.atEpochEnd { lastEigenvalue = hessian.eigenvalue }
+        case .epoch(let epoch):
             clear()
-            let skips = event["skip_count"].flatMap { if case .integer(let v) = $0 { v } else { nil } } ?? -1
             log(String(format: "epoch %d: train loss %.4f acc %.4f | valid loss %.4f acc %.4f | skip %d | λmax %.4g | %.2f steps/s",
-                       event.epoch + 1, event["train_loss"]?.doubleValue ?? .nan, event["train_acc"]?.doubleValue ?? .nan,
-                       event["valid_loss"]?.doubleValue ?? .nan, event["valid_acc"]?.doubleValue ?? .nan, skips, lastEigenvalue, stepsPerSecond))
-        case "control", "snapshot", "diverged", "error", "es_stop", "ada":
+                       event.epoch + 1, epoch.trainLoss, epoch.trainAccuracy, epoch.validLoss, epoch.validAccuracy, epoch.skipCount,
+                       lastEigenvalue, stepsPerSecond))
+        case .control, .snapshot, .diverged, .error, .earlyStop, .adaptation:
             clear()
-            log("dartscope: \(event.type) at step \(event.step): " + event.fields.sorted { $0.key < $1.key }
+            log("dartscope: \(event.type) at step \(event.step): " + MetricEvent(event).fields.sorted { $0.key < $1.key }
                 .map { "\($0.key)=\($0.value.plainText)" }.joined(separator: " "))
         default:
             break
@@ -116,18 +115,4 @@ final class ProgressLine: MetricsSink {
     }
 
     func finish() { clear() }
-}
-
-extension JSONValue {
-    /// The value as a user reads it (strings unquoted).
-    var plainText: String {
-        switch self {
-        case .string(let s): s
-        case .number(let v): formatReal(v)
-        case .integer(let v): String(v)
-        case .bool(let v): String(v)
-        case .null: "null"
-        case .array, .object: "…"
-        }
-    }
 }

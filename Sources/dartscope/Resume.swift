@@ -54,6 +54,7 @@ struct Resume: ParsableCommand {
             throw ValidationError("\(error)")
         }
         log("dartscope: resumed \(loaded.path) at step \(engine.step) (epoch \(engine.epoch))")
+        engine.emitRunDescription()  // marks the resume in the metrics file
         if !headless && isatty(STDOUT_FILENO) == 1 {
             try runDashboard(engine: engine, theme: "dark", replay: nil)
         } else {

@@ -37,6 +37,7 @@ struct Run: ParsableCommand {
             if !overrides.contains(where: { $0.hasPrefix("run.name=") }) { config.runName += "-replay" }
         }
         let engine = try makeEngine(config: config, metrics: metrics, freshRun: true)
+        engine.emitRunDescription()
         if !headless && isatty(STDOUT_FILENO) == 1 {
             try runDashboard(engine: engine, theme: theme, replay: replay)
         } else {
@@ -88,7 +89,7 @@ func makeEngine(config: SearchConfig, metrics: String?, freshRun: Bool) throws -
     if freshRun { try? FileManager.default.removeItem(atPath: directory + "/journal.jsonl") }
     let path = metrics ?? directory + "/metrics.jsonl"
     let writer = try JSONLinesWriter(path: path, append: !freshRun)
-    writer.include = JSONLinesWriter.decimating(["alignment"], every: config.alignmentEvery)
+    writer.include = JSONLinesWriter.decimating([AlignmentMetrics.type], every: config.alignmentEvery)
     engine.addSink(writer)
     log("dartscope: \(config.runName): \(config.space) on \(dataset.name) (\(dataset.count) images, \(engine.stepsPerEpoch) steps/epoch, \(config.epochs) epochs), C=\(config.initialChannels), \(config.layers) cells, \(engine.supernet.parameters.weightCount) weights; run folder \(directory)")
     return engine
@@ -99,10 +100,8 @@ func runDashboard(engine: SearchEngine, theme name: String, replay: JournalRepla
     let theme: Theme
     do { theme = try Theme.load(name) } catch { throw ValidationError("\(error)") }
     let runner = EngineRunner(engine: engine, replay: replay)
-    let config = engine.config
     SignalFlag.install()
-    let app = DashboardApp(runner: runner, space: engine.supernet.space, layers: config.layers, runName: config.runName,
-                           datasetName: engine.dataset.name, theme: theme)
+    let app = DashboardApp(connection: runner, theme: theme)
     runner.start()
     app.run()
     if let frames = app.frameTimes.summary {

@@ -31,8 +31,8 @@ struct EngineRunnerTests {
 
         runner.queue.send(.set(key: "optim.weight_decay", value: .real(0.0081)))
         runner.queue.send(.set(key: "optim.weight_decay", value: .text("abc")))
-        snapshot = waitFor(runner.store) { $0.config.weightDecay == 0.0081 && $0.messages.contains { $0.hasPrefix("error:") } }
-        #expect(snapshot.config.weightDecay == 0.0081)
+        snapshot = waitFor(runner.store) { $0.real("optim.weight_decay") == 0.0081 && $0.messages.contains { $0.hasPrefix("error:") } }
+        #expect(snapshot.real("optim.weight_decay") == 0.0081)
         #expect(snapshot.parameterChanges["optim.weight_decay"] == 3)
         #expect(snapshot.messages.contains { $0.contains("invalid value 'abc' for optim.weight_decay") })
 

@@ -45,7 +45,7 @@ enum EngineFixture {
 final class EventRecorder: MetricsSink {
     private(set) var events: [MetricEvent] = []
 
-    func record(_ event: MetricEvent) { events.append(event) }
+    func record(_ event: TelemetryEvent) { events.append(MetricEvent(event)) }
 
     func comparable(types: Set<String> = ["step", "epoch", "alphas"], fromStep first: Int = 0) -> [String] {
         events.filter { types.contains($0.type) && $0.step >= first }.map { event in

@@ -18,16 +18,16 @@ struct WidgetTests {
     /// and the rate make room first.
     @Test(arguments: [DashboardView.minimumWidth, 160])
     func headerKeepsStateAndLambdaVisible(_ width: Int) {
-        let layout = DashboardView(space: SearchSpace.named("s3")!, layers: 5, glyphs: .ascii, shaded: true)
-        var snapshot = MetricsSnapshot()
+        let layout = DashboardView(glyphs: .ascii, shaded: true)
+        var config = SearchConfig()
+        config.runName = "a-rather-long-run-name-for-a-fork-of-a-fork"
+        config.lambdaEnabled = true
+        config.epochs = 30
+        var snapshot = MetricsSnapshot.described(config, stepsPerEpoch: 79)
         snapshot.state = .paused
-        snapshot.config.runName = "a-rather-long-run-name-for-a-fork-of-a-fork"
-        snapshot.config.lambdaEnabled = true
         snapshot.step = 120
-        snapshot.totalSteps = 2370
         snapshot.stepsPerSecond = 2.5
-        var view = ViewState()
-        view.datasetName = "fashion-mnist"
+        let view = ViewState()
         let header = layout.render(snapshot, view, width: width, height: DashboardView.minimumHeight).line(0)
         #expect(header.hasPrefix("dartscope a-rather-long-run-name"))
         #expect(header.hasSuffix(" PAUSED  Λ corr λ=0.125 ramp"), "\(header)")
@@ -42,7 +42,7 @@ struct WidgetTests {
 
     /// A command longer than the terminal shows its end, where the cursor is.
     @Test func longCommandLineScrollsToItsEnd() {
-        let layout = DashboardView(space: SearchSpace.named("s3")!, layers: 5, glyphs: .ascii, shaded: true)
+        let layout = DashboardView(glyphs: .ascii, shaded: true)
         var view = ViewState()
         let path = String(repeating: "/a-long-folder-name", count: 8) + "/metrics.jsonl"
         view.mode = .command("export metrics " + path)
@@ -117,7 +117,8 @@ struct WidgetTests {
     @Test func parameterListShowsValuesAndOrigins() throws {
         var config = SearchConfig()
         config.lambdaValue = 0.3
-        let list = ParameterList(config: config, changes: ["lambda.value": 120], selected: 1)
+        let list = ParameterList(parameters: SearchParameters.descriptors, values: MetricsSnapshot.described(config).values,
+                                 changes: ["lambda.value": 120], selected: 1)
         let lambdaRow = try #require(list.rows.first { $0.key == "lambda.value" })
         #expect(lambdaRow.value == "0.3" && lambdaRow.origin == "step 120")
         #expect(list.rows.first { $0.key == "optim.lr" }?.origin == "config")
@@ -125,5 +126,22 @@ struct WidgetTests {
         var grid = CellGrid(width: 50, height: 3)
         list.draw(into: &grid, at: Rect(x: 0, y: 0, width: 50, height: 3))
         #expect(grid.line(0).hasPrefix("data.cutout_prob"))
+    }
+}
+
+extension MetricsSnapshot {
+    /// A snapshot whose run description and values are a config's, as the
+    /// engine would describe an s3 run of 5 cells on Fashion-MNIST.
+    static func described(_ config: SearchConfig, stepsPerEpoch: Int = 10) -> MetricsSnapshot {
+        var snapshot = MetricsSnapshot()
+        let values = Dictionary(uniqueKeysWithValues: SearchParameters.all.map { ($0.key, (try? config.value(of: $0.key))!) })
+        let operations = Array(repeating: ["none", "skip_connect", "sep_conv_3x3"], count: 14)
+        snapshot.run = RunDescription(
+            producer: "test", runName: config.runName, space: "s3", dataset: "fashion-mnist", epochs: config.epochs,
+            stepsPerEpoch: stepsPerEpoch, cells: ["normal", "reduce", "normal", "reduce", "normal"], cellTypes: ["normal", "reduce"],
+            edgeLabels: (0..<14).map { "e\($0)" }, operations: ["normal": operations, "reduce": operations],
+            parameters: SearchParameters.descriptors, values: values)
+        snapshot.values = values
+        return snapshot
     }
 }

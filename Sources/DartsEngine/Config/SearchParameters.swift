@@ -65,9 +65,11 @@ public enum SearchParameters {
         text("tabular.table", \.tabularTable, "Ground-truth table for regret in a tabulated space (empty: Configs/tabular/SPACE-DATASET.json when it exists; `none`: off)."),
     ]
 
+    public static let descriptors = all.map(\.descriptor)
+
     public static func spec(_ key: String) throws(ConfigError) -> ParameterSpec {
         if let spec = all.first(where: { $0.key == key }) { return spec }
-        throw ConfigError.unknownKey(key, suggestion: suggestion(for: key))
+        throw ConfigError.unknownKey(key, suggestion: descriptors.suggestion(for: key))
     }
 
     /// A change to `key` while a search runs: the parameter's entry and the
@@ -79,31 +81,6 @@ public enum SearchParameters {
         let spec = try spec(key)
         guard spec.isLive else { throw ConfigError.notLive(key) }
         return (spec, try spec.validate(value))
-    }
-
-    /// The known key closest to a mistyped one (edit distance ≤ 3, or a
-    /// unique key with the same last component).
-    static func suggestion(for key: String) -> String? {
-        let byDistance = all.map { ($0.key, editDistance($0.key, key)) }.min { $0.1 < $1.1 }
-        if let (best, distance) = byDistance, distance <= 3 { return best }
-        let last = key.split(separator: ".").last.map(String.init) ?? key
-        let sameLast = all.filter { $0.key.split(separator: ".").last.map(String.init) == last }
-        return sameLast.count == 1 ? sameLast[0].key : nil
-    }
-
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        var row = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var previous = row[0]
-            row[0] = i
-            for j in 1...max(b.count, 1) where !b.isEmpty {
-                let current = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                previous = current
-            }
-        }
-        return a.isEmpty ? b.count : row[b.count]
     }
 
     // MARK: Builders

@@ -47,10 +47,10 @@ extension SearchEngine {
                 message = "snapshot \(name) written to \(path)"
             } catch {
                 journal.removeLast()
-                emit("error", ["message": .string("snapshot \(name) failed: \(error)")])
+                emit(.error(ErrorReport(message: "snapshot \(name) failed: \(error)")))
                 throw .snapshot(error as? SnapshotError ?? .io(path: name, reason: "\(error)"))
             }
-            emit("snapshot", ["name": .string(name), "command": .string(command.description)])
+            emit(.snapshot(SnapshotWritten(name: name, command: command.description)))
             return message
         case .rollback(let name):
             guard let directory = snapshotDirectory else { throw .noSnapshotDirectory }
@@ -74,9 +74,9 @@ extension SearchEngine {
         }
         journal.append(entry)
         appendToJournalFile(entry)
-        var fields: [String: JSONValue] = ["command": .string(command.description)]
-        if case .set(let key, _) = command { fields["key"] = .string(key) }
-        emit("control", fields)
+        var key: String?
+        if case .set(let changed, _) = command { key = changed }
+        emit(.control(ControlApplied(command: command.description, key: key)))
         return message
     }
 
@@ -113,8 +113,8 @@ extension SearchEngine {
         snapshotDirectory = newSnapshots
         if journalPath != nil { journalPath = newFolder + "/journal.jsonl" }
         for sink in sinks { sink.runMoved(from: runFolder, to: newFolder) }
-        emit("fork", ["from": .string(oldName), "to": .string(name), "snapshot": .string(runFolder + "/snapshots/" + snapshotName)])
-        emit("control", ["command": .string(entry.command.description)])
+        emit(.fork(ForkReport(from: oldName, to: name, snapshot: runFolder + "/snapshots/" + snapshotName)))
+        emit(.control(ControlApplied(command: entry.command.description)))
         return "forked: now run \(name) (\(newFolder)); \(oldName) continues with: dartscope resume \(runFolder)/snapshots/\(snapshotName)"
     }
 
@@ -132,9 +132,9 @@ extension SearchEngine {
         let name = String(format: "epoch-%04d", epoch)
         do {
             try writeSnapshot(name: name, in: directory)
-            emit("snapshot", ["name": .string(name), "command": .string("epoch end")])
+            emit(.snapshot(SnapshotWritten(name: name, command: "epoch end")))
         } catch {
-            emit("error", ["message": .string("epoch snapshot failed: \(error)")])
+            emit(.error(ErrorReport(message: "epoch snapshot failed: \(error)")))
         }
         let automatic = LoadedSnapshot.names(in: directory).filter { $0.hasPrefix("epoch-") }.sorted()
         for old in automatic.dropLast(config.snapshotKeep) {
@@ -173,7 +173,7 @@ public struct JournalReplay {
             throw SnapshotError.notFound(path, available: [])
         }
         // A journal file is JSON Lines of entries, or a snapshot manifest.
-        if let manifest = try? JSONDecoder().decode(SnapshotManifest.self, from: data) { return manifest.journal }
+        if let manifest = try? TelemetryCoding.decoder().decode(SnapshotManifest.self, from: data) { return manifest.journal }
         var entries: [JournalEntry] = []
         for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.isEmpty {
             do {

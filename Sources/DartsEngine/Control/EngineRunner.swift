@@ -4,7 +4,7 @@ import Foundation
 /// from a ``ControlQueue`` at step boundaries and publishing to a
 /// ``MetricsStore``. After `start()` only the engine thread touches the
 /// engine; other threads talk to it through the queue and the store.
-public final class EngineRunner: @unchecked Sendable {
+public final class EngineRunner: SearchConnection, @unchecked Sendable {
     // @unchecked: `engine` and the step budget are used only on the engine
     // thread once started; `finished` is guarded by `finishedCondition`.
     private let engine: SearchEngine
@@ -34,6 +34,13 @@ public final class EngineRunner: @unchecked Sendable {
         thread.stackSize = 16 << 20
         self.thread = thread
         thread.start()
+    }
+
+    public func send(_ command: ControlCommand) { queue.send(command) }
+
+    public func stopAndWait() {
+        queue.send(.stop)
+        waitUntilFinished()
     }
 
     /// Blocks until the engine thread has ended (after `stop`).
@@ -122,9 +129,23 @@ public final class EngineRunner: @unchecked Sendable {
             }
             let message = try engine.apply(command)
             if case .rollback = command { store.reset(from: engine) }
-            store.update(config: engine.config, snapshotDirectory: engine.snapshotDirectory, message: message)  // a fork moves the folder
+            // A set or rollback changes values; a fork moves the snapshot folder.
+            store.update(values: engine.parameterValues, snapshots: engine.snapshotNames, message: message)
         } catch {
             store.update(message: "error: \(error)")
         }
     }
+}
+
+extension MetricsStore {
+    /// Seeds the store from an engine's description, position and history.
+    func reset(from engine: SearchEngine) {
+        reset(run: engine.runDescription, values: engine.parameterValues, step: engine.step, epoch: engine.epoch,
+              history: engine.history, snapshots: engine.snapshotNames)
+    }
+}
+
+extension SearchEngine {
+    /// The run's snapshots, oldest first (none without a snapshot folder).
+    public var snapshotNames: [String] { snapshotDirectory.map(LoadedSnapshot.names(in:)) ?? [] }
 }

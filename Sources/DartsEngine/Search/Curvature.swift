@@ -29,11 +29,8 @@ extension SearchEngine {
         var products = curvatureProducts(on: batch, noise: noise)
         let (value, iterations) = products.dominantEigenvalue(tolerance: config.hessianTolerance,
                                                              maxIterations: config.hessianMaxIterations, seed: UInt64(step))
-        emit("hessian", [
-            "eigenvalue": .number(value), "hvps": .integer(products.count),
-            "lanczos_iterations": .integer(iterations), "seconds": .number(Date().timeIntervalSince(started)),
-            "batch_loss": .number(products.loss), "epoch_end": .bool(atEpochEnd),
-        ])
+        emit(.hessian(HessianMetrics(eigenvalue: value, productCount: products.count, lanczosIterations: iterations,
+                                     seconds: Date().timeIntervalSince(started), batchLoss: products.loss, atEpochEnd: atEpochEnd)))
         return value
     }
 
@@ -68,19 +65,16 @@ extension SearchEngine {
         let p = earlyStoppingParameters
         let averages = earlyStopping.localAverages(p)
         let verdict = completed < config.epochs - 1 ? earlyStopping.verdict(p) : nil
-        var fields: [String: JSONValue] = [
-            "eigenvalue": .number(eigenvalue),
-            "local_average": averages.last.flatMap { $0 }.map(JSONValue.number) ?? .null,
-            "local_average_epoch": .integer(earlyStopping.averageEpoch(at: earlyStopping.records.count - 1, p)),
-            "threshold": earlyStopping.threshold(p).map(JSONValue.number) ?? .null,
-            "triggered": .bool(verdict != nil), "action": .string(config.esAction),
-        ]
+        var report = EarlyStoppingReport(
+            eigenvalue: eigenvalue, localAverage: averages.last.flatMap { $0 },
+            localAverageEpoch: earlyStopping.averageEpoch(at: earlyStopping.records.count - 1, p),
+            threshold: earlyStopping.threshold(p), triggered: verdict != nil, action: config.esAction)
         if let verdict {
-            fields["stop_epoch"] = .integer(verdict.stopEpoch)
-            fields["stop_genotype"] = .string(verdict.genotype)
-            fields["ratio"] = .number(verdict.currentAverage / verdict.previousAverage)
+            report.stopEpoch = verdict.stopEpoch
+            report.stopGenotype = verdict.genotype
+            report.ratio = verdict.currentAverage / verdict.previousAverage
         }
-        emit("es", fields)
+        emit(.earlyStopping(report))
         return verdict
     }
 
@@ -91,23 +85,23 @@ extension SearchEngine {
         switch config.esAction {
         case "stop":
             stoppedEarly = true
-            emit("es_stop", ["stop_epoch": .integer(verdict.stopEpoch), "genotype": .string(verdict.genotype)])
+            emit(.earlyStop(EarlyStop(stopEpoch: verdict.stopEpoch, genotype: verdict.genotype)))
         case "ada":
             let raised = min(config.weightDecay * config.adaMultiplier, config.adaMaxWeightDecay)
             guard raised > config.weightDecay else {
                 stoppedEarly = true
-                emit("es_stop", ["stop_epoch": .integer(verdict.stopEpoch), "genotype": .string(verdict.genotype),
-                                 "reason": .string("weight decay already at the DARTS-ADA cap \(formatReal(config.adaMaxWeightDecay))")])
+                emit(.earlyStop(EarlyStop(stopEpoch: verdict.stopEpoch, genotype: verdict.genotype,
+                                          reason: "weight decay already at the DARTS-ADA cap \(formatReal(config.adaMaxWeightDecay))")))
                 return
             }
             let name = String(format: "epoch-%04d", verdict.stopEpoch + 1)
             do {
                 try apply(.rollback(name: name))
                 try apply(.set(key: "optim.weight_decay", value: .real(min(config.weightDecay * config.adaMultiplier, config.adaMaxWeightDecay))))
-                emit("ada", ["rolled_back_to": .string(name), "weight_decay": .number(config.weightDecay)])
+                emit(.adaptation(Adaptation(rolledBackTo: name, weightDecay: config.weightDecay)))
             } catch {
                 stoppedEarly = true
-                emit("error", ["message": .string("DARTS-ADA could not roll back to \(name) (\(error)); stopping as DARTS-ES")])
+                emit(.error(ErrorReport(message: "DARTS-ADA could not roll back to \(name) (\(error)); stopping as DARTS-ES")))
             }
         default:
             break

@@ -1,22 +1,3 @@
-/// What one regularised weight step did, for the user to judge whether the
-/// regulariser is signal or noise (DESIGN §4).
-struct LambdaStepReport {
-    var lambda: Double
-    var epsilon: Double
-    var taskNorm: Double
-    var regulariserNorm: Double
-    var cosine: Double
-    var clipFactor = 1.0
-    var variant: String
-    var mode: String
-
-    var fields: [String: JSONValue] {
-        ["lambda": .number(lambda), "epsilon": .number(epsilon), "task_grad_norm": .number(taskNorm),
-         "reg_grad_norm": .number(regulariserNorm), "cosine": .number(cosine), "clip_factor": .number(clipFactor),
-         "ratio": .number(taskNorm > 0 ? regulariserNorm / taskNorm : .nan), "variant": .string(variant), "fd": .string(mode)]
-    }
-}
-
 extension SearchEngine {
     /// Adds λ·(G⁺ − G⁻)/(2ε) to the weight gradient (before clipping), from
     /// the normal cells' Λ_l of the base pass on the same batch.
@@ -24,7 +5,7 @@ extension SearchEngine {
         to gradients: inout [String: Tensor<Float>], lambda: Double, mode: LambdaDifferenceMode,
         batch: (images: Tensor<Float>, labels: [Int]), layerGradients: [Tensor<Float>],
         patterns: ActivationPatterns?, dropPath: Double, generator: RandomGenerator
-    ) -> LambdaStepReport? {
+    ) -> LambdaHealth? {
         let variant = LambdaVariant(rawValue: config.lambdaVariant) ?? .corr
         let perturbation = LambdaRegularizer.perturbation(layerGradients: layerGradients, normalCells: supernet.normalCells, variant: variant)
         guard let (correction, epsilon) = supernet.lambdaCorrection(
@@ -40,8 +21,9 @@ extension SearchEngine {
             gradients[name]!.add(term)
         }
         let taskNorm = taskSquared.squareRoot(), regulariserNorm = regulariserSquared.squareRoot()
-        return LambdaStepReport(lambda: lambda, epsilon: epsilon, taskNorm: taskNorm, regulariserNorm: regulariserNorm,
-                                cosine: taskNorm > 0 && regulariserNorm > 0 ? inner / (taskNorm * regulariserNorm) : 0,
-                                variant: variant.rawValue, mode: mode.rawValue)
+        // The clip factor is filled in once the whole gradient is clipped.
+        return LambdaHealth(lambda: lambda, epsilon: epsilon, taskGradientNorm: taskNorm, regulariserGradientNorm: regulariserNorm,
+                            cosine: taskNorm > 0 && regulariserNorm > 0 ? inner / (taskNorm * regulariserNorm) : 0,
+                            clipFactor: 1, variant: variant.rawValue, differenceMode: mode.rawValue)
     }
 }

@@ -45,7 +45,7 @@ public final class SearchEngine {
     public internal(set) var journal: [JournalEntry] = []
     /// Recent metric events (all epoch-level ones, the last ``historyLimit``
     /// step-level ones), kept so a snapshot carries the curves seen so far.
-    public internal(set) var history: [MetricEvent] = []
+    public internal(set) var history: [TelemetryEvent] = []
     static let historyLimit = 4000
     var sinks: [MetricsSink] = []
     let clockStart = Date()
@@ -128,8 +128,8 @@ public final class SearchEngine {
         config.epochs > 1 ? final * Double(epoch) / Double(config.epochs - 1) : final
     }
 
-    func emit(_ type: String, _ fields: [String: JSONValue]) {
-        let event = MetricEvent(type: type, step: step, epoch: epoch, wallTime: wallTime, fields: fields)
+    func emit(_ payload: TelemetryEvent.Payload) {
+        let event = TelemetryEvent(step: step, epoch: epoch, wallTime: wallTime, payload: payload)
         remember(event)
         for sink in sinks { sink.record(event) }
     }
@@ -151,19 +151,17 @@ public final class SearchEngine {
         }
         // (2) Weight step.
         let weights = weightStep(train: train, learningRate: lr, dropPath: dropPath)
-        if let regulariser = weights.regulariser { emit("lambda", regulariser.fields) }
+        if let regulariser = weights.regulariser { emit(.lambda(regulariser)) }
         guard weights.loss.isFinite, weights.clip.norm.isFinite else {
             return diverge("training loss \(weights.loss) or weight-gradient norm \(weights.clip.norm) is not finite at step \(step)")
         }
         epochTotals.add(loss: weights.loss, accuracy: weights.accuracy, count: train.labels.count)
         step += 1
         stepInEpoch += 1
-        emit("step", [
-            "train_loss": .number(weights.loss), "train_acc": .number(weights.accuracy),
-            "valid_loss": .number(arch.loss), "valid_acc": .number(arch.accuracy),
-            "lr": .number(lr), "grad_norm": .number(weights.clip.norm), "clip_factor": .number(weights.clip.factor),
-            "step_time": .number(Date().timeIntervalSince(started)),
-        ])
+        emit(.step(StepMetrics(
+            trainLoss: weights.loss, trainAccuracy: weights.accuracy, validLoss: arch.loss, validAccuracy: arch.accuracy,
+            learningRate: lr, gradientNorm: weights.clip.norm, clipFactor: weights.clip.factor,
+            stepTime: Date().timeIntervalSince(started))))
         emitAlignment(train: weights.layerGradients, valid: arch.layerGradients)
         if config.hessianEvery > 0 && step % config.hessianEvery == 0 && stepInEpoch != stepsPerEpoch {
             measureCurvature(atEpochEnd: false)
@@ -191,7 +189,7 @@ public final class SearchEngine {
         var clip: (norm: Double, factor: Double)
         /// Λ_l of every cell on the training batch.
         var layerGradients: [Tensor<Float>]
-        var regulariser: LambdaStepReport?
+        var regulariser: LambdaHealth?
     }
 
     /// The weight half of a step: ∇w L_train (plus the Λ-DARTS correction
@@ -212,7 +210,7 @@ public final class SearchEngine {
         var gradients = pass.weights.compactMapValues(\.grad)
         let layerGradients = layerGradients(pass)
         let trainLoss = Double(loss.value.scalars[0])
-        var regulariser: LambdaStepReport?
+        var regulariser: LambdaHealth?
         if lambda > 0 {
             regulariser = addLambdaCorrection(to: &gradients, lambda: lambda, mode: lambdaMode, batch: train,
                                               layerGradients: layerGradients, patterns: patterns,
@@ -229,9 +227,10 @@ public final class SearchEngine {
     }
 
     /// Per-step diagnostics too bulky to carry in every snapshot.
-    static let unrememberedTypes: Set<String> = ["alignment", "lambda"]
+    /// (The `run` description is rebuilt from the engine, not remembered.)
+    static let unrememberedTypes: Set<String> = [AlignmentMetrics.type, LambdaHealth.type, RunDescription.type]
 
-    private func remember(_ event: MetricEvent) {
+    private func remember(_ event: TelemetryEvent) {
         guard !Self.unrememberedTypes.contains(event.type) else { return }
         history.append(event)
         let stepEvents = history.lazy.filter { $0.type == "step" }.count
@@ -242,7 +241,7 @@ public final class SearchEngine {
 
     private func diverge(_ reason: String) {
         divergence = reason
-        emit("diverged", ["reason": .string(reason)])
+        emit(.diverged(Divergence(reason: reason)))
     }
 
     struct ArchitectureGradient {
@@ -266,18 +265,14 @@ public final class SearchEngine {
         let groups = supernet.cellsByAlpha
         let trainAlignment = LayerAlignment(layerGradients: train, cellsByType: groups)
         let validAlignment = LayerAlignment(layerGradients: valid, cellsByType: groups)
-        var fields: [String: JSONValue] = [:]
-        for (t, name) in supernet.parameters.alphaNames.enumerated() {
-            let type = name.replacingOccurrences(of: "alphas_", with: "")
-            fields["train_cosine_\(type)"] = .matrix(trainAlignment.cosines[t])
-            fields["valid_cosine_\(type)"] = .matrix(validAlignment.cosines[t])
-            fields["train_corr_\(type)"] = trainAlignment.meanPairCosine(type: t).map(JSONValue.number) ?? .null
-            fields["valid_corr_\(type)"] = validAlignment.meanPairCosine(type: t).map(JSONValue.number) ?? .null
+        let types = supernet.cellTypeNames.enumerated().map { t, name in
+            AlignmentMetrics.CellType(name: name, trainCosine: trainAlignment.cosines[t], validCosine: validAlignment.cosines[t],
+                                      trainCorrelation: trainAlignment.meanPairCosine(type: t),
+                                      validCorrelation: validAlignment.meanPairCosine(type: t))
         }
-        fields["layer_alpha_gradients"] = .array(valid.indices.map {
-            .matrix(supernet.alphaGradientContribution(ofCell: $0, layerGradient: valid[$0]))
-        })
-        emit("alignment", fields)
+        emit(.alignment(AlignmentMetrics(cellTypes: types, layerAlphaGradients: valid.indices.map {
+            supernet.alphaGradientContribution(ofCell: $0, layerGradient: valid[$0])
+        })))
     }
 
     /// ∇α L_val(w, α) on the validation batch (no weight-gradient work).
@@ -301,11 +296,11 @@ public final class SearchEngine {
 
     public func emitAlphas() {
         let weights = supernet.mixingWeights()
-        var fields: [String: JSONValue] = [:]
-        for (index, name) in supernet.parameters.alphaNames.enumerated() {
-            fields[name.replacingOccurrences(of: "alphas", with: "softmax")] = .matrix(weights[index])
-        }
-        emit("alphas", fields)
+        let genotype = Genotype(space: supernet.space, mixing: weights)
+        let marks = genotype.marks(in: supernet.space)
+        emit(.alphas(AlphaMetrics(cellTypes: supernet.cellTypeNames.enumerated().map { index, name in
+            AlphaMetrics.CellType(name: name, softmax: weights[index], genotypeMarks: marks[index])
+        }, genotype: genotype.named)))
     }
 
     /// Epoch end: evaluation on the whole validation split, genotype, α.
@@ -313,27 +308,26 @@ public final class SearchEngine {
         let evaluation = evaluate(indices: validationIndices)
         let genotype = supernet.genotype()
         let verdict = earlyStoppingCheck(completed: epoch, genotype: genotype)
-        var gapFields: [String: JSONValue] = [:]
+        var metrics = EpochMetrics(
+            trainLoss: epochTotals.meanLoss, trainAccuracy: epochTotals.meanAccuracy,
+            validLoss: evaluation.loss, validAccuracy: evaluation.accuracy,
+            genotype: genotype.description, skipCount: genotype.normalSkipCount, learningRate: learningRate)
         if config.discretisationGap {
             // The same weights with the derived genotype's one-hot mixing
             // weights: how much accuracy the discretisation step costs.
             let discrete = evaluate(indices: validationIndices, fixedMixingWeights: genotype.oneHotMixing(in: supernet.space))
-            gapFields = ["discrete_valid_acc": .number(discrete.accuracy), "discrete_valid_loss": .number(discrete.loss),
-                         "discretisation_gap": .number(evaluation.accuracy - discrete.accuracy)]
+            metrics.discreteValidAccuracy = discrete.accuracy
+            metrics.discreteValidLoss = discrete.loss
+            metrics.discretisationGap = evaluation.accuracy - discrete.accuracy
         }
         if let standing = tabularStanding() {
-            gapFields["architecture"] = .string(standing.architecture)
+            metrics.architecture = standing.architecture
             if let accuracy = standing.accuracy {
-                gapFields["tabular_acc"] = .number(accuracy)
-                gapFields["regret"] = .number(standing.best.validAccuracy - accuracy)
+                metrics.tabularAccuracy = accuracy
+                metrics.regret = standing.best.validAccuracy - accuracy
             }
         }
-        emit("epoch", gapFields.merging([
-            "train_loss": .number(epochTotals.meanLoss), "train_acc": .number(epochTotals.meanAccuracy),
-            "valid_loss": .number(evaluation.loss), "valid_acc": .number(evaluation.accuracy),
-            "genotype": .string(genotype.description), "skip_count": .integer(genotype.normalSkipCount),
-            "lr": .number(learningRate),
-        ]) { $1 })
+        emit(.epoch(metrics))
         emitAlphas()
         epochTotals = EpochTotals()
         epoch += 1

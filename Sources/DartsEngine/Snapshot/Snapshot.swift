@@ -50,7 +50,7 @@ struct SnapshotManifest: Codable {
     var adamSteps: Int
     var divergence: String?
     var journal: [JournalEntry]
-    var history: [MetricEvent]
+    var history: [TelemetryEvent]
     var files: [String: FileRecord]
 }
 
@@ -104,7 +104,7 @@ extension SearchEngine {
             journal: journal, history: history,
             files: [SnapshotFile.model: .init(bytes: model.count, crc32: DurableFiles.crc32(model)),
                     SnapshotFile.optimizer: .init(bytes: optimizer.count, crc32: DurableFiles.crc32(optimizer))])
-        let encoder = JSONEncoder()
+        let encoder = TelemetryCoding.lineEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let manifestData: Data
         do { manifestData = try encoder.encode(manifest) } catch {

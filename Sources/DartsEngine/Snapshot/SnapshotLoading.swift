@@ -12,7 +12,7 @@ public struct LoadedSnapshot {
     public var epoch: Int { manifest.epoch }
     public var genotype: String { manifest.genotype }
     public var journal: [JournalEntry] { manifest.journal }
-    public var history: [MetricEvent] { manifest.history }
+    public var history: [TelemetryEvent] { manifest.history }
 
     /// Reads the snapshot folder at `path` (or the folder holding the given
     /// manifest or safetensors file).
@@ -39,7 +39,7 @@ public struct LoadedSnapshot {
             throw SnapshotError.incompatible("\(manifestPath) has format version \(object["version"].map { "\($0)" } ?? "?"); this dartscope reads up to \(SnapshotManifest.currentVersion)")
         }
         do {
-            manifest = try JSONDecoder().decode(SnapshotManifest.self, from: manifestData)
+            manifest = try TelemetryCoding.decoder().decode(SnapshotManifest.self, from: manifestData)
         } catch {
             throw SnapshotError.damaged(path: manifestPath, reason: "manifest fields do not decode: \(error)")
         }

@@ -55,37 +55,17 @@ public struct Genotype: Equatable, Codable, Sendable, CustomStringConvertible {
     /// The number of skip connections in the normal cell: DARTS's collapse symptom.
     public var normalSkipCount: Int { normal.filter { $0.operation == .skipConnect }.count }
 
-    public var description: String {
-        func cell(_ edges: [Edge]) -> String {
-            "[" + edges.map { "('\($0.operation.rawValue)', \($0.input))" }.joined(separator: ", ") + "]"
-        }
-        let range = "range(\(concat.lowerBound), \(concat.upperBound))"
-        return "Genotype(normal=\(cell(normal)), normal_concat=\(range), reduce=\(cell(reduce)), reduce_concat=\(range))"
+    /// The genotype in names, as telemetry carries it.
+    public var named: GenotypeDescription {
+        func cell(_ edges: [Edge]) -> [GenotypeDescription.Edge] { edges.map { .init(operation: $0.operation.rawValue, input: $0.input) } }
+        return GenotypeDescription(normal: cell(normal), reduce: cell(reduce), concat: concat)
     }
 
+    /// The DARTS `Genotype(normal=[...], ...)` form.
+    public var description: String { named.description }
+
     /// Both cells as a Graphviz digraph (one cluster per cell type).
-    public var dot: String {
-        var lines = ["digraph genotype {", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
-        for (name, edges) in [("normal", normal), ("reduce", reduce)] {
-            lines.append("  subgraph cluster_\(name) {")
-            lines.append("    label=\"\(name)\";")
-            func state(_ s: Int) -> String {
-                switch s {
-                case 0: "\"\(name) c_{k-2}\""
-                case 1: "\"\(name) c_{k-1}\""
-                default: "\"\(name) \(s - 2)\""
-                }
-            }
-            for (index, edge) in edges.enumerated() {
-                let node = index / 2 + 2
-                lines.append("    \(state(edge.input)) -> \(state(node)) [label=\"\(edge.operation.rawValue)\"];")
-            }
-            for s in concat { lines.append("    \(state(s)) -> \"\(name) c_{k}\";") }
-            lines.append("  }")
-        }
-        lines.append("}")
-        return lines.joined(separator: "\n")
-    }
+    public var dot: String { named.dot }
 }
 
 extension Genotype {
@@ -128,14 +108,14 @@ extension Supernet {
 import RealModule
 
 extension Genotype {
-    /// The discrete network as mixing weights: 1 for each kept edge's chosen
-    /// operation, 0 elsewhere (dropped edges contribute nothing). One matrix
-    /// per α of the space, for `Supernet.forward(fixedMixingWeights:)`.
-    public func oneHotMixing<Scalar: TensorScalar>(in space: SearchSpace) -> [Tensor<Scalar>] {
+    /// `[edge, operation]` of every operation the genotype keeps, one list
+    /// per α of the space (normal, then reduce unless the space shares α):
+    /// what a heatmap marks, and where the one-hot network puts its ones.
+    public func marks(in space: SearchSpace) -> [[[Int]]] {
         let topology = space.topology
         let firstEdge = topology.firstEdgeOfNode
-        func matrix(_ edges: [Edge], _ operations: [[Operation]]) -> Tensor<Scalar> {
-            var result = Tensor<Scalar>(zeros: [topology.edgeCount, space.operationsPerEdge])
+        func cell(_ edges: [Edge], _ operations: [[Operation]]) -> [[Int]] {
+            var result: [[Int]] = []
             var kept = 0
             for (node, inputs) in topology.nodeInputs.enumerated() {
                 for _ in 0..<min(2, inputs.count) {
@@ -143,14 +123,23 @@ extension Genotype {
                     kept += 1
                     guard let slot = inputs.firstIndex(of: edge.input) else { continue }
                     let index = firstEdge[node] + slot
-                    if let k = operations[index].firstIndex(of: edge.operation) {
-                        result.scalars[index * space.operationsPerEdge + k] = 1
-                    }
+                    if let k = operations[index].firstIndex(of: edge.operation) { result.append([index, k]) }
                 }
             }
             return result
         }
-        let normalMatrix = matrix(normal, space.normalOperations)
-        return space.sharesAlphaAcrossCellTypes ? [normalMatrix] : [normalMatrix, matrix(reduce, space.reduceOperations)]
+        let normalMarks = cell(normal, space.normalOperations)
+        return space.sharesAlphaAcrossCellTypes ? [normalMarks] : [normalMarks, cell(reduce, space.reduceOperations)]
+    }
+
+    /// The discrete network as mixing weights: 1 for each kept edge's chosen
+    /// operation, 0 elsewhere (dropped edges contribute nothing). One matrix
+    /// per α of the space, for `Supernet.forward(fixedMixingWeights:)`.
+    public func oneHotMixing<Scalar: TensorScalar>(in space: SearchSpace) -> [Tensor<Scalar>] {
+        marks(in: space).map { cell in
+            var result = Tensor<Scalar>(zeros: [space.topology.edgeCount, space.operationsPerEdge])
+            for mark in cell { result.scalars[mark[0] * space.operationsPerEdge + mark[1]] = 1 }
+            return result
+        }
     }
 }

@@ -123,6 +123,12 @@ public final class Supernet<Scalar: TensorScalar> {
     /// Number of α matrices: 2 (normal, reduce), or 1 when the space shares α.
     public var alphaCount: Int { parameters.alphaNames.count }
 
+    /// The cell types with their own α, in α order: `normal` (and `reduce`),
+    /// the names telemetry uses.
+    public var cellTypeNames: [String] {
+        parameters.alphaNames.map { $0.hasPrefix("alphas_") ? String($0.dropFirst("alphas_".count)) : $0 }
+    }
+
     /// Which α matrix cell `index` mixes with.
     public func alphaIndex(ofCell index: Int) -> Int { cells[index].alphaIndex }
 

@@ -1,11 +1,11 @@
-import DartsEngine
+import DartsTelemetry
 import Foundation
 
 /// The interactive dashboard: ~10 redraws per second from the metrics store,
-/// keys and `:` commands turned into ``ControlCommand``s. Never touches the
-/// engine directly.
+/// keys and `:` commands turned into ``ControlCommand``s. It knows the search
+/// only through a ``SearchConnection``: its metrics store and command queue.
 public final class DashboardApp {
-    let runner: EngineRunner
+    let connection: SearchConnection
     let terminal: Terminal
     var view = ViewState()
     let layout: DashboardView
@@ -20,13 +20,10 @@ public final class DashboardApp {
     public private(set) var uiTime: (cpu: Double, wall: Double) = (0, 0)
     var seenMessages = 0
 
-    public init(runner: EngineRunner, space: SearchSpace, layers: Int, runName: String, datasetName: String, theme: Theme) {
-        self.runner = runner
+    public init(connection: SearchConnection, theme: Theme) {
+        self.connection = connection
         terminal = Terminal(theme: theme)
-        layout = DashboardView(space: space, layers: layers, glyphs: terminal.glyphs, shaded: terminal.monochrome,
-                               rampSteps: terminal.colors >= 256 ? 12 : 5)
-        view.runName = runName
-        view.datasetName = datasetName
+        layout = DashboardView(glyphs: terminal.glyphs, shaded: terminal.monochrome, rampSteps: terminal.colors >= 256 ? 12 : 5)
     }
 
     /// Runs until the user quits; restores the terminal in every case.
@@ -40,18 +37,18 @@ public final class DashboardApp {
             terminal.end()
             uiTime = (threadCPUSeconds() - start.cpu, Date().timeIntervalSince(start.wall))
         }
-        var snapshot = runner.store.snapshot()
+        var snapshot = connection.store.snapshot()
         var drawn: (changes: Int, width: Int, height: Int, time: Date)?
         var viewChanged = true
         while !quitting {
-            let changes = runner.store.changeCount
+            let changes = connection.store.changeCount
             let (width, height) = terminal.size
             if viewChanged || drawn.map({ $0.changes != changes || $0.width != width || $0.height != height
                                             || Date().timeIntervalSince($0.time) >= 1 }) ?? true {
-                snapshot = runner.store.snapshot()
-                if snapshot.messages.count != seenMessages, let last = snapshot.messages.last {
+                snapshot = connection.store.snapshot()
+                if snapshot.messageCount != seenMessages, let last = snapshot.messages.last {
                     view.status = last  // the engine's answer to a command (or its error)
-                    seenMessages = snapshot.messages.count
+                    seenMessages = snapshot.messageCount
                 }
                 var current = layout
                 current.shaded = terminal.monochrome
@@ -67,9 +64,8 @@ public final class DashboardApp {
     }
 
     func quit(snapshotFirst: Bool) {
-        if snapshotFirst { runner.queue.send(.snapshot(name: "quit-" + timestamp())) }
-        runner.queue.send(.stop)
-        runner.waitUntilFinished()
+        if snapshotFirst { connection.send(.snapshot(name: "quit-" + timestamp())) }
+        connection.stopAndWait()
         quitting = true
     }
 
@@ -90,12 +86,12 @@ public final class DashboardApp {
             default: view.mode = .normal
             }
         case .command(let text):
-            editLine(key, text: text, history: true, completion: { self.complete($0, snapshotDirectory: s.snapshotDirectory) }) {
+            editLine(key, text: text, history: true, completion: { self.complete($0, s) }) {
                 view.mode = .command($0)
             } submit: { self.execute($0, s) }
         case .editing(let parameter, let text):
             editLine(key, text: text, history: false) { view.mode = .editing(key: parameter, text: $0) } submit: { value in
-                self.sendSet(key: parameter, value: value)
+                self.sendSet(key: parameter, value: value, s)
             }
         case .normal:
             normalKey(key, s)
@@ -133,17 +129,17 @@ public final class DashboardApp {
 
     /// Completes the command word, a `:set` parameter key, a `:theme` name
     /// or a `:rollback` snapshot name.
-    func complete(_ text: String, snapshotDirectory: String?) -> String {
+    func complete(_ text: String, _ s: MetricsSnapshot) -> String {
         let words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         let candidates: [String]
         if words.count <= 1 {
             candidates = ["set", "snapshot", "rollback", "fork", "theme", "export", "help", "quit"].filter { $0.hasPrefix(words.first ?? "") }
         } else if words.count == 2 && words[0] == "set" {
-            candidates = SearchParameters.all.filter(\.isLive).map(\.key).filter { $0.hasPrefix(words[1]) }.map { "set " + $0 }
+            candidates = s.run.liveParameters.map(\.key).filter { $0.hasPrefix(words[1]) }.map { "set " + $0 }
         } else if words.count == 2 && words[0] == "theme" {
             candidates = Theme.available().filter { $0.hasPrefix(words[1]) }.map { "theme " + $0 }
-        } else if words.count == 2 && words[0] == "rollback", let snapshotDirectory {
-            candidates = LoadedSnapshot.names(in: snapshotDirectory).filter { $0.hasPrefix(words[1]) }.map { "rollback " + $0 }
+        } else if words.count == 2 && words[0] == "rollback" {
+            candidates = s.snapshots.filter { $0.hasPrefix(words[1]) }.map { "rollback " + $0 }
         } else {
             return text
         }
@@ -153,40 +149,44 @@ public final class DashboardApp {
     }
 
     func normalKey(_ key: Key, _ s: MetricsSnapshot) {
-        let live = SearchParameters.all.filter(\.isLive)
+        let live = s.run.liveParameters
         switch key {
         case .character(" "): send(s.state == .paused || s.state == .stepping ? .resume : .pause)
         case .character("n"): send(.step(count: 1))
         case .character("N"): send(.stepEpoch)
         case .character("s"): send(.snapshot(name: "manual-step\(s.step)"))
-        case .character("l"): send(.set(key: "lambda.enabled", value: .flag(!s.config.lambdaEnabled)))
-        case .character("+"): send(.set(key: "lambda.value", value: .real(max(s.config.lambdaValue, 1e-3) * 2)))
-        case .character("-"): send(.set(key: "lambda.value", value: .real(s.config.lambdaValue / 2)))
-        case .character("v"):
-            let variants = LambdaVariant.allCases.map(\.rawValue)
-            send(.set(key: "lambda.variant", value: .text(variants[((variants.firstIndex(of: s.config.lambdaVariant) ?? 0) + 1) % variants.count])))
-        case .character("e"):
-            let actions = ["notify", "stop", "ada"]
-            send(.set(key: "es.action", value: .text(actions[((actions.firstIndex(of: s.config.esAction) ?? 0) + 1) % actions.count])))
+        case .character("l"): send(.set(key: "lambda.enabled", value: .flag(!s.flag("lambda.enabled"))))
+        case .character("+"): send(.set(key: "lambda.value", value: .real(max(s.real("lambda.value") ?? 0, 1e-3) * 2)))
+        case .character("-"): send(.set(key: "lambda.value", value: .real((s.real("lambda.value") ?? 0) / 2)))
+        case .character("v"): cycle("lambda.variant", s)
+        case .character("e"): cycle("es.action", s)
         case .character("r"): view.showReduce.toggle()
         case .character("t"): cycleTheme()
         case .character("?"): view.mode = .help
         case .character(":"): view.mode = .command("")
         case .character("q"): view.mode = .confirmQuit
         case .left: view.selectedLayer = max(0, view.selectedLayer - 1)
-        case .right: view.selectedLayer = min(layout.layers - 1, view.selectedLayer + 1)
+        case .right: view.selectedLayer = max(0, min(s.run.cells.count - 1, view.selectedLayer + 1))
         case .up: view.selectedParameter = max(0, view.selectedParameter - 1)
-        case .down, .tab: view.selectedParameter = min(live.count - 1, view.selectedParameter + 1)
+        case .down, .tab: view.selectedParameter = max(0, min(live.count - 1, view.selectedParameter + 1))
         case .backTab: view.selectedParameter = max(0, view.selectedParameter - 1)
-        case .enter:
-            let spec = live[min(view.selectedParameter, live.count - 1)]
-            view.mode = .editing(key: spec.key, text: (try? s.config.value(of: spec.key))?.description ?? "")
+        case .enter where !live.isEmpty:
+            let parameter = live[min(view.selectedParameter, live.count - 1)]
+            view.mode = .editing(key: parameter.key, text: s.value(parameter.key)?.description ?? "")
         default: break
         }
     }
 
+    /// Sends the next option of a choice parameter (`v`, `e`).
+    func cycle(_ key: String, _ s: MetricsSnapshot) {
+        let options = s.run.descriptor(key)?.options ?? []
+        guard !options.isEmpty else { return }
+        let next = options[((options.firstIndex(of: s.text(key) ?? "") ?? -1) + 1) % options.count]
+        send(.set(key: key, value: .text(next)))
+    }
+
     func send(_ command: ControlCommand) {
-        runner.queue.send(command)
+        connection.send(command)
         view.status = "sent: \(command)"
     }
 
@@ -194,10 +194,10 @@ public final class DashboardApp {
     /// mistake is answered at once rather than at the engine's next step
     /// boundary (which can be an epoch-end eigenvalue away). The engine
     /// still validates what it applies, combinations included.
-    func sendSet(key: String, value text: String) {
+    func sendSet(key: String, value text: String, _ s: MetricsSnapshot) {
         let value = ConfigValue.parse(text)
         do {
-            _ = try SearchParameters.liveChange(key, to: value)
+            _ = try s.run.parameters.liveChange(key, to: value)
         } catch {
             view.status = "error: \(error)"
             return
@@ -227,7 +227,7 @@ public final class DashboardApp {
         guard let verb = words.first else { return }
         switch (verb, words.count) {
         case ("set", 3):
-            sendSet(key: Self.aliases[words[1]] ?? words[1], value: words[2])
+            sendSet(key: Self.aliases[words[1]] ?? words[1], value: words[2], s)
         case ("snapshot", 2): send(.snapshot(name: words[1]))
         case ("rollback", 2): send(.rollback(name: words[1]))
         case ("fork", 2): send(.fork(name: words[1]))
@@ -247,21 +247,18 @@ public final class DashboardApp {
         let content: String
         switch what {
         case "genotype":
-            guard case .string(let genotype)? = s.lastEpoch?["genotype"] else {
+            guard let genotype = s.lastEpoch?.value.genotype else {
                 view.status = "error: no genotype yet (after the first epoch)"
                 return
             }
             content = genotype + "\n"
         case "dot":
-            guard case .array(let normal)? = s.lastAlphas?["softmax_normal"] else { view.status = "error: no α yet"; return }
-            func rows(_ value: JSONValue?) -> [[Double]] {
-                guard case .array(let r)? = value else { return [] }
-                return r.map { if case .array(let v) = $0 { v.compactMap(\.doubleValue) } else { [] } }
-            }
-            var mixing = [rows(.array(normal))]
-            if !layout.space.sharesAlphaAcrossCellTypes { mixing.append(rows(s.lastAlphas?["softmax_reduce"])) }
-            content = Genotype(space: layout.space, mixing: mixing).dot + "\n"
-        case "metrics": content = (s.epochs + s.steps).sorted { $0.step < $1.step }.map { $0.jsonLine() }.joined(separator: "\n") + "\n"
+            guard let genotype = s.lastAlphas?.value.genotype else { view.status = "error: no α yet"; return }
+            content = genotype.dot + "\n"
+        case "metrics":
+            let steps = s.steps.map { TelemetryEvent(step: $0.step, epoch: $0.epoch, wallTime: $0.wallTime, payload: .step($0.value)) }
+            let epochs = s.epochs.map { TelemetryEvent(step: $0.step, epoch: $0.epoch, wallTime: $0.wallTime, payload: .epoch($0.value)) }
+            content = (epochs + steps).sorted { $0.step < $1.step }.map { $0.jsonLine() }.joined(separator: "\n") + "\n"
         default:
             view.status = "error: export what? genotype, dot or metrics"
             return

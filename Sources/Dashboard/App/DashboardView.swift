@@ -1,4 +1,4 @@
-import DartsEngine
+import DartsTelemetry
 import Foundation
 
 /// What the dashboard shows besides the metrics: UI state owned by the UI thread.
@@ -16,8 +16,6 @@ public struct ViewState: Sendable {
     public var selectedLayer = 0
     public var selectedParameter = 0
     public var status = "? help · : command · space pause · q quit"
-    public var runName = ""
-    public var datasetName = ""
 
     public init() {}
 }
@@ -29,15 +27,11 @@ public struct DashboardView {
     public static let minimumWidth = 100
     public static let minimumHeight = 30
 
-    public var space: SearchSpace
-    public var layers: Int
     public var glyphs: Glyphs
     public var shaded: Bool
     public var rampSteps: Int
 
-    public init(space: SearchSpace, layers: Int, glyphs: Glyphs, shaded: Bool, rampSteps: Int = 8) {
-        self.space = space
-        self.layers = layers
+    public init(glyphs: Glyphs, shaded: Bool, rampSteps: Int = 8) {
         self.glyphs = glyphs
         self.shaded = shaded
         self.rampSteps = rampSteps
@@ -53,12 +47,12 @@ public struct DashboardView {
         header(&grid, s, view, width: width)
         let leftWidth = min(48, width / 2)
         let body = height - 2
-        let alphaHeight = min(space.topology.edgeCount + 3, body / 2)
+        let alphaHeight = min(s.run.edgeLabels.count + 3, body / 2)
         alphaPanel(&grid, s, view, Rect(x: 0, y: 1, width: leftWidth, height: alphaHeight))
         layerPanel(&grid, s, view, Rect(x: 0, y: 1 + alphaHeight, width: leftWidth, height: body - alphaHeight))
         let rightX = leftWidth, rightWidth = width - leftWidth
         let curvatureHeight = max(7, body / 4)
-        let alignmentHeight = max(7, min(layers + 4, body / 4))
+        let alignmentHeight = max(7, min(s.run.cells.count + 4, body / 4))
         let searchHeight = max(7, body / 4)
         curvaturePanel(&grid, s, Rect(x: rightX, y: 1, width: rightWidth, height: curvatureHeight))
         alignmentPanel(&grid, s, view, Rect(x: rightX, y: 1 + curvatureHeight, width: rightWidth, height: alignmentHeight))
@@ -82,7 +76,7 @@ public struct DashboardView {
     /// progress bar shrinks, then the rate goes, then the run description is
     /// clipped — never the state.
     func header(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, width: Int) {
-        let triggered = s.latest["es"]?["triggered"] == .bool(true)
+        let triggered = s.lastEarlyStopping?.value.triggered == true
         let state = " " + (triggered && s.state == .running ? "ES TRIGGERED" : s.state.rawValue) + " "
         let stateRole: ColorRole = switch s.state {
         case .running: triggered ? .warning : .good
@@ -90,15 +84,17 @@ public struct DashboardView {
         case .stopped, .finished: .dim
         case .diverged: .bad
         }
-        let lambda = " " + (s.config.lambdaEnabled
-            ? "Λ \(s.config.lambdaVariant) λ=\(formatReal(s.config.lambdaValue))\(s.config.lambdaRamp ? " ramp" : "")" : "Λ off")
+        let lambdaOn = s.flag("lambda.enabled")
+        let lambda = " " + (lambdaOn
+            ? "Λ \(s.text("lambda.variant") ?? "?") λ=\(formatReal(s.real("lambda.value") ?? .nan))\(s.flag("lambda.ramp") ? " ramp" : "")" : "Λ off")
         let rightX = max(0, width - state.count - lambda.count)
         grid.write(state, x: rightX, y: 0, style: CellStyle(stateRole, bold: true))
-        grid.write(lambda, x: rightX + state.count, y: 0, style: CellStyle(s.config.lambdaEnabled ? .accent : .dim))
+        grid.write(lambda, x: rightX + state.count, y: 0, style: CellStyle(lambdaOn ? .accent : .dim))
 
-        let epochs = s.config.epochs
+        let epochs = s.run.epochs
+        let runName = s.text("run.name") ?? s.run.runName
         var x = grid.write("dartscope ", x: 0, y: 0, style: CellStyle(.title, bold: true), maxWidth: rightX)
-        x += grid.write("\(s.config.runName.isEmpty ? view.runName : s.config.runName) · \(space.name) · \(view.datasetName) · epoch \(min(s.epoch + 1, epochs))/\(epochs) step \(s.step)/\(s.totalSteps) ",
+        x += grid.write("\(runName) · \(s.run.space) · \(s.run.dataset) · epoch \(min(s.epoch + 1, epochs))/\(epochs) step \(s.step)/\(s.totalSteps) ",
                         x: x, y: 0, style: CellStyle(.text), maxWidth: rightX - x)
         let rate = (s.stepsPerSecond.isFinite ? String(format: "%.2f steps/s", s.stepsPerSecond) : "– steps/s")
             + (s.stepsPerSecond.isFinite && s.stepsPerSecond > 0 ? " ETA " + formatDuration(Double(s.totalSteps - s.step) / s.stepsPerSecond) : "")
@@ -111,86 +107,71 @@ public struct DashboardView {
         if rate.count <= rightX - x - 1 { grid.write(rate, x: x, y: 0, style: CellStyle(.dim)) }
     }
 
-    func edgeLabels() -> [String] { (0..<space.topology.edgeCount).map { space.topology.edgeLabel($0) } }
+    /// The cell type the α, gradient and cosine panels show.
+    func shownType(_ s: MetricsSnapshot, _ view: ViewState) -> String {
+        view.showReduce && s.run.cellTypes.count > 1 ? s.run.cellTypes[1] : (s.run.cellTypes.first ?? "normal")
+    }
+
+    /// Column labels: the operations of a type's first edge.
+    func operationLabels(_ s: MetricsSnapshot, type: String) -> [String] {
+        (s.run.operations[type]?.first ?? []).map(shortName)
+    }
 
     func alphaPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
-        let reduce = view.showReduce && !space.sharesAlphaAcrossCellTypes
-        grid.box(rect, title: reduce ? "softmax(α) reduce  [r]" : "softmax(α) normal  [r]", glyphs: glyphs)
-        let key = reduce ? "softmax_reduce" : "softmax_normal"
-        guard case .array(let rows)? = s.lastAlphas?[key] else {
+        let type = shownType(s, view)
+        grid.box(rect, title: "softmax(α) \(type)  [r]", glyphs: glyphs)
+        guard let alphas = s.lastAlphas?.value.cellType(type) else {
             grid.write("waiting for the first α report", x: rect.x + 2, y: rect.y + 2, style: CellStyle(.dim))
             return
         }
-        let values = rows.map { row -> [Double] in if case .array(let v) = row { v.compactMap(\.doubleValue) } else { [] } }
-        let operations = space.operations(reduction: reduce)
-        var heatmap = Heatmap(rowLabels: edgeLabels(), columnLabels: operations[0].map(shortName), values: values, scale: .sequential(0...1))
+        var heatmap = Heatmap(rowLabels: s.run.edgeLabels, columnLabels: operationLabels(s, type: type), values: alphas.softmax, scale: .sequential(0...1))
         heatmap.shaded = shaded
         heatmap.steps = rampSteps
-        heatmap.marked = genotypeMarks(s, reduce: reduce, operations: operations)
+        heatmap.marked = Set(alphas.genotypeMarks)
         heatmap.draw(into: &grid, at: rect.inner, glyphs: glyphs)
     }
 
-    /// (edge, operation) cells of the derived genotype, from the latest α.
-    func genotypeMarks(_ s: MetricsSnapshot, reduce: Bool, operations: [[DartsEngine.Operation]]) -> Set<[Int]> {
-        guard case .array(let normal)? = s.lastAlphas?["softmax_normal"] else { return [] }
-        func matrix(_ value: JSONValue?) -> [[Double]] {
-            guard case .array(let rows)? = value else { return [] }
-            return rows.map { if case .array(let v) = $0 { v.compactMap(\.doubleValue) } else { [] } }
-        }
-        var mixing = [matrix(.array(normal))]
-        if !space.sharesAlphaAcrossCellTypes { mixing.append(matrix(s.lastAlphas?["softmax_reduce"])) }
-        guard mixing.allSatisfy({ $0.count == space.topology.edgeCount }) else { return [] }
-        let genotype = Genotype(space: space, mixing: mixing)
-        let oneHot: [Tensor<Double>] = genotype.oneHotMixing(in: space)
-        let chosen = oneHot[reduce && oneHot.count > 1 ? 1 : 0]
-        let width = space.operationsPerEdge
-        return Set(chosen.scalars.indices.filter { chosen.scalars[$0] == 1 }.map { [$0 / width, $0 % width] })
-    }
-
     func layerPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
-        let layer = min(max(view.selectedLayer, 0), layers - 1)
-        grid.box(rect, title: "−∂L/∂α via cell \(layer) (\(cellKind(layer)))  [←/→]", glyphs: glyphs)
-        guard case .array(let cells)? = s.latest["alignment"]?["layer_alpha_gradients"], layer < cells.count, case .array(let rows) = cells[layer] else {
+        let layer = min(max(view.selectedLayer, 0), max(s.run.cells.count - 1, 0))
+        let type = layer < s.run.cells.count ? s.run.cells[layer] : "normal"
+        grid.box(rect, title: "−∂L/∂α via cell \(layer) (\(type))  [←/→]", glyphs: glyphs)
+        guard let cells = s.lastAlignment?.value.layerAlphaGradients, layer < cells.count else {
             grid.write("waiting for the first step", x: rect.x + 2, y: rect.y + 2, style: CellStyle(.dim))
             return
         }
         // Descent direction: positive = this layer pushes the operation up.
-        let values = rows.map { row -> [Double] in if case .array(let v) = row { v.compactMap(\.doubleValue).map { -$0 } } else { [] } }
+        let values = cells[layer].map { $0.map { -$0 } }
         let magnitude = max(values.flatMap { $0 }.map(abs).max() ?? 0, 1e-12)
-        var heatmap = Heatmap(rowLabels: edgeLabels(), columnLabels: space.operations(reduction: isReduction(layer))[0].map(shortName), values: values, scale: .diverging(magnitude: magnitude))
+        var heatmap = Heatmap(rowLabels: s.run.edgeLabels, columnLabels: operationLabels(s, type: type), values: values, scale: .diverging(magnitude: magnitude))
         heatmap.shaded = shaded
         heatmap.steps = rampSteps
         heatmap.draw(into: &grid, at: rect.inner, glyphs: glyphs)
     }
 
-    func isReduction(_ layer: Int) -> Bool { layer == layers / 3 || layer == 2 * layers / 3 }
-    func cellKind(_ layer: Int) -> String { isReduction(layer) ? "reduce" : "normal" }
-
     func curvaturePanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ rect: Rect) {
-        let es = s.latest["es"]
+        let es = s.lastEarlyStopping?.value
         var title = "dominant eigenvalue λmax"
-        if let value = s.latest["hessian"]?["eigenvalue"]?.doubleValue { title += String(format: " = %.4g", value) }
-        if es?["triggered"] == .bool(true) { title += " · ES TRIGGERED" }
+        if let value = s.lastHessian?.value.eigenvalue { title += String(format: " = %.4g", value) }
+        if es?.triggered == true { title += " · ES TRIGGERED" }
         grid.box(rect, title: title, glyphs: glyphs)
         let eigenvalues = s.eigenvalues
         var chart = LineChart(series: [.init(eigenvalues.map(\.value), role: .accent), .init(eigenvalues.map(\.localAverage), role: .warning)])
-        chart.reference = es?["threshold"]?.doubleValue
+        chart.reference = es?.threshold
         chart.markers = eigenvalues.indices.filter { eigenvalues[$0].triggered }
         chart.draw(into: &grid, at: rect.inner, glyphs: glyphs)
     }
 
     func alignmentPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
-        let type = view.showReduce && !space.sharesAlphaAcrossCellTypes ? "reduce" : "normal"
-        let alignment = s.latest["alignment"]
-        let train = alignment?["train_corr_\(type)"]?.doubleValue, valid = alignment?["valid_corr_\(type)"]?.doubleValue
+        let type = shownType(s, view)
+        let alignment = s.lastAlignment?.value.cellType(type)
+        let train = alignment?.trainCorrelation, valid = alignment?.validCorrelation
         grid.box(rect, title: "layer-gradient cosine (\(type)) train \(train.map { String(format: "%.3f", $0) } ?? "–") valid \(valid.map { String(format: "%.3f", $0) } ?? "–")", glyphs: glyphs)
         let inner = rect.inner
-        guard case .array(let rows)? = alignment?["valid_cosine_\(type)"] else {
+        guard let values = alignment?.validCosine else {
             grid.write("waiting for the first step", x: inner.x + 1, y: inner.y + 1, style: CellStyle(.dim))
             return
         }
-        let values = rows.map { row -> [Double] in if case .array(let v) = row { v.compactMap(\.doubleValue) } else { [] } }
-        let cells = (0..<layers).filter { (type == "reduce") == isReduction($0) }
+        let cells = s.run.cells.indices.filter { s.run.cells[$0] == type }
         var heatmap = Heatmap(rowLabels: cells.map { "cell \($0)" }, columnLabels: cells.map { "c\($0)" }, values: values, scale: .diverging(magnitude: 1))
         heatmap.shaded = shaded
         heatmap.steps = rampSteps
@@ -200,37 +181,37 @@ public struct DashboardView {
         // Mean pairwise cosine over recent steps (valid), and Λ health.
         let trend = s.alignmentTrend(type)
         LineChart(series: [.init(trend, role: .accent)]).draw(into: &grid, at: Rect(x: inner.x + matrixWidth + 1, y: inner.y, width: inner.width - matrixWidth - 1, height: max(1, inner.height - 1)), glyphs: glyphs)
-        if let lambda = s.latest["lambda"], s.config.lambdaEnabled {
-            let ratio = lambda["ratio"]?.doubleValue ?? .nan
-            let text = String(format: "Λ: |reg|/|task| %.3g  cos %.2f  clip %.3f", ratio, lambda["cosine"]?.doubleValue ?? .nan, lambda["clip_factor"]?.doubleValue ?? .nan)
-            grid.write(text + (ratio > 10 ? "  regulariser dominates" : ""), x: inner.x + matrixWidth + 1, y: inner.y + inner.height - 1,
-                       style: CellStyle(ratio > 10 ? .bad : .dim), maxWidth: inner.width - matrixWidth - 1)
+        if let lambda = s.lastLambda?.value, s.flag("lambda.enabled") {
+            let dominates = lambda.ratio > LambdaHealth.dominanceRatio
+            let text = String(format: "Λ: |reg|/|task| %.3g  cos %.2f  clip %.3f", lambda.ratio, lambda.cosine, lambda.clipFactor)
+            grid.write(text + (dominates ? "  regulariser dominates" : ""), x: inner.x + matrixWidth + 1, y: inner.y + inner.height - 1,
+                       style: CellStyle(dominates ? .bad : .dim), maxWidth: inner.width - matrixWidth - 1)
         }
     }
 
     func searchPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ rect: Rect) {
-        let epoch = s.lastEpoch
+        let epoch = s.lastEpoch?.value
         var title = "search"
         if let epoch {
-            title += String(format: " · valid acc %.4f", epoch["valid_acc"]?.doubleValue ?? .nan)
-            if case .integer(let skips)? = epoch["skip_count"] { title += " · skip \(skips)" }
-            if let gap = epoch["discretisation_gap"]?.doubleValue { title += String(format: " · gap %.3f", gap) }
-            if let regret = epoch["regret"]?.doubleValue { title += String(format: " · regret %.4f", regret) }
+            title += String(format: " · valid acc %.4f", epoch.validAccuracy)
+            title += " · skip \(epoch.skipCount)"
+            if let gap = epoch.discretisationGap { title += String(format: " · gap %.3f", gap) }
+            if let regret = epoch.regret { title += String(format: " · regret %.4f", regret) }
         }
         grid.box(rect, title: title, glyphs: glyphs)
         let inner = rect.inner
-        let losses = s.steps.compactMap { $0["train_loss"]?.doubleValue }
-        let validLosses = s.steps.compactMap { $0["valid_loss"]?.doubleValue }
+        let losses = s.steps.map(\.value.trainLoss)
+        let validLosses = s.steps.map(\.value.validLoss)
         LineChart(series: [.init(losses, role: .accent), .init(validLosses, role: .good)])
             .draw(into: &grid, at: Rect(x: inner.x, y: inner.y, width: inner.width, height: max(1, inner.height - 1)), glyphs: glyphs)
-        if case .string(let genotype)? = epoch?["genotype"] {
+        if let genotype = epoch?.genotype {
             grid.write(genotype, x: inner.x, y: inner.y + inner.height - 1, style: CellStyle(.dim), maxWidth: inner.width)
         }
     }
 
     func parameterPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
         grid.box(rect, title: "live parameters  [↑/↓ enter]", glyphs: glyphs)
-        var list = ParameterList(config: s.config, changes: s.parameterChanges, selected: view.selectedParameter)
+        var list = ParameterList(parameters: s.run.parameters, values: s.values, changes: s.parameterChanges, selected: view.selectedParameter)
         if case .editing(let key, let text) = view.mode, let index = list.rows.firstIndex(where: { $0.key == key }) {
             list.rows[index].value = text + "▏"
         }
@@ -275,16 +256,4 @@ public struct DashboardView {
         }
     }
 
-}
-
-extension MetricsSnapshot {
-    /// Epoch-end eigenvalues with the ES local average and trigger marks.
-    public var eigenvalues: [(value: Double, localAverage: Double, triggered: Bool)] {
-        esHistory.map { ($0["eigenvalue"]?.doubleValue ?? .nan, $0["local_average"]?.doubleValue ?? .nan, $0["triggered"] == .bool(true)) }
-    }
-
-    /// Mean pairwise valid cosine of recent steps for a cell type.
-    public func alignmentTrend(_ type: String) -> [Double] {
-        alignmentHistory.compactMap { $0["valid_corr_\(type)"]?.doubleValue }
-    }
 }

@@ -1,4 +1,3 @@
-import DartsEngine
 import Foundation
 
 /// A labelled matrix of values drawn as coloured (or shaded) cells: softmax(α)
@@ -82,17 +81,10 @@ public struct Heatmap: Sendable {
     }
 }
 
-/// Short column labels for operations, so eight fit across a narrow panel.
-public func shortName(_ operation: DartsEngine.Operation) -> String {
-    switch operation {
-    case .none: "none"
-    case .maxPool3x3: "max"
-    case .avgPool3x3: "avg"
-    case .skipConnect: "skip"
-    case .sepConv3x3: "sep3"
-    case .sepConv5x5: "sep5"
-    case .dilConv3x3: "dil3"
-    case .dilConv5x5: "dil5"
-    case .noise: "nois"
-    }
+/// Short column labels for operations, so eight fit across a narrow panel;
+/// names the table does not know are cut to four characters.
+public func shortName(_ operation: String) -> String {
+    let known = ["none": "none", "max_pool_3x3": "max", "avg_pool_3x3": "avg", "skip_connect": "skip", "sep_conv_3x3": "sep3",
+                 "sep_conv_5x5": "sep5", "dil_conv_3x3": "dil3", "dil_conv_5x5": "dil5", "noise": "nois"]
+    return known[operation] ?? String(operation.prefix(4))
 }

@@ -1,4 +1,4 @@
-import DartsEngine
+import DartsTelemetry
 
 /// The live parameters with their values and where each came from (the
 /// config, or the step at which it was changed); one row may be selected
@@ -13,11 +13,12 @@ public struct ParameterList: Sendable {
     public var rows: [Row]
     public var selected: Int?
 
-    public init(config: SearchConfig, changes: [String: Int], selected: Int? = nil) {
-        rows = SearchParameters.all.filter(\.isLive).map { spec in
-            Row(key: spec.key,
-                value: (try? config.value(of: spec.key))?.description ?? "?",
-                origin: changes[spec.key].map { "step \($0)" } ?? "config")
+    /// Lists the live ones of `parameters`.
+    public init(parameters: [ParameterDescriptor], values: [String: ConfigValue], changes: [String: Int], selected: Int? = nil) {
+        rows = parameters.filter(\.isLive).map { parameter in
+            Row(key: parameter.key,
+                value: values[parameter.key]?.description ?? "?",
+                origin: changes[parameter.key].map { "step \($0)" } ?? "config")
         }
         self.selected = selected
     }

@@ -6,7 +6,7 @@ public struct TimingSummary: Codable, Sendable {
     public var samples: [Double]
 
     public init(samples: [Double]) {
-        require(!samples.isEmpty, "TimingSummary: no samples")
+        precondition(!samples.isEmpty, "TimingSummary: no samples")
         self.samples = samples
     }
 
