@@ -37,7 +37,7 @@ struct HeadlessRun {
                        first.epoch + 1, first.eigenvalue, last.epoch + 1, last.eigenvalue, values.min()!, values.max()!, values.count))
         }
         if let verdict = engine.esVerdict {
-            let what = engine.stoppedEarly ? "stopped the search" : (engine.config.esAction == "ada" ? "adapted the weight decay" : "would have stopped the search")
+            let what = engine.stoppedEarly ? "stopped the search" : (engine.config.esAction == .ada ? "adapted the weight decay" : "would have stopped the search")
             log("dartscope: DARTS-ES \(what) at epoch \(verdict.stopEpoch + 1) (local average ×\(String(format: "%.2f", verdict.currentAverage / verdict.previousAverage)) at epoch \(verdict.epoch + 1)); genotype then: \(verdict.genotype)")
         } else if !records.isEmpty {
             log("dartscope: DARTS-ES did not trigger (factor \(formatReal(engine.config.esFactor)), window \(engine.config.esWindow), delta \(engine.config.esDelta), start epoch \(engine.config.esStartEpoch))")

@@ -91,7 +91,7 @@ struct EarlyStoppingEngineTests {
 
     @Test func stopActionEndsTheSearch() throws {
         var config = EngineFixture.config(epochs: 5)
-        config.esAction = "stop"
+        config.esAction = .stop
         let (engine, recorder) = try EngineFixture.engine(config)
         for _ in 0..<8 { engine.runStep() }
         engine.act(on: .init(epoch: 1, stopEpoch: 0, currentAverage: 2, previousAverage: 1, genotype: "g0"))
@@ -102,7 +102,7 @@ struct EarlyStoppingEngineTests {
     @Test func adaRollsBackAndRaisesWeightDecayUpToTheCap() throws {
         let directory = EngineFixture.temporaryDirectory()
         var config = EngineFixture.config(epochs: 6)
-        config.esAction = "ada"
+        config.esAction = .ada
         let (engine, recorder) = try EngineFixture.engine(config, snapshots: directory)
         for _ in 0..<12 { engine.runStep() }
         engine.act(on: .init(epoch: 2, stopEpoch: 0, currentAverage: 2, previousAverage: 1, genotype: "g0"))

@@ -116,8 +116,8 @@ struct LambdaRegularizerTests {
         config.layers = 5
         config.lambdaEnabled = true
         config.lambdaRamp = false
-        config.lambdaVariant = variant
-        config.lambdaDifference = mode
+        config.lambdaVariant = try #require(LambdaVariant(rawValue: variant))
+        config.lambdaDifference = try #require(LambdaDifferenceMode(rawValue: mode))
         let (engine, recorder) = try EngineFixture.engine(config)
         while !engine.isFinished { engine.runStep() }
         let reports = recorder.events.filter { $0.type == "lambda" }

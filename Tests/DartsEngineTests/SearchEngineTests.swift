@@ -30,7 +30,7 @@ struct SearchEngineTests {
 
     @Test func secondOrderStepRuns() throws {
         var config = EngineFixture.config(epochs: 1)
-        config.order = "second"
+        config.order = .second
         let (engine, recorder) = try EngineFixture.engine(config)
         while !engine.isFinished { engine.runStep() }
         #expect(engine.divergence == nil)

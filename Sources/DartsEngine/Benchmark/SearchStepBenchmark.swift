@@ -135,10 +135,10 @@ public enum SearchStepBenchmark {
             case .weightStep, .lambdaStep:
                 engine.config.lambdaEnabled = phase == .lambdaStep
                 engine.config.lambdaRamp = false
-                engine.config.lambdaVariant = LambdaVariant.corr.rawValue
+                engine.config.lambdaVariant = .corr
                 body = { _ = engine.weightStep(train: train, learningRate: learningRate, dropPath: 0) }
             case .architectureStep, .secondOrderStep:
-                engine.config.order = phase == .secondOrderStep ? "second" : "first"
+                engine.config.order = phase == .secondOrderStep ? .second : .first
                 body = { _ = engine.architectureStep(train: train, valid: valid, learningRate: learningRate, dropPath: 0) }
             case .hessianVectorProduct:
                 var products = engine.curvatureProducts(on: valid, noise: engine.generator)

@@ -28,8 +28,7 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     public var batchSize = 64
     public var seed = 2
     public var threads = 1
-    /// `first` (first-order DARTS) or `second` (unrolled, finite-difference implicit gradient).
-    public var order = "first"
+    public var order = SearchOrder.first
 
     // weight optimiser (SGD, cosine schedule)
     public var learningRate = 0.025
@@ -53,12 +52,10 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     /// λ; with the ramp it is reached at the last epoch (0 at the first).
     public var lambdaValue = 0.125
     public var lambdaRamp = true
-    /// `corr` or `signcorr`.
-    public var lambdaVariant = "corr"
+    public var lambdaVariant = LambdaVariant.corr
     /// ε0 of ε = ε0 / ‖d‖.
     public var lambdaEpsilon = 1e-4
-    /// `reference` (published rule) or `frozen` (± passes replay the base pattern).
-    public var lambdaDifference = "reference"
+    public var lambdaDifference = LambdaDifferenceMode.reference
 
     // curvature (dominant eigenvalue of the validation-loss Hessian w.r.t. α)
     /// Also compute the eigenvalue every N steps (0: only at epoch ends).
@@ -76,8 +73,7 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     public var esFactor = 1.3
     /// Epochs between the eigenvalues the rule uses.
     public var esFrequency = 1
-    /// `notify` (mark and continue), `stop` (DARTS-ES) or `ada` (DARTS-ADA).
-    public var esAction = "notify"
+    public var esAction = EarlyStoppingAction.notify
     /// DARTS-ADA multiplies the weight decay by this at each trigger ...
     public var adaMultiplier = 3.0
     /// ... up to this value; at the cap a trigger stops the search.
@@ -99,4 +95,22 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     public var tabularTable = ""
 
     public init() {}
+}
+
+/// How the architecture gradient is computed (DESIGN §3).
+public enum SearchOrder: String, Codable, Sendable, CaseIterable {
+    /// First-order DARTS: ∇α L_val at the current weights.
+    case first
+    /// Unrolled DARTS: the finite-difference implicit gradient of the DARTS paper.
+    case second
+}
+
+/// What a DARTS-ES trigger does (DESIGN §5).
+public enum EarlyStoppingAction: String, Codable, Sendable, CaseIterable {
+    /// Mark the trigger and go on.
+    case notify
+    /// DARTS-ES: end the search; the genotype of the stop epoch is the result.
+    case stop
+    /// DARTS-ADA: roll back to the stop epoch and raise the weight decay.
+    case ada
 }

@@ -23,7 +23,7 @@ public enum SearchParameters {
         integer("search.batch_size", \.batchSize, 1...4096, "Batch size of both steps."),
         integer("search.seed", \.seed, 0...Int.max, "Seed of the run's random number generator."),
         integer("search.threads", \.threads, 1...256, "Threads for the numerical kernels."),
-        choice("search.order", \.order, ["first", "second"], "first: first-order DARTS; second: unrolled (implicit-gradient) DARTS."),
+        choice("search.order", \.order, "first: first-order DARTS; second: unrolled (implicit-gradient) DARTS."),
 
         real("optim.lr", \.learningRate, 1e-8...10, "Initial weight learning rate (cosine schedule).", live: true),
         real("optim.lr_min", \.learningRateMin, 0...10, "Final weight learning rate of the cosine schedule.", live: true),
@@ -40,9 +40,9 @@ public enum SearchParameters {
         flag("lambda.enabled", \.lambdaEnabled, "Λ-DARTS regulariser on the weight step (two extra passes per step while λ > 0).", live: true),
         real("lambda.value", \.lambdaValue, 0...1000, "λ, the regulariser's weight (reached at the last epoch when ramped).", live: true),
         flag("lambda.ramp", \.lambdaRamp, "Ramp λ linearly from 0 at the first epoch to lambda.value at the last.", live: true),
-        choice("lambda.variant", \.lambdaVariant, LambdaVariant.allCases.map(\.rawValue), "corr: gradient of the summed pairwise cosine; signcorr: the sign-weighted variant.", live: true),
+        choice("lambda.variant", \.lambdaVariant, "corr: gradient of the summed pairwise cosine; signcorr: the sign-weighted variant.", live: true),
         real("lambda.epsilon", \.lambdaEpsilon, 1e-12...1, "ε0 of the difference quotient, ε = ε0 / ‖d‖.", live: true),
-        choice("lambda.fd", \.lambdaDifference, LambdaDifferenceMode.allCases.map(\.rawValue), "reference: the published ± passes; frozen: they replay the base pass's activation pattern (exact directional derivative).", live: true),
+        choice("lambda.fd", \.lambdaDifference, "reference: the published ± passes; frozen: they replay the base pass's activation pattern (exact directional derivative).", live: true),
 
         integer("hessian.every", \.hessianEvery, 0...Int.max, "Also compute the dominant Hessian eigenvalue every N steps (0: epoch ends only).", live: true),
         real("hessian.tolerance", \.hessianTolerance, 1e-8...0.5, "Lanczos stops when the top Ritz value changes less than this, relatively.", live: true),
@@ -54,7 +54,7 @@ public enum SearchParameters {
         integer("es.delta", \.esDelta, 1...100, "DARTS-ES: compare with the local average this many eigenvalue epochs back.", live: true),
         real("es.factor", \.esFactor, 1...100, "DARTS-ES: trigger when the local average grew by more than this factor.", live: true),
         integer("es.frequency", \.esFrequency, 1...1000, "DARTS-ES: epochs between eigenvalues.", live: true),
-        choice("es.action", \.esAction, ["notify", "stop", "ada"], "On a trigger: notify (mark, go on), stop (DARTS-ES), ada (DARTS-ADA: roll back, raise weight decay).", live: true),
+        choice("es.action", \.esAction, "On a trigger: notify (mark, go on), stop (DARTS-ES), ada (DARTS-ADA: roll back, raise weight decay).", live: true),
         real("es.ada_multiplier", \.adaMultiplier, 1...100, "DARTS-ADA: weight-decay multiplier per trigger.", live: true),
         real("es.ada_max_weight_decay", \.adaMaxWeightDecay, 0...1, "DARTS-ADA: weight-decay cap; a trigger at the cap stops the search.", live: true),
 
@@ -107,6 +107,17 @@ public enum SearchParameters {
         ParameterSpec(key: key, kind: .choice(options), isLive: live, documentation: doc,
                       read: { .text($0[keyPath: path]) },
                       write: { config, value in if case .text(let v) = value { config[keyPath: path] = v } })
+    }
+
+    /// A choice among an enum's cases, stored as the enum: parsed once, here.
+    private static func choice<Option: RawRepresentable<String> & CaseIterable & Sendable>(
+        _ key: String, _ path: WritableKeyPath<SearchConfig, Option> & Sendable, _ doc: String, live: Bool = false
+    ) -> ParameterSpec {
+        ParameterSpec(key: key, kind: .choice(Option.allCases.map(\.rawValue)), isLive: live, documentation: doc,
+                      read: { .text($0[keyPath: path].rawValue) },
+                      write: { config, value in
+                          if case .text(let v) = value, let option = Option(rawValue: v) { config[keyPath: path] = option }
+                      })
     }
 
     private static func text(_ key: String, _ path: WritableKeyPath<SearchConfig, String> & Sendable, _ doc: String) -> ParameterSpec {

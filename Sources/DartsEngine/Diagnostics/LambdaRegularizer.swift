@@ -1,6 +1,6 @@
 /// The Λ-DARTS regulariser (Movahedi et al., ICLR 2023; DESIGN §4): a weight
 /// update that increases the agreement between the cells' gradients Λ_l.
-public enum LambdaVariant: String, Sendable, CaseIterable {
+public enum LambdaVariant: String, Codable, Sendable, CaseIterable {
     /// The gradient of the summed pairwise cosine.
     case corr
     /// The sign-weighted correlation of the reference code.
@@ -8,7 +8,7 @@ public enum LambdaVariant: String, Sendable, CaseIterable {
 }
 
 /// How the ± passes of the difference quotient are run.
-public enum LambdaDifferenceMode: String, Sendable, CaseIterable {
+public enum LambdaDifferenceMode: String, Codable, Sendable, CaseIterable {
     /// As published: ordinary training-mode passes (activation pattern
     /// recomputed, BN running statistics updated, as the reference does).
     case reference

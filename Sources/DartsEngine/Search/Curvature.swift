@@ -68,7 +68,7 @@ extension SearchEngine {
         var report = EarlyStoppingReport(
             eigenvalue: eigenvalue, localAverage: averages.last.flatMap { $0 },
             localAverageEpoch: earlyStopping.averageEpoch(at: earlyStopping.records.count - 1, p),
-            threshold: earlyStopping.threshold(p), triggered: verdict != nil, action: config.esAction)
+            threshold: earlyStopping.threshold(p), triggered: verdict != nil, action: config.esAction.rawValue)
         if let verdict {
             report.stopEpoch = verdict.stopEpoch
             report.stopGenotype = verdict.genotype
@@ -83,10 +83,10 @@ extension SearchEngine {
     public func act(on verdict: EarlyStopping.Verdict) {
         esVerdict = verdict
         switch config.esAction {
-        case "stop":
+        case .stop:
             stoppedEarly = true
             emit(.earlyStop(EarlyStop(stopEpoch: verdict.stopEpoch, genotype: verdict.genotype)))
-        case "ada":
+        case .ada:
             let raised = min(config.weightDecay * config.adaMultiplier, config.adaMaxWeightDecay)
             guard raised > config.weightDecay else {
                 stoppedEarly = true
@@ -103,7 +103,7 @@ extension SearchEngine {
                 stoppedEarly = true
                 emit(.error(ErrorReport(message: "DARTS-ADA could not roll back to \(name) (\(error)); stopping as DARTS-ES")))
             }
-        default:
+        case .notify:
             break
         }
     }

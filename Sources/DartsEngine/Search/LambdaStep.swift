@@ -6,7 +6,7 @@ extension SearchEngine {
         batch: (images: Tensor<Float>, labels: [Int]), layerGradients: [Tensor<Float>],
         patterns: ActivationPatterns?, dropPath: Double, generator: RandomGenerator
     ) -> LambdaHealth? {
-        let variant = LambdaVariant(rawValue: config.lambdaVariant) ?? .corr
+        let variant = config.lambdaVariant
         let perturbation = LambdaRegularizer.perturbation(layerGradients: layerGradients, normalCells: supernet.normalCells, variant: variant)
         guard let (correction, epsilon) = supernet.lambdaCorrection(
             input: batch.images, labels: batch.labels, perturbation: perturbation, epsilon0: config.lambdaEpsilon,

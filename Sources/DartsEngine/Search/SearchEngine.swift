@@ -174,7 +174,7 @@ public final class SearchEngine {
     /// and the Adam update of α, which is skipped when the loss or the
     /// gradient is not finite.
     func architectureStep(train: Batch, valid: Batch, learningRate: Double, dropPath: Double) -> ArchitectureGradient {
-        let arch = config.order == "second"
+        let arch = config.order == .second
             ? unrolledArchitectureGradient(train: train, valid: valid, learningRate: learningRate, dropPath: dropPath)
             : firstOrderArchitectureGradient(valid: valid, dropPath: dropPath)
         guard arch.isFinite else { return arch }
@@ -197,7 +197,7 @@ public final class SearchEngine {
     /// skipped when the loss or the gradient norm is not finite.
     func weightStep(train: Batch, learningRate: Double, dropPath: Double) -> WeightStepResult {
         let lambda = config.lambdaEnabled ? (config.lambdaRamp ? ramped(config.lambdaValue) : config.lambdaValue) : 0
-        let lambdaMode = LambdaDifferenceMode(rawValue: config.lambdaDifference) ?? .reference
+        let lambdaMode = config.lambdaDifference
         let patterns = lambda > 0 && lambdaMode == .frozen ? ActivationPatterns() : nil
         let generatorBeforeWeightStep = generator
         let tape = Tape<Float>(patternMode: patterns.map(PatternMode.record) ?? .free)
