@@ -1,7 +1,8 @@
 import DartsEngine
 import Foundation
 
-/// Runs a search without the dashboard: progress on stderr, metrics to JSONL.
+/// Runs a search without the dashboard, on this thread: progress on stderr,
+/// metrics to JSONL, a summary at the end.
 struct HeadlessRun {
     var engine: SearchEngine
     var replay: JournalReplay?
@@ -9,14 +10,9 @@ struct HeadlessRun {
     func run() throws {
         let progress = ProgressLine(engine: engine)
         engine.addSink(progress)
-        var replay = replay
-        while !engine.isFinished {
-            if var pending = replay {
-                let stop = try pending.applyDue(to: engine)
-                replay = pending
-                if stop { break }
-            }
-            engine.runStep()
+        do { try SearchRun(engine: engine, replay: replay).runToCompletion() } catch {
+            progress.finish()
+            throw error
         }
         progress.finish()
         if let reason = engine.divergence {

@@ -30,6 +30,7 @@ struct HessianCommand: ParsableCommand {
         if let data { config.dataDirectory = data }
         let engine: SearchEngine
         do {
+            setThreadCount(config.threads)
             engine = try SearchEngine(config: config, dataset: try loadDataset(for: config))
             try engine.restore(loaded)
         } catch let error as ValidationError {

@@ -99,7 +99,7 @@ func makeEngine(config: SearchConfig, metrics: String?, freshRun: Bool) throws -
 func runDashboard(engine: SearchEngine, theme name: String, replay: JournalReplay?) throws {
     let theme: Theme
     do { theme = try Theme.load(name) } catch { throw ValidationError("\(error)") }
-    let runner = EngineRunner(engine: engine, replay: replay)
+    let runner = SearchRun(engine: engine, replay: replay)
     SignalFlag.install()
     let app = DashboardApp(connection: runner, theme: theme)
     runner.start()

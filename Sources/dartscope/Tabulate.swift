@@ -29,6 +29,7 @@ struct Tabulate: ParsableCommand {
     func run() throws {
         var config = try loadConfig(name: self.config, overrides: overrides + (space.map { ["network.space=\($0)"] } ?? []), data: data)
         config.tabularTable = "none"
+        setThreadCount(config.threads)
         guard let space = SearchSpace.named(config.space) else { throw ValidationError("unknown space \(config.space)") }
         let architectures: [[Int]]
         do { architectures = try TabularBenchmark.architectures(of: space) } catch { throw ValidationError("\(error)") }

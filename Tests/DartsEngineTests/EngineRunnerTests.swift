@@ -17,7 +17,7 @@ struct EngineRunnerTests {
 
     @Test func pauseStepSetAndStopAtStepBoundaries() throws {
         let (engine, _) = try EngineFixture.engine(EngineFixture.config(epochs: 50))
-        let runner = EngineRunner(engine: engine, startPaused: true)
+        let runner = SearchRun(engine: engine, startPaused: true)
         runner.start()
         Thread.sleep(forTimeInterval: 0.2)
         #expect(runner.store.snapshot().step == 0, "a paused runner must not step")

@@ -6,13 +6,27 @@ import Testing
 /// seed → same run).
 @Suite("parallel loops", .serialized)
 struct ParallelismTests {
-    /// Runs `body` with 1 and then 2 threads and returns both results.
-    func withOneAndTwoThreads<T>(_ body: () -> T) -> (T, T) {
+    /// Runs `body` with 1 and then 2 threads and returns both results, after
+    /// checking that the helper thread really took part: a pool that quietly
+    /// ran everything on the calling thread would pass any bit-identity test.
+    /// (While other tests keep both cores busy the helper can wake too late
+    /// for every chunk of a small loop, so the two-thread run is repeated,
+    /// for up to five seconds, until it has taken one.)
+    func withOneAndTwoThreads<T>(expectingHelpers: Bool = true, _ body: () -> T, sourceLocation: SourceLocation = #_sourceLocation) -> (T, T) {
         defer { setThreadCount(1) }
         setThreadCount(1)
         let serial = body()
         setThreadCount(2)
-        return (serial, body())
+        let before = Parallelism.chunkCounts.byHelpers
+        var parallel = body()
+        guard expectingHelpers else { return (serial, parallel) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while Parallelism.chunkCounts.byHelpers == before && ContinuousClock.now < deadline {
+            setThreadCount(2)  // a test running beside this one may have set the process's count
+            parallel = body()
+        }
+        #expect(Parallelism.chunkCounts.byHelpers > before, "the helper thread ran no chunk", sourceLocation: sourceLocation)
+        return (serial, parallel)
     }
 
     @Test(arguments: [
@@ -27,7 +41,10 @@ struct ParallelismTests {
         var generator = RandomGenerator(seed: 5)
         let input: Tensor<Float> = Initialiser.normal(shape: [12, 16, 14, 14], standardDeviation: 1, generator: &generator)
         let weight: Tensor<Float> = Initialiser.kaimingUniform(shape: [16, 16 / geometry.groups, geometry.kernelSize, geometry.kernelSize], generator: &generator)
-        let (one, two) = withOneAndTwoThreads { () -> [[Float]] in
+        // A plain 1×1 convolution is one sgemm call, which OpenBLAS threads
+        // by itself; every other geometry runs chunks on the engine's pool.
+        let plainGEMM = geometry.kernelSize == 1 && geometry.stride == 1 && geometry.groups == 1
+        let (one, two) = withOneAndTwoThreads(expectingHelpers: !plainGEMM) { () -> [[Float]] in
             let tape = Tape<Float>()
             let x = tape.variable(input, requiresGrad: true), w = tape.variable(weight, requiresGrad: true)
             let y = x.conv2d(weight: w, geometry: geometry)

@@ -193,9 +193,10 @@ public enum SearchStepBenchmark {
         config.seed = 1
         let dataset = Dataset.synthetic(count: 4 * network.batchSize, classes: 10, channels: network.inputChannels,
                                         size: network.imageSize, seed: 1)
+        setThreadCount(threads)
         let engine = try SearchEngine(config: config, dataset: dataset)
-        let train = engine.pipeline.batch(engine.trainSampler.nextBatch(size: network.batchSize), augment: false, generator: &engine.generator)
-        let valid = engine.pipeline.batch(engine.validSampler.nextBatch(size: network.batchSize), augment: false, generator: &engine.generator)
+        let train = engine.pipeline.batch(engine.state.trainSampler.nextBatch(size: network.batchSize), augment: false, generator: &engine.generator)
+        let valid = engine.pipeline.batch(engine.state.validSampler.nextBatch(size: network.batchSize), augment: false, generator: &engine.generator)
         return (engine, train, valid)
     }
 

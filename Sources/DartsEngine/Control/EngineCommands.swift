@@ -40,13 +40,13 @@ extension SearchEngine {
             }
         case .snapshot(let name):
             guard let directory = snapshotDirectory else { throw .noSnapshotDirectory }
-            journal.append(entry)  // the snapshot's own journal includes its creation
+            state.journal.append(entry)  // the snapshot's own journal includes its creation
             do {
                 let path = try writeSnapshot(name: name, in: directory)
                 appendToJournalFile(entry)
                 message = "snapshot \(name) written to \(path)"
             } catch {
-                journal.removeLast()
+                state.journal.removeLast()
                 emit(.error(ErrorReport(message: "snapshot \(name) failed: \(error)")))
                 throw .snapshot(error as? SnapshotError ?? .io(path: name, reason: "\(error)"))
             }
@@ -72,7 +72,7 @@ extension SearchEngine {
         case .pause, .resume, .step, .stepEpoch, .stop:
             message = command.description
         }
-        journal.append(entry)
+        state.journal.append(entry)
         appendToJournalFile(entry)
         var key: String?
         if case .set(let changed, _) = command { key = changed }
@@ -96,7 +96,7 @@ extension SearchEngine {
         }
         let snapshotName = "fork-" + name
         _ = try apply(.snapshot(name: snapshotName))
-        journal.append(entry)
+        state.journal.append(entry)
         appendToJournalFile(entry)
         let newSnapshots = newFolder + "/snapshots"
         do {
@@ -173,7 +173,7 @@ public struct JournalReplay {
             throw SnapshotError.notFound(path, available: [])
         }
         // A journal file is JSON Lines of entries, or a snapshot manifest.
-        if let manifest = try? TelemetryCoding.decoder().decode(SnapshotManifest.self, from: data) { return manifest.journal }
+        if let manifest = try? TelemetryCoding.decoder().decode(SnapshotManifest.self, from: data) { return manifest.state.journal }
         var entries: [JournalEntry] = []
         for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.isEmpty {
             do {

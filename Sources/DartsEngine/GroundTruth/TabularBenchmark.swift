@@ -123,7 +123,7 @@ public enum TabularBenchmark {
         for epoch in 0..<config.epochs {
             engine.epoch = epoch  // the cosine schedule's position
             for _ in 0..<engine.stepsPerEpoch {
-                let batch = engine.pipeline.batch(engine.trainSampler.nextBatch(size: config.batchSize), augment: true,
+                let batch = engine.pipeline.batch(engine.state.trainSampler.nextBatch(size: config.batchSize), augment: true,
                                                   generator: &engine.generator)
                 let step = engine.weightStep(train: batch, learningRate: engine.learningRate, dropPath: 0)
                 guard step.loss.isFinite else {

@@ -24,8 +24,8 @@ extension SearchEngine {
     @discardableResult
     func measureCurvature(atEpochEnd: Bool) -> Double {
         let started = Date()
-        var noise = hessianSampler.generator
-        let batch = pipeline.batch(hessianSampler.nextBatch(size: config.batchSize), augment: false, generator: &noise)
+        var noise = state.hessianSampler.generator
+        let batch = pipeline.batch(state.hessianSampler.nextBatch(size: config.batchSize), augment: false, generator: &noise)
         var products = curvatureProducts(on: batch, noise: noise)
         let (value, iterations) = products.dominantEigenvalue(tolerance: config.hessianTolerance,
                                                              maxIterations: config.hessianMaxIterations, seed: UInt64(step))
@@ -41,7 +41,7 @@ extension SearchEngine {
     /// The run's own state, samplers included, is left as it was.
     public func curvatureSpectrum(progress: (Int, Int) -> Void = { _, _ in }) -> CurvatureSpectrum {
         let started = Date()
-        var sampler = hessianSampler
+        var sampler = state.hessianSampler
         var noise = sampler.generator
         let batch = pipeline.batch(sampler.nextBatch(size: config.batchSize), augment: false, generator: &noise)
         var products = curvatureProducts(on: batch, noise: noise)
@@ -61,7 +61,7 @@ extension SearchEngine {
     func earlyStoppingCheck(completed: Int, genotype: Genotype) -> EarlyStopping.Verdict? {
         guard completed % max(config.esFrequency, 1) == 0 else { return nil }
         let eigenvalue = measureCurvature(atEpochEnd: true)
-        earlyStopping.record(epoch: completed, eigenvalue: eigenvalue, genotype: genotype.description)
+        state.earlyStopping.record(epoch: completed, eigenvalue: eigenvalue, genotype: genotype.description)
         let p = earlyStoppingParameters
         let averages = earlyStopping.localAverages(p)
         let verdict = completed < config.epochs - 1 ? earlyStopping.verdict(p) : nil
@@ -81,15 +81,15 @@ extension SearchEngine {
     /// Carries out the configured action for a DARTS-ES trigger after the
     /// epoch's snapshot was written.
     public func act(on verdict: EarlyStopping.Verdict) {
-        esVerdict = verdict
+        state.esVerdict = verdict
         switch config.esAction {
         case .stop:
-            stoppedEarly = true
+            state.stoppedEarly = true
             emit(.earlyStop(EarlyStop(stopEpoch: verdict.stopEpoch, genotype: verdict.genotype)))
         case .ada:
             let raised = min(config.weightDecay * config.adaMultiplier, config.adaMaxWeightDecay)
             guard raised > config.weightDecay else {
-                stoppedEarly = true
+                state.stoppedEarly = true
                 emit(.earlyStop(EarlyStop(stopEpoch: verdict.stopEpoch, genotype: verdict.genotype,
                                           reason: "weight decay already at the DARTS-ADA cap \(formatReal(config.adaMaxWeightDecay))")))
                 return
@@ -100,7 +100,7 @@ extension SearchEngine {
                 try apply(.set(key: "optim.weight_decay", value: .real(min(config.weightDecay * config.adaMultiplier, config.adaMaxWeightDecay))))
                 emit(.adaptation(Adaptation(rolledBackTo: name, weightDecay: config.weightDecay)))
             } catch {
-                stoppedEarly = true
+                state.stoppedEarly = true
                 emit(.error(ErrorReport(message: "DARTS-ADA could not roll back to \(name) (\(error)); stopping as DARTS-ES")))
             }
         case .notify:

@@ -10,42 +10,45 @@ import Foundation
 public final class SearchEngine {
     typealias Batch = (images: Tensor<Float>, labels: [Int])
 
-    /// The parameters in force (live parameters may have been changed mid-run).
-    public internal(set) var config: SearchConfig
+    /// Everything the search mutates besides tensors (DESIGN §8).
+    public internal(set) var state: SearchState
     public let supernet: Supernet<Float>
     public let dataset: Dataset
     let pipeline: BatchPipeline
-    var trainSampler: BatchSampler
-    var validSampler: BatchSampler
     let validationIndices: [Int]
-    /// Augmentation, drop-path masks and S4 noise.
-    var generator: RandomGenerator
-    /// Validation batches (and noise) for curvature measurements, apart from
-    /// the run's own streams so that diagnostics never change the search.
-    var hessianSampler: BatchSampler
-    /// Eigenvalue history for DARTS-ES and the latest trigger.
-    public internal(set) var earlyStopping = EarlyStopping()
-    public internal(set) var esVerdict: EarlyStopping.Verdict?
-    /// Set when DARTS-ES (or DARTS-ADA at its cap) ended the search.
-    public internal(set) var stoppedEarly = false
     var weightOptimizer = MomentumSGD()
     var archOptimizer = Adam()
-
-    /// Completed steps since the start of the run.
-    public internal(set) var step = 0
-    /// The epoch in progress (0-based); equals `config.epochs` when done.
-    public internal(set) var epoch = 0
-    public internal(set) var stepInEpoch = 0
     public let stepsPerEpoch: Int
-    /// Set when a loss or gradient stops being finite; the run then halts
-    /// without applying the bad update.
-    public internal(set) var divergence: String?
-    var epochTotals = EpochTotals()
-    /// Every applied control command, in order (DESIGN §1).
-    public internal(set) var journal: [JournalEntry] = []
-    /// Recent metric events (all epoch-level ones, the last ``historyLimit``
-    /// step-level ones), kept so a snapshot carries the curves seen so far.
-    public internal(set) var history: [TelemetryEvent] = []
+
+    // The parts of `state` the search loop reads and writes most.
+    public internal(set) var config: SearchConfig {
+        get { state.config }
+        _modify { yield &state.config }
+        set { state.config = newValue }
+    }
+    public internal(set) var step: Int {
+        get { state.step }
+        set { state.step = newValue }
+    }
+    public internal(set) var epoch: Int {
+        get { state.epoch }
+        set { state.epoch = newValue }
+    }
+    public internal(set) var stepInEpoch: Int {
+        get { state.stepInEpoch }
+        set { state.stepInEpoch = newValue }
+    }
+    var generator: RandomGenerator {
+        get { state.generator }
+        _modify { yield &state.generator }
+        set { state.generator = newValue }
+    }
+    public var earlyStopping: EarlyStopping { state.earlyStopping }
+    public var esVerdict: EarlyStopping.Verdict? { state.esVerdict }
+    public var stoppedEarly: Bool { state.stoppedEarly }
+    public var divergence: String? { state.divergence }
+    public var journal: [JournalEntry] { state.journal }
+    public var history: [TelemetryEvent] { state.history }
     static let historyLimit = 4000
     var sinks: [MetricsSink] = []
     let clockStart = Date()
@@ -64,9 +67,7 @@ public final class SearchEngine {
         guard let space = SearchSpace.named(config.space) else {
             throw ConfigError.invalidValue(key: "network.space", value: config.space, allowed: SearchSpace.all.map(\.name).joined(separator: ", "))
         }
-        self.config = config
         self.dataset = dataset
-        setThreadCount(config.threads)
         var master = RandomGenerator(seed: UInt64(config.seed))
         var initialisation = master.split()
         supernet = Supernet(
@@ -80,11 +81,13 @@ public final class SearchEngine {
             throw ConfigError.invalidValue(key: "data.train_portion", value: formatReal(config.trainPortion),
                                            allowed: "a portion leaving at least one image on each side of the split of \(dataset.count) images")
         }
-        trainSampler = BatchSampler(indices: Array(0..<split), generator: master.split())
+        let trainSampler = BatchSampler(indices: Array(0..<split), generator: master.split())
         validationIndices = Array(split..<dataset.count)
-        validSampler = BatchSampler(indices: validationIndices, generator: master.split())
-        generator = master.split()
-        hessianSampler = BatchSampler(indices: validationIndices, generator: master.split())
+        let validSampler = BatchSampler(indices: validationIndices, generator: master.split())
+        let generator = master.split()
+        let hessianSampler = BatchSampler(indices: validationIndices, generator: master.split())
+        state = SearchState(config: config, generator: generator, trainSampler: trainSampler, validSampler: validSampler,
+                            hessianSampler: hessianSampler)
         stepsPerEpoch = trainSampler.batchesPerPass(batchSize: config.batchSize)
         tabular = try Self.tabularTable(config)
     }
@@ -140,8 +143,10 @@ public final class SearchEngine {
         let started = Date()
         let cutout = ramped(config.cutoutProbability)
         let dropPath = ramped(config.dropPathProbability)
-        let train = pipeline.batch(trainSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: cutout, generator: &generator)
-        let valid = pipeline.batch(validSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: cutout, generator: &generator)
+        let train = pipeline.batch(state.trainSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: cutout,
+                                   generator: &state.generator)
+        let valid = pipeline.batch(state.validSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: cutout,
+                                   generator: &state.generator)
         let lr = learningRate
 
         // (1) Architecture step.
@@ -155,7 +160,7 @@ public final class SearchEngine {
         guard weights.loss.isFinite, weights.clip.norm.isFinite else {
             return diverge("training loss \(weights.loss) or weight-gradient norm \(weights.clip.norm) is not finite at step \(step)")
         }
-        epochTotals.add(loss: weights.loss, accuracy: weights.accuracy, count: train.labels.count)
+        state.epochTotals.add(loss: weights.loss, accuracy: weights.accuracy, count: train.labels.count)
         step += 1
         stepInEpoch += 1
         emit(.step(StepMetrics(
@@ -180,6 +185,7 @@ public final class SearchEngine {
         guard arch.isFinite else { return arch }
         archOptimizer.step(&supernet.parameters.alphas, gradients: arch.gradients, learningRate: config.archLearningRate,
                            beta1: config.archBeta1, beta2: config.archBeta2, weightDecay: config.archWeightDecay)
+        state.adamSteps = archOptimizer.stepCount
         return arch
     }
 
@@ -232,15 +238,15 @@ public final class SearchEngine {
 
     private func remember(_ event: TelemetryEvent) {
         guard !Self.unrememberedTypes.contains(event.type) else { return }
-        history.append(event)
-        let stepEvents = history.lazy.filter { $0.type == "step" }.count
-        if stepEvents > Self.historyLimit, let first = history.firstIndex(where: { $0.type == "step" }) {
-            history.remove(at: first)
+        state.history.append(event)
+        let stepEvents = state.history.lazy.filter { $0.type == StepMetrics.type }.count
+        if stepEvents > Self.historyLimit, let first = state.history.firstIndex(where: { $0.type == StepMetrics.type }) {
+            state.history.remove(at: first)
         }
     }
 
     private func diverge(_ reason: String) {
-        divergence = reason
+        state.divergence = reason
         emit(.diverged(Divergence(reason: reason)))
     }
 
@@ -309,7 +315,7 @@ public final class SearchEngine {
         let genotype = supernet.genotype()
         let verdict = earlyStoppingCheck(completed: epoch, genotype: genotype)
         var metrics = EpochMetrics(
-            trainLoss: epochTotals.meanLoss, trainAccuracy: epochTotals.meanAccuracy,
+            trainLoss: state.epochTotals.meanLoss, trainAccuracy: state.epochTotals.meanAccuracy,
             validLoss: evaluation.loss, validAccuracy: evaluation.accuracy,
             genotype: genotype.description, skipCount: genotype.normalSkipCount, learningRate: learningRate)
         if config.discretisationGap {
@@ -329,7 +335,7 @@ public final class SearchEngine {
         }
         emit(.epoch(metrics))
         emitAlphas()
-        epochTotals = EpochTotals()
+        state.epochTotals = EpochTotals()
         epoch += 1
         stepInEpoch = 0
         writeEpochSnapshot()

@@ -20,10 +20,14 @@ public enum SnapshotError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// The JSON half of a snapshot: everything that is not a tensor.
+/// The JSON half of a snapshot: the ``SearchState`` and what a reader needs
+/// to trust the tensor files beside it.
+///
+/// Version 2 nests the state under `state`. Version 1 (before the state was
+/// one value) had the same fields at the top level; it still loads.
 struct SnapshotManifest: Codable {
     static let formatName = "dartscope-snapshot"
-    static let currentVersion = 1
+    static let currentVersion = 2
 
     struct FileRecord: Codable, Equatable {
         var bytes: Int
@@ -34,24 +38,31 @@ struct SnapshotManifest: Codable {
     var version = currentVersion
     var name: String
     var created: String
-    var step: Int
-    var epoch: Int
-    var stepInEpoch: Int
-    var config: SearchConfig
+    /// The genotype at the snapshot, for people and tools reading the folder.
     var genotype: String
-    var generator: RandomGenerator
-    var trainSampler: BatchSampler
-    var validSampler: BatchSampler
-    var hessianSampler: BatchSampler
-    var earlyStopping: EarlyStopping
-    var esVerdict: EarlyStopping.Verdict?
-    var stoppedEarly: Bool
-    var epochTotals: EpochTotals
-    var adamSteps: Int
-    var divergence: String?
-    var journal: [JournalEntry]
-    var history: [TelemetryEvent]
+    var state: SearchState
     var files: [String: FileRecord]
+
+    init(name: String, created: String, genotype: String, state: SearchState, files: [String: FileRecord]) {
+        self.name = name
+        self.created = created
+        self.genotype = genotype
+        self.state = state
+        self.files = files
+    }
+
+    enum CodingKeys: String, CodingKey { case format, version, name, created, genotype, state, files }
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try container.decode(String.self, forKey: .format)
+        version = try container.decode(Int.self, forKey: .version)
+        name = try container.decode(String.self, forKey: .name)
+        created = try container.decode(String.self, forKey: .created)
+        genotype = try container.decode(String.self, forKey: .genotype)
+        files = try container.decode([String: FileRecord].self, forKey: .files)
+        state = version == 1 ? try SearchState(from: decoder) : try container.decode(SearchState.self, forKey: .state)
+    }
 }
 
 /// File names inside a snapshot folder.
@@ -95,13 +106,7 @@ extension SearchEngine {
         try DurableFiles.write(model, to: temporary + "/" + SnapshotFile.model)
         try DurableFiles.write(optimizer, to: temporary + "/" + SnapshotFile.optimizer)
         let manifest = SnapshotManifest(
-            name: name, created: ISO8601DateFormatter().string(from: Date()),
-            step: step, epoch: epoch, stepInEpoch: stepInEpoch, config: config,
-            genotype: supernet.genotype().description,
-            generator: generator, trainSampler: trainSampler, validSampler: validSampler,
-            hessianSampler: hessianSampler, earlyStopping: earlyStopping, esVerdict: esVerdict, stoppedEarly: stoppedEarly,
-            epochTotals: epochTotals, adamSteps: archOptimizer.stepCount, divergence: divergence,
-            journal: journal, history: history,
+            name: name, created: ISO8601DateFormatter().string(from: Date()), genotype: supernet.genotype().description, state: state,
             files: [SnapshotFile.model: .init(bytes: model.count, crc32: DurableFiles.crc32(model)),
                     SnapshotFile.optimizer: .init(bytes: optimizer.count, crc32: DurableFiles.crc32(optimizer))])
         let encoder = TelemetryCoding.lineEncoder()

@@ -7,12 +7,13 @@ public struct LoadedSnapshot {
     let model: [String: SafeTensors.Entry]
     let optimizer: [String: SafeTensors.Entry]
 
-    public var config: SearchConfig { manifest.config }
-    public var step: Int { manifest.step }
-    public var epoch: Int { manifest.epoch }
+    public var state: SearchState { manifest.state }
+    public var config: SearchConfig { manifest.state.config }
+    public var step: Int { manifest.state.step }
+    public var epoch: Int { manifest.state.epoch }
     public var genotype: String { manifest.genotype }
-    public var journal: [JournalEntry] { manifest.journal }
-    public var history: [TelemetryEvent] { manifest.history }
+    public var journal: [JournalEntry] { manifest.state.journal }
+    public var history: [TelemetryEvent] { manifest.state.history }
 
     /// Reads the snapshot folder at `path` (or the folder holding the given
     /// manifest or safetensors file).
@@ -144,14 +145,14 @@ extension SearchEngine {
             momentum.buffers[name] = try floats("momentum." + name, count: weights[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
         }
         var adam = Adam()
-        adam.stepCount = snapshot.manifest.adamSteps
+        adam.stepCount = snapshot.state.adamSteps
         for name in store.alphaNames where snapshot.optimizer["adam.m." + name] != nil {
             adam.firstMoments[name] = try floats("adam.m." + name, count: alphas[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
             adam.secondMoments[name] = try floats("adam.v." + name, count: alphas[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
         }
-        let manifest = snapshot.manifest
-        guard manifest.trainSampler.indices == trainSampler.indices, manifest.validSampler.indices == validSampler.indices else {
-            throw SnapshotError.incompatible("the snapshot's train/validation split (\(manifest.trainSampler.indices.count)/\(manifest.validSampler.indices.count) images) differs from this run's (\(trainSampler.indices.count)/\(validSampler.indices.count))")
+        let saved = snapshot.state
+        guard saved.trainSampler.indices == state.trainSampler.indices, saved.validSampler.indices == state.validSampler.indices else {
+            throw SnapshotError.incompatible("the snapshot's train/validation split (\(saved.trainSampler.indices.count)/\(saved.validSampler.indices.count) images) differs from this run's (\(state.trainSampler.indices.count)/\(state.validSampler.indices.count))")
         }
 
         store.weights = weights
@@ -163,23 +164,15 @@ extension SearchEngine {
         }
         weightOptimizer = momentum
         archOptimizer = adam
-        generator = manifest.generator
-        trainSampler = manifest.trainSampler
-        validSampler = manifest.validSampler
-        hessianSampler = manifest.hessianSampler
-        earlyStopping = manifest.earlyStopping
-        esVerdict = manifest.esVerdict
-        stoppedEarly = manifest.stoppedEarly
-        epochTotals = manifest.epochTotals
-        step = manifest.step
-        epoch = manifest.epoch
-        stepInEpoch = manifest.stepInEpoch
-        divergence = manifest.divergence
-        history = manifest.history
-        if !keepingJournal { journal = manifest.journal }
-        // Live parameters come back as they were at the snapshot.
+        // The state comes back whole, except what belongs to this run rather
+        // than to the point it returns to: its structural parameters (its
+        // name, after a fork) and, on a rollback, the journal so far.
+        var restored = saved
+        restored.config = config
         for spec in SearchParameters.all where spec.isLive {
-            spec.write(&config, spec.read(manifest.config))
+            spec.write(&restored.config, spec.read(saved.config))
         }
+        if keepingJournal { restored.journal = state.journal }
+        state = restored
     }
 }

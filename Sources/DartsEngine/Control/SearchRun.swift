@@ -1,12 +1,14 @@
 import Foundation
 
-/// Runs a ``SearchEngine`` on its own thread, applying ``ControlCommand``s
-/// from a ``ControlQueue`` at step boundaries and publishing to a
-/// ``MetricsStore``. After `start()` only the engine thread touches the
-/// engine; other threads talk to it through the queue and the store.
-public final class EngineRunner: SearchConnection, @unchecked Sendable {
-    // @unchecked: `engine` and the step budget are used only on the engine
-    // thread once started; `finished` is guarded by `finishedCondition`.
+/// The one driver of a search: it owns the engine, applies ``ControlCommand``s
+/// at step boundaries (pause, resume, step, set, snapshot, rollback, fork,
+/// stop), replays a journal, sets the process's thread count and keeps the
+/// ``MetricsStore`` current. A headless run drives it on the calling thread
+/// until the search ends; the dashboard starts it on a thread of its own and
+/// talks to it only through the queue and the store.
+public final class SearchRun: SearchConnection, @unchecked Sendable {
+    // @unchecked: `engine`, `replay`, `paused` and `budget` are used only by
+    // the thread that runs the loop; `finished` is guarded by `finishedCondition`.
     private let engine: SearchEngine
     public let queue = ControlQueue()
     public let store: MetricsStore
@@ -23,18 +25,31 @@ public final class EngineRunner: SearchConnection, @unchecked Sendable {
         self.store = store
         self.paused = startPaused
         self.replay = replay
+        setThreadCount(engine.config.threads)
         engine.addSink(store)
         store.reset(from: engine)
         store.update(state: startPaused ? .paused : .running)
     }
 
+    /// Runs the search on a thread of its own, until a `stop` command.
     public func start() {
-        let thread = Thread { [self] in loop() }
+        let thread = Thread { [self] in loop(untilFinished: false) }
         thread.name = "dartscope-engine"
         thread.stackSize = 16 << 20
         self.thread = thread
         thread.start()
     }
+
+    /// Runs the search on the calling thread until it ends (all epochs,
+    /// DARTS-ES, divergence, a `stop` command or the journal's stop). A
+    /// journal entry that no longer applies is an error here: a replay that
+    /// silently departs from its journal would reproduce nothing.
+    public func runToCompletion() throws {
+        loop(untilFinished: true)
+        if let replayError { throw replayError }
+    }
+
+    private var replayError: Error?
 
     public func send(_ command: ControlCommand) { queue.send(command) }
 
@@ -43,7 +58,7 @@ public final class EngineRunner: SearchConnection, @unchecked Sendable {
         waitUntilFinished()
     }
 
-    /// Blocks until the engine thread has ended (after `stop`).
+    /// Blocks until the loop has ended (after `stop`).
     public func waitUntilFinished() {
         finishedCondition.lock()
         while !finished { finishedCondition.wait() }
@@ -56,7 +71,7 @@ public final class EngineRunner: SearchConnection, @unchecked Sendable {
         return finished
     }
 
-    private func loop() {
+    private func loop(untilFinished: Bool) {
         defer {
             finishedCondition.lock()
             finished = true
@@ -80,11 +95,16 @@ public final class EngineRunner: SearchConnection, @unchecked Sendable {
                     }
                 } catch {
                     store.update(message: "journal replay failed: \(error)")
+                    if untilFinished {
+                        replayError = error
+                        return
+                    }
                 }
                 replay = pending
             }
             if engine.isFinished {
                 store.update(state: engine.divergence != nil ? .diverged : .finished)
+                if untilFinished { return }
                 queue.wait(timeout: 0.2)
                 continue
             }

@@ -1,0 +1,52 @@
+/// Everything a search mutates besides tensors, in one value: a snapshot is
+/// this value (in its manifest) plus the tensor files, and restoring one
+/// replaces it whole. A new piece of run state goes here — and nowhere else —
+/// so that snapshots, resume and rollback carry it without further code.
+///
+/// The coding keys are the field names of the version-1 manifest, which held
+/// these fields at its top level; so a version-1 manifest decodes as a
+/// state (see ``SnapshotManifest``).
+public struct SearchState: Codable, Sendable, Equatable {
+    /// Completed steps since the start of the run.
+    public var step = 0
+    /// The epoch in progress (0-based); equals `config.epochs` when done.
+    public var epoch = 0
+    public var stepInEpoch = 0
+    /// The parameters in force (live parameters may have changed mid-run).
+    public var config: SearchConfig
+    /// Augmentation, drop-path masks and S4 noise.
+    public var generator: RandomGenerator
+    public var trainSampler: BatchSampler
+    public var validSampler: BatchSampler
+    /// Validation batches (and noise) for curvature measurements, apart from
+    /// the run's own streams so that diagnostics never change the search.
+    public var hessianSampler: BatchSampler
+    /// Adam's step count, kept in step with the optimiser after every
+    /// architecture step (its moments are tensors, in optimizer.safetensors).
+    public var adamSteps = 0
+    /// Eigenvalue history for DARTS-ES, the latest trigger, and whether
+    /// DARTS-ES (or DARTS-ADA at its cap) ended the search.
+    public var earlyStopping = EarlyStopping()
+    public var esVerdict: EarlyStopping.Verdict?
+    public var stoppedEarly = false
+    /// Set when a loss or gradient stopped being finite; the run then halts
+    /// without applying the bad update.
+    public var divergence: String?
+    /// Running means of the epoch in progress.
+    var epochTotals = EpochTotals()
+    /// Every applied control command, in order (DESIGN §1).
+    public var journal: [JournalEntry] = []
+    /// Recent metric events (all epoch-level ones, the last
+    /// ``SearchEngine/historyLimit`` steps), so a snapshot carries the curves
+    /// seen so far.
+    public var history: [TelemetryEvent] = []
+
+    init(config: SearchConfig, generator: RandomGenerator, trainSampler: BatchSampler, validSampler: BatchSampler,
+         hessianSampler: BatchSampler) {
+        self.config = config
+        self.generator = generator
+        self.trainSampler = trainSampler
+        self.validSampler = validSampler
+        self.hessianSampler = hessianSampler
+    }
+}
