@@ -23,7 +23,9 @@ public enum JSONValue: Codable, Equatable, Sendable {
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
-        case .number(let v): if v.isFinite { try container.encode(v) } else { try container.encodeNil() }
+        // Non-finite numbers go as the encoder's strategy says (telemetry
+        // coding writes "nan"), so a value survives a round trip.
+        case .number(let v): try container.encode(v)
         case .integer(let v): try container.encode(v)
         case .string(let v): try container.encode(v)
         case .bool(let v): try container.encode(v)
@@ -54,4 +56,17 @@ public enum JSONValue: Codable, Equatable, Sendable {
     }
 
     public static func matrix(_ rows: [[Double]]) -> JSONValue { .array(rows.map { .array($0.map { .number($0) }) }) }
+}
+
+extension JSONValue {
+    /// Any encodable value as JSON (through the stream's coding conventions).
+    public init(encoding value: some Encodable) throws {
+        let data = try TelemetryCoding.lineEncoder().encode(value)
+        self = try TelemetryCoding.decoder().decode(JSONValue.self, from: data)
+    }
+
+    /// The value decoded as `type`.
+    public func decoded<T: Decodable>(as type: T.Type) throws -> T {
+        try TelemetryCoding.decoder().decode(T.self, from: try TelemetryCoding.lineEncoder().encode(self))
+    }
 }

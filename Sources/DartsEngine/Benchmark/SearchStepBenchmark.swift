@@ -136,10 +136,10 @@ public enum SearchStepBenchmark {
                 engine.config.lambdaEnabled = phase == .lambdaStep
                 engine.config.lambdaRamp = false
                 engine.config.lambdaVariant = .corr
-                body = { _ = engine.weightStep(train: train, learningRate: learningRate, dropPath: 0) }
+                body = { _ = engine.weightStep(train: train, learningRate: learningRate, plan: StepPlan()) }
             case .architectureStep, .secondOrderStep:
                 engine.config.order = phase == .secondOrderStep ? .second : .first
-                body = { _ = engine.architectureStep(train: train, valid: valid, learningRate: learningRate, dropPath: 0) }
+                body = { _ = engine.architectureStep(train: train, valid: valid, learningRate: learningRate, plan: StepPlan()) }
             case .hessianVectorProduct:
                 var products = engine.curvatureProducts(on: valid, noise: engine.generator)
                 var generator = RandomGenerator(seed: 3)

@@ -6,12 +6,26 @@ public struct ParameterSpec: Sendable {
     public let descriptor: ParameterDescriptor
     let read: @Sendable (SearchConfig) -> ConfigValue
     let write: @Sendable (inout SearchConfig, ConfigValue) -> Void
+    /// The default of a remedy's parameter (the engine's own take theirs
+    /// from ``SearchConfig``'s property initialisers).
+    let defaultValue: ConfigValue?
 
     init(key: String, kind: ParameterDescriptor.Kind, isLive: Bool, documentation: String,
          read: @escaping @Sendable (SearchConfig) -> ConfigValue, write: @escaping @Sendable (inout SearchConfig, ConfigValue) -> Void) {
         descriptor = ParameterDescriptor(key: key, kind: kind, isLive: isLive, documentation: documentation)
         self.read = read
         self.write = write
+        defaultValue = nil
+    }
+
+    /// A remedy's parameter: kept in ``SearchConfig``'s table of remedy
+    /// values under its key. `defaultValue` must be valid for `kind`.
+    public init(remedyParameter key: String, kind: ParameterDescriptor.Kind, default defaultValue: ConfigValue, isLive: Bool,
+                documentation: String) {
+        descriptor = ParameterDescriptor(key: key, kind: kind, isLive: isLive, documentation: documentation)
+        read = { $0[remedy: key] }
+        write = { config, value in config[remedy: key] = value }
+        self.defaultValue = defaultValue
     }
 
     public var key: String { descriptor.key }

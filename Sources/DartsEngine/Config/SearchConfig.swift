@@ -12,9 +12,6 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     public var subset = 0
     public var trainPortion = 0.5
     public var randomCropAndFlip = false
-    public var cutoutLength = 0
-    /// Cutout probability reached at the last epoch (ramped linearly from 0).
-    public var cutoutProbability = 0.0
     public var syntheticImageSize = 8
     public var syntheticClasses = 4
 
@@ -43,20 +40,6 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     public var archBeta1 = 0.5
     public var archBeta2 = 0.999
 
-    // R-DARTS regularisers
-    /// ScheduledDropPath probability reached at the last epoch (ramped linearly from 0).
-    public var dropPathProbability = 0.0
-
-    // Λ-DARTS (Movahedi et al., ICLR 2023)
-    public var lambdaEnabled = false
-    /// λ; with the ramp it is reached at the last epoch (0 at the first).
-    public var lambdaValue = 0.125
-    public var lambdaRamp = true
-    public var lambdaVariant = LambdaVariant.corr
-    /// ε0 of ε = ε0 / ‖d‖.
-    public var lambdaEpsilon = 1e-4
-    public var lambdaDifference = LambdaDifferenceMode.reference
-
     // curvature (dominant eigenvalue of the validation-loss Hessian w.r.t. α)
     /// Also compute the eigenvalue every N steps (0: only at epoch ends).
     public var hessianEvery = 0
@@ -65,19 +48,6 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     public var hessianMaxIterations = 20
     /// Finite-difference step h of the Hessian-vector products (unit directions).
     public var hessianStep = 1e-2
-
-    // DARTS-ES / DARTS-ADA (R-DARTS)
-    public var esWindow = 5
-    public var esStartEpoch = 10
-    public var esDelta = 4
-    public var esFactor = 1.3
-    /// Epochs between the eigenvalues the rule uses.
-    public var esFrequency = 1
-    public var esAction = EarlyStoppingAction.notify
-    /// DARTS-ADA multiplies the weight decay by this at each trigger ...
-    public var adaMultiplier = 3.0
-    /// ... up to this value; at the cap a trigger stops the search.
-    public var adaMaxWeightDecay = 0.0243
 
     // metrics and snapshots
     /// Write softmax(α) to the metrics file every N steps (and at every epoch end).
@@ -94,7 +64,51 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     /// against; empty: the shipped table of the space and dataset, if any.
     public var tabularTable = ""
 
-    public init() {}
+    /// The parameters the remedies declare (``Remedy/parameters``), by key;
+    /// every one is present, with its default until set. Each remedy's file
+    /// gives its parameters typed accessors (`lambdaValue`, `esAction`, ...).
+    var remedyValues: [String: ConfigValue]
+
+    public init() {
+        remedyValues = Dictionary(uniqueKeysWithValues: Remedies.parameters.map { ($0.key, $0.defaultValue!) })
+    }
+
+    /// A remedy parameter's value (declared keys only: a typo is a bug, not a default).
+    subscript(remedy key: String) -> ConfigValue {
+        get {
+            guard let value = remedyValues[key] else { preconditionFailure("no remedy parameter '\(key)' is declared") }
+            return value
+        }
+        set { remedyValues[key] = newValue }
+    }
+}
+
+extension SearchConfig {
+    /// Encoded as the parameter table's keys and values (`"lambda.value":
+    /// 0.125`), and decoded through the table, so a config read from a
+    /// snapshot is validated exactly as a config file is.
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: ParameterKey.self)
+        for key in container.allKeys {
+            let value = try container.decode(ConfigValue.self, forKey: key)
+            do { try set(key.stringValue, to: value) } catch {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: error.description)
+            }
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: ParameterKey.self)
+        for spec in SearchParameters.all { try container.encode(spec.read(self), forKey: ParameterKey(stringValue: spec.key)) }
+    }
+
+    private struct ParameterKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 }
 
 /// How the architecture gradient is computed (DESIGN §3).
@@ -103,14 +117,4 @@ public enum SearchOrder: String, Codable, Sendable, CaseIterable {
     case first
     /// Unrolled DARTS: the finite-difference implicit gradient of the DARTS paper.
     case second
-}
-
-/// What a DARTS-ES trigger does (DESIGN §5).
-public enum EarlyStoppingAction: String, Codable, Sendable, CaseIterable {
-    /// Mark the trigger and go on.
-    case notify
-    /// DARTS-ES: end the search; the genotype of the stop epoch is the result.
-    case stop
-    /// DARTS-ADA: roll back to the stop epoch and raise the weight decay.
-    case ada
 }

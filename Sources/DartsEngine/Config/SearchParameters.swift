@@ -1,7 +1,23 @@
 /// The table of every configurable parameter: the single place that says
-/// which keys exist, what they accept, and which may change mid-run.
+/// which keys exist, what they accept, and which may change mid-run. The
+/// engine's own parameters are listed here; each remedy declares its own
+/// (``Remedy/parameters``), and the two are merged section by section.
 public enum SearchParameters {
-    public static let all: [ParameterSpec] = [
+    public static let all: [ParameterSpec] = merged(core, Remedies.parameters)
+
+    /// Sections in the order config files, the reference and the dashboard
+    /// list them; a remedy's own section goes before `metrics`.
+    static let sectionOrder = ["run", "data", "network", "search", "optim", "reg", "lambda", "hessian", "es", "metrics", "snapshot", "tabular"]
+
+    static func merged(_ core: [ParameterSpec], _ remedies: [ParameterSpec]) -> [ParameterSpec] {
+        func rank(_ spec: ParameterSpec) -> Int {
+            let section = String(spec.key.prefix { $0 != "." })
+            return sectionOrder.firstIndex(of: section) ?? sectionOrder.firstIndex(of: "metrics")! - 1
+        }
+        return (core + remedies).enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
+    }
+
+    static let core: [ParameterSpec] = [
         text("run.name", \.runName, "Name of the run; snapshots and metrics go to runs/NAME/."),
 
         choice("data.dataset", \.dataset, ["fashion-mnist", "mnist", "cifar10", "cifar100", "synthetic"],
@@ -10,8 +26,6 @@ public enum SearchParameters {
         integer("data.subset", \.subset, 0...Int.max, "Use only the first N training images (0 = all)."),
         real("data.train_portion", \.trainPortion, 0.01...0.99, "Fraction of the images used for the weight step; the rest is the validation split."),
         flag("data.augment", \.randomCropAndFlip, "Random crop (pad 4) and horizontal flip on training batches."),
-        integer("data.cutout_length", \.cutoutLength, 0...64, "Cutout hole size in pixels (0 = off)."),
-        real("data.cutout_prob", \.cutoutProbability, 0...1, "Cutout probability at the last epoch, ramped linearly from 0.", live: true),
         integer("data.synthetic_size", \.syntheticImageSize, 4...64, "Image side of the synthetic dataset."),
         integer("data.synthetic_classes", \.syntheticClasses, 2...100, "Classes of the synthetic dataset."),
 
@@ -35,28 +49,13 @@ public enum SearchParameters {
         real("optim.arch_beta1", \.archBeta1, 0...0.999, "Adam β1 for α."),
         real("optim.arch_beta2", \.archBeta2, 0...0.99999, "Adam β2 for α."),
 
-        real("reg.drop_path_prob", \.dropPathProbability, 0...0.9, "ScheduledDropPath probability at the last epoch, ramped linearly from 0.", live: true),
 
-        flag("lambda.enabled", \.lambdaEnabled, "Λ-DARTS regulariser on the weight step (two extra passes per step while λ > 0).", live: true),
-        real("lambda.value", \.lambdaValue, 0...1000, "λ, the regulariser's weight (reached at the last epoch when ramped).", live: true),
-        flag("lambda.ramp", \.lambdaRamp, "Ramp λ linearly from 0 at the first epoch to lambda.value at the last.", live: true),
-        choice("lambda.variant", \.lambdaVariant, "corr: gradient of the summed pairwise cosine; signcorr: the sign-weighted variant.", live: true),
-        real("lambda.epsilon", \.lambdaEpsilon, 1e-12...1, "ε0 of the difference quotient, ε = ε0 / ‖d‖.", live: true),
-        choice("lambda.fd", \.lambdaDifference, "reference: the published ± passes; frozen: they replay the base pass's activation pattern (exact directional derivative).", live: true),
 
         integer("hessian.every", \.hessianEvery, 0...Int.max, "Also compute the dominant Hessian eigenvalue every N steps (0: epoch ends only).", live: true),
         real("hessian.tolerance", \.hessianTolerance, 1e-8...0.5, "Lanczos stops when the top Ritz value changes less than this, relatively.", live: true),
         integer("hessian.max_iterations", \.hessianMaxIterations, 1...500, "At most this many Hessian-vector products per eigenvalue.", live: true),
         real("hessian.step", \.hessianStep, 1e-6...1, "Finite-difference step of the (pattern-replayed, exact up to O(h²)) Hessian-vector products.", live: true),
 
-        integer("es.window", \.esWindow, 1...100, "DARTS-ES: eigenvalues per local average.", live: true),
-        integer("es.start_epoch", \.esStartEpoch, 0...10_000, "DARTS-ES: earliest comparison epoch.", live: true),
-        integer("es.delta", \.esDelta, 1...100, "DARTS-ES: compare with the local average this many eigenvalue epochs back.", live: true),
-        real("es.factor", \.esFactor, 1...100, "DARTS-ES: trigger when the local average grew by more than this factor.", live: true),
-        integer("es.frequency", \.esFrequency, 1...1000, "DARTS-ES: epochs between eigenvalues.", live: true),
-        choice("es.action", \.esAction, "On a trigger: notify (mark, go on), stop (DARTS-ES), ada (DARTS-ADA: roll back, raise weight decay).", live: true),
-        real("es.ada_multiplier", \.adaMultiplier, 1...100, "DARTS-ADA: weight-decay multiplier per trigger.", live: true),
-        real("es.ada_max_weight_decay", \.adaMaxWeightDecay, 0...1, "DARTS-ADA: weight-decay cap; a trigger at the cap stops the search.", live: true),
 
         integer("metrics.alpha_every", \.alphaEvery, 1...Int.max, "Write softmax(α) to the metrics file every N steps."),
         integer("metrics.alignment_every", \.alignmentEvery, 1...Int.max, "Write the layer-gradient alignment (cosine matrices, per-layer α-gradients) to the metrics file every N steps; the dashboard sees every step."),

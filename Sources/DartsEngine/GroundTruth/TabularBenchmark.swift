@@ -125,7 +125,7 @@ public enum TabularBenchmark {
             for _ in 0..<engine.stepsPerEpoch {
                 let batch = engine.pipeline.batch(engine.state.trainSampler.nextBatch(size: config.batchSize), augment: true,
                                                   generator: &engine.generator)
-                let step = engine.weightStep(train: batch, learningRate: engine.learningRate, dropPath: 0)
+                let step = engine.weightStep(train: batch, learningRate: engine.learningRate, plan: StepPlan())
                 guard step.loss.isFinite else {
                     throw ConfigError.invalidValue(key: "optim.lr", value: formatReal(config.learningRate),
                                                    allowed: "a rate that keeps architecture \(name(of: architecture, in: space)) finite (loss \(step.loss) in epoch \(epoch + 1))")

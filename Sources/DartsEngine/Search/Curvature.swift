@@ -1,16 +1,6 @@
 import Foundation
 
 extension SearchEngine {
-    var earlyStoppingParameters: EarlyStopping.Parameters {
-        var p = EarlyStopping.Parameters()
-        p.window = config.esWindow
-        p.startEpoch = config.esStartEpoch
-        p.delta = config.esDelta
-        p.factor = config.esFactor
-        p.frequency = config.esFrequency
-        return p
-    }
-
     /// Hessian-vector products of ∇²α L_val + arch-L2·I on `batch` with the
     /// run's finite-difference step.
     func curvatureProducts(on batch: Batch, noise: RandomGenerator) -> HessianVectorProducts<Float> {
@@ -54,58 +44,6 @@ extension SearchEngine {
             eigenvalues: SymmetricEigen.eigenvalues(hessian), dimension: hessian.count, batchLoss: products.loss,
             fullHessianProducts: fullHessianProducts, fullHessianSeconds: fullHessianSeconds,
             lanczosEigenvalue: lanczos.value, lanczosProducts: products.count - fullHessianProducts, step: step, epoch: epoch)
-    }
-
-    /// Epoch end of epoch `completed` (0-based): eigenvalue for DARTS-ES when
-    /// due, the rule, and its verdict. Returns the verdict to act on.
-    func earlyStoppingCheck(completed: Int, genotype: Genotype) -> EarlyStopping.Verdict? {
-        guard completed % max(config.esFrequency, 1) == 0 else { return nil }
-        let eigenvalue = measureCurvature(atEpochEnd: true)
-        state.earlyStopping.record(epoch: completed, eigenvalue: eigenvalue, genotype: genotype.description)
-        let p = earlyStoppingParameters
-        let averages = earlyStopping.localAverages(p)
-        let verdict = completed < config.epochs - 1 ? earlyStopping.verdict(p) : nil
-        var report = EarlyStoppingReport(
-            eigenvalue: eigenvalue, localAverage: averages.last.flatMap { $0 },
-            localAverageEpoch: earlyStopping.averageEpoch(at: earlyStopping.records.count - 1, p),
-            threshold: earlyStopping.threshold(p), triggered: verdict != nil, action: config.esAction.rawValue)
-        if let verdict {
-            report.stopEpoch = verdict.stopEpoch
-            report.stopGenotype = verdict.genotype
-            report.ratio = verdict.currentAverage / verdict.previousAverage
-        }
-        emit(.earlyStopping(report))
-        return verdict
-    }
-
-    /// Carries out the configured action for a DARTS-ES trigger after the
-    /// epoch's snapshot was written.
-    public func act(on verdict: EarlyStopping.Verdict) {
-        state.esVerdict = verdict
-        switch config.esAction {
-        case .stop:
-            state.stoppedEarly = true
-            emit(.earlyStop(EarlyStop(stopEpoch: verdict.stopEpoch, genotype: verdict.genotype)))
-        case .ada:
-            let raised = min(config.weightDecay * config.adaMultiplier, config.adaMaxWeightDecay)
-            guard raised > config.weightDecay else {
-                state.stoppedEarly = true
-                emit(.earlyStop(EarlyStop(stopEpoch: verdict.stopEpoch, genotype: verdict.genotype,
-                                          reason: "weight decay already at the DARTS-ADA cap \(formatReal(config.adaMaxWeightDecay))")))
-                return
-            }
-            let name = String(format: "epoch-%04d", verdict.stopEpoch + 1)
-            do {
-                try apply(.rollback(name: name))
-                try apply(.set(key: "optim.weight_decay", value: .real(min(config.weightDecay * config.adaMultiplier, config.adaMaxWeightDecay))))
-                emit(.adaptation(Adaptation(rolledBackTo: name, weightDecay: config.weightDecay)))
-            } catch {
-                state.stoppedEarly = true
-                emit(.error(ErrorReport(message: "DARTS-ADA could not roll back to \(name) (\(error)); stopping as DARTS-ES")))
-            }
-        case .notify:
-            break
-        }
     }
 }
 

@@ -16,6 +16,8 @@ public final class SearchEngine {
     public let dataset: Dataset
     let pipeline: BatchPipeline
     let validationIndices: [Int]
+    /// The remedies' hooks run in ``Remedies/all`` order.
+    let remedies = Remedies.instantiate()
     var weightOptimizer = MomentumSGD()
     var archOptimizer = Adam()
     public let stepsPerEpoch: Int
@@ -43,8 +45,6 @@ public final class SearchEngine {
         _modify { yield &state.generator }
         set { state.generator = newValue }
     }
-    public var earlyStopping: EarlyStopping { state.earlyStopping }
-    public var esVerdict: EarlyStopping.Verdict? { state.esVerdict }
     public var stoppedEarly: Bool { state.stoppedEarly }
     public var divergence: String? { state.divergence }
     public var journal: [JournalEntry] { state.journal }
@@ -141,22 +141,22 @@ public final class SearchEngine {
     public func runStep() {
         guard !isFinished else { return }
         let started = Date()
-        let cutout = ramped(config.cutoutProbability)
-        let dropPath = ramped(config.dropPathProbability)
-        let train = pipeline.batch(state.trainSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: cutout,
+        var plan = StepPlan()
+        for remedy in remedies { remedy.schedule(&plan, engine: self) }
+        let train = pipeline.batch(state.trainSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: plan.cutoutProbability,
                                    generator: &state.generator)
-        let valid = pipeline.batch(state.validSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: cutout,
+        let valid = pipeline.batch(state.validSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: plan.cutoutProbability,
                                    generator: &state.generator)
         let lr = learningRate
 
         // (1) Architecture step.
-        let arch = architectureStep(train: train, valid: valid, learningRate: lr, dropPath: dropPath)
+        let arch = architectureStep(train: train, valid: valid, learningRate: lr, plan: plan)
         guard arch.isFinite else {
             return diverge("validation loss \(arch.loss) or its α-gradient is not finite at step \(step)")
         }
         // (2) Weight step.
-        let weights = weightStep(train: train, learningRate: lr, dropPath: dropPath)
-        if let regulariser = weights.regulariser { emit(.lambda(regulariser)) }
+        let weights = weightStep(train: train, learningRate: lr, plan: plan)
+        for report in weights.remedyReports { emit(report) }
         guard weights.loss.isFinite, weights.clip.norm.isFinite else {
             return diverge("training loss \(weights.loss) or weight-gradient norm \(weights.clip.norm) is not finite at step \(step)")
         }
@@ -178,10 +178,10 @@ public final class SearchEngine {
     /// The architecture half of a step: ∇α L_val (first- or second-order)
     /// and the Adam update of α, which is skipped when the loss or the
     /// gradient is not finite.
-    func architectureStep(train: Batch, valid: Batch, learningRate: Double, dropPath: Double) -> ArchitectureGradient {
+    func architectureStep(train: Batch, valid: Batch, learningRate: Double, plan: StepPlan) -> ArchitectureGradient {
         let arch = config.order == .second
-            ? unrolledArchitectureGradient(train: train, valid: valid, learningRate: learningRate, dropPath: dropPath)
-            : firstOrderArchitectureGradient(valid: valid, dropPath: dropPath)
+            ? unrolledArchitectureGradient(train: train, valid: valid, learningRate: learningRate, dropPath: plan.dropPathProbability)
+            : firstOrderArchitectureGradient(valid: valid, dropPath: plan.dropPathProbability)
         guard arch.isFinite else { return arch }
         archOptimizer.step(&supernet.parameters.alphas, gradients: arch.gradients, learningRate: config.archLearningRate,
                            beta1: config.archBeta1, beta2: config.archBeta2, weightDecay: config.archWeightDecay)
@@ -195,41 +195,36 @@ public final class SearchEngine {
         var clip: (norm: Double, factor: Double)
         /// Λ_l of every cell on the training batch.
         var layerGradients: [Tensor<Float>]
-        var regulariser: LambdaHealth?
+        /// What the remedies' gradient terms report (Λ-DARTS's health).
+        var remedyReports: [TelemetryEvent.Payload]
     }
 
-    /// The weight half of a step: ∇w L_train (plus the Λ-DARTS correction
-    /// while λ > 0), global-norm clipping and the SGD update. The update is
-    /// skipped when the loss or the gradient norm is not finite.
-    func weightStep(train: Batch, learningRate: Double, dropPath: Double) -> WeightStepResult {
-        let lambda = config.lambdaEnabled ? (config.lambdaRamp ? ramped(config.lambdaValue) : config.lambdaValue) : 0
-        let lambdaMode = config.lambdaDifference
-        let patterns = lambda > 0 && lambdaMode == .frozen ? ActivationPatterns() : nil
+    /// The weight half of a step: ∇w L_train plus the remedies' gradient
+    /// terms (Λ-DARTS while λ > 0), global-norm clipping and the SGD update.
+    /// The update is skipped when the loss or the gradient norm is not finite.
+    func weightStep(train: Batch, learningRate: Double, plan: StepPlan) -> WeightStepResult {
+        let patterns = remedies.contains { $0.recordsActivationPatterns(engine: self) } ? ActivationPatterns() : nil
         let generatorBeforeWeightStep = generator
         let tape = Tape<Float>(patternMode: patterns.map(PatternMode.record) ?? .free)
         // α needs no gradient here, but the cells' Λ_l (for the train
         // alignment) do: they cost one dot product per mixed-op term.
         let pass = supernet.forward(train.images, on: tape, batchNormMode: .training, fixedMixingWeights: fixedMixingWeights,
-                                    dropPathProbability: dropPath, generator: &generator)
+                                    dropPathProbability: plan.dropPathProbability, generator: &generator)
         let loss = pass.logits.crossEntropy(labels: train.labels)
         tape.backward(from: loss)
         var gradients = pass.weights.compactMapValues(\.grad)
         let layerGradients = layerGradients(pass)
         let trainLoss = Double(loss.value.scalars[0])
-        var regulariser: LambdaHealth?
-        if lambda > 0 {
-            regulariser = addLambdaCorrection(to: &gradients, lambda: lambda, mode: lambdaMode, batch: train,
-                                              layerGradients: layerGradients, patterns: patterns,
-                                              dropPath: dropPath, generator: generatorBeforeWeightStep)
-        }
+        let context = WeightStepContext(images: train.images, labels: train.labels, layerGradients: layerGradients, patterns: patterns,
+                                        plan: plan, generator: generatorBeforeWeightStep)
+        let terms = remedies.compactMap { $0.adjustWeightGradient(&gradients, step: context, engine: self) }
         let clip = clipGlobalNorm(&gradients, maxNorm: config.gradientClip)
-        regulariser?.clipFactor = clip.factor
         if trainLoss.isFinite && clip.norm.isFinite {
             weightOptimizer.step(&supernet.parameters.weights, gradients: gradients, learningRate: learningRate,
                                  momentum: config.momentum, weightDecay: config.weightDecay)
         }
         return WeightStepResult(loss: trainLoss, accuracy: pass.logits.value.accuracy(labels: train.labels),
-                                clip: clip, layerGradients: layerGradients, regulariser: regulariser)
+                                clip: clip, layerGradients: layerGradients, remedyReports: terms.map { $0.event(clip.factor) })
     }
 
     /// Per-step diagnostics too bulky to carry in every snapshot.
@@ -313,7 +308,8 @@ public final class SearchEngine {
     func finishEpoch() {
         let evaluation = evaluate(indices: validationIndices)
         let genotype = supernet.genotype()
-        let verdict = earlyStoppingCheck(completed: epoch, genotype: genotype)
+        var end = EpochEnd(epoch: epoch, genotype: genotype)
+        for remedy in remedies { remedy.epochEnding(&end, engine: self) }
         var metrics = EpochMetrics(
             trainLoss: state.epochTotals.meanLoss, trainAccuracy: state.epochTotals.meanAccuracy,
             validLoss: evaluation.loss, validAccuracy: evaluation.accuracy,
@@ -339,7 +335,7 @@ public final class SearchEngine {
         epoch += 1
         stepInEpoch = 0
         writeEpochSnapshot()
-        if let verdict { act(on: verdict) }
+        for remedy in remedies { remedy.epochEnded(end, engine: self) }
     }
 
     /// Mean loss and accuracy over `indices` with BN in evaluation mode,

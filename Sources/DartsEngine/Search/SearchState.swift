@@ -3,9 +3,6 @@
 /// replaces it whole. A new piece of run state goes here — and nowhere else —
 /// so that snapshots, resume and rollback carry it without further code.
 ///
-/// The coding keys are the field names of the version-1 manifest, which held
-/// these fields at its top level; so a version-1 manifest decodes as a
-/// state (see ``SnapshotManifest``).
 public struct SearchState: Codable, Sendable, Equatable {
     /// Completed steps since the start of the run.
     public var step = 0
@@ -24,11 +21,10 @@ public struct SearchState: Codable, Sendable, Equatable {
     /// Adam's step count, kept in step with the optimiser after every
     /// architecture step (its moments are tensors, in optimizer.safetensors).
     public var adamSteps = 0
-    /// Eigenvalue history for DARTS-ES, the latest trigger, and whether
-    /// DARTS-ES (or DARTS-ADA at its cap) ended the search.
-    public var earlyStopping = EarlyStopping()
-    public var esVerdict: EarlyStopping.Verdict?
+    /// Whether a remedy's policy (DARTS-ES, DARTS-ADA at its cap) ended the search.
     public var stoppedEarly = false
+    /// Each remedy's own state, by remedy name (``SearchState/remedyState(_:of:)``).
+    public var remedyStates: [String: JSONValue] = [:]
     /// Set when a loss or gradient stopped being finite; the run then halts
     /// without applying the bad update.
     public var divergence: String?

@@ -23,8 +23,10 @@ public enum SnapshotError: Error, CustomStringConvertible, Equatable {
 /// The JSON half of a snapshot: the ``SearchState`` and what a reader needs
 /// to trust the tensor files beside it.
 ///
-/// Version 2 nests the state under `state`. Version 1 (before the state was
-/// one value) had the same fields at the top level; it still loads.
+/// Version 2 nests the state under `state`, with the config as the parameter
+/// table's keys. Version 1 (before the engine redesign) listed the same
+/// fields at the top level and the config under Swift property names; it is
+/// refused with a message naming both versions (see ``LoadedSnapshot``).
 struct SnapshotManifest: Codable {
     static let formatName = "dartscope-snapshot"
     static let currentVersion = 2
@@ -42,27 +44,6 @@ struct SnapshotManifest: Codable {
     var genotype: String
     var state: SearchState
     var files: [String: FileRecord]
-
-    init(name: String, created: String, genotype: String, state: SearchState, files: [String: FileRecord]) {
-        self.name = name
-        self.created = created
-        self.genotype = genotype
-        self.state = state
-        self.files = files
-    }
-
-    enum CodingKeys: String, CodingKey { case format, version, name, created, genotype, state, files }
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        format = try container.decode(String.self, forKey: .format)
-        version = try container.decode(Int.self, forKey: .version)
-        name = try container.decode(String.self, forKey: .name)
-        created = try container.decode(String.self, forKey: .created)
-        genotype = try container.decode(String.self, forKey: .genotype)
-        files = try container.decode([String: FileRecord].self, forKey: .files)
-        state = version == 1 ? try SearchState(from: decoder) : try container.decode(SearchState.self, forKey: .state)
-    }
 }
 
 /// File names inside a snapshot folder.

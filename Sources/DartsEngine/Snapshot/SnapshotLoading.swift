@@ -36,8 +36,10 @@ public struct LoadedSnapshot {
         guard object["format"] as? String == SnapshotManifest.formatName else {
             throw SnapshotError.foreign(path: manifestPath, reason: "its format field is \(object["format"].map { "\($0)" } ?? "missing"), expected \(SnapshotManifest.formatName)")
         }
-        guard let version = object["version"] as? Int, version <= SnapshotManifest.currentVersion else {
-            throw SnapshotError.incompatible("\(manifestPath) has format version \(object["version"].map { "\($0)" } ?? "?"); this dartscope reads up to \(SnapshotManifest.currentVersion)")
+        guard let version = object["version"] as? Int, version == SnapshotManifest.currentVersion else {
+            let found = object["version"].map { "\($0)" } ?? "?"
+            let why = found == "1" ? " (written before the engine redesign; resume it with the dartscope that wrote it)" : ""
+            throw SnapshotError.incompatible("\(manifestPath) has snapshot format version \(found)\(why); this dartscope reads version \(SnapshotManifest.currentVersion)")
         }
         do {
             manifest = try TelemetryCoding.decoder().decode(SnapshotManifest.self, from: manifestData)
