@@ -12,18 +12,12 @@ struct ConfigCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Override a parameter: --set key=value (repeatable).")
     var overrides: [String] = []
 
-    @Flag(help: "List the parameters as a Markdown table instead.")
+    @Flag(help: "Print the configuration reference (docs/configuration.md) instead.")
     var markdown = false
 
     func run() throws {
         if markdown {
-            print("| key | default | accepts | live | meaning |")
-            print("|---|---|---|---|---|")
-            let defaults = SearchConfig()
-            for spec in SearchParameters.all {
-                let value = (try? defaults.value(of: spec.key))?.description ?? ""
-                print("| `\(spec.key)` | \(value.isEmpty ? "\"\"" : value) | \(spec.allowed) | \(spec.isLive ? "yes" : "") | \(spec.documentation) |")
-            }
+            print(SearchParameters.referenceMarkdown(), terminator: "")
             return
         }
         print(try loadConfig(name: config, overrides: overrides, data: nil).toml(), terminator: "")

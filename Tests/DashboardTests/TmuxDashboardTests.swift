@@ -78,7 +78,16 @@ final class TmuxSession {
             .deletingLastPathComponent().appendingPathComponent("dartscope").path
     }
 
+    /// Where tmux is, or a failure that says how to get it.
+    static func requireTmux() throws {
+        let found = try Spawn.run(["/bin/sh", "-c", "command -v tmux"], captureOutput: true)
+        guard found.status == 0 else {
+            throw Spawn.Failure(description: "tmux is not installed, and the dashboard tests drive the dashboard through it: run `bash scripts/setup.sh` (it installs tmux)")
+        }
+    }
+
     init(arguments: [String]) throws {
+        try Self.requireTmux()
         directory = NSTemporaryDirectory() + name
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // A clean terminal environment for the dashboard, whatever the test runner has.
@@ -131,39 +140,53 @@ final class TmuxSession {
     }
 }
 
+/// The real dashboard, driven key by key in tmux: one behaviour per test,
+/// each on its own small synthetic search.
 @Suite("dashboard in tmux", .serialized)
 struct TmuxDashboardTests {
-    @Test func pauseStepSetSnapshotResizeAndQuit() throws {
-        let session = try TmuxSession(arguments: [
-            "run", "--config", "default", "--set", "data.dataset=synthetic", "--set", "data.subset=512",
-            "--set", "network.init_channels=4", "--set", "search.batch_size=16", "--set", "search.epochs=500",
-            "--set", "run.name=tmux",
-        ])
-        // The first epoch ends (16 steps) and the dashboard shows it.
-        var screen = session.waitFor { (TmuxSession.step($0) ?? 0) >= 16 && $0.contains("RUNNING") }
-        #expect(screen.contains("softmax(α) normal"), "\(screen)")
-        #expect(screen.contains("dominant eigenvalue"))
+    static let search = [
+        "run", "--config", "default", "--set", "data.dataset=synthetic", "--set", "data.subset=512",
+        "--set", "network.init_channels=4", "--set", "search.batch_size=16", "--set", "search.epochs=500",
+        "--set", "run.name=tmux",
+    ]
 
-        // space pauses: PAUSED, and the step counter freezes.
+    /// A session whose search has drawn its first epoch (16 steps) and is then paused; returns the step it paused at.
+    func pausedSession() throws -> (TmuxSession, Int) {
+        let session = try TmuxSession(arguments: Self.search)
+        let running = session.waitFor { (TmuxSession.step($0) ?? 0) >= 16 && $0.contains("RUNNING") }
+        try #require(running.contains("RUNNING"), "the dashboard never showed a running search: \(running)")
         session.send("Space")
-        screen = session.waitFor { $0.contains("PAUSED") }
-        let paused = try #require(TmuxSession.step(screen), "\(screen)")
+        let screen = session.waitFor { $0.contains("PAUSED") }
+        return (session, try #require(TmuxSession.step(screen), "no step counter after pausing: \(screen)"))
+    }
+
+    @Test func theFirstEpochIsDrawn() throws {
+        let session = try TmuxSession(arguments: Self.search)
+        let screen = session.waitFor { (TmuxSession.step($0) ?? 0) >= 16 && $0.contains("RUNNING") && $0.contains("λmax =") }
+        #expect(screen.contains("softmax(α) normal"), "\(screen)")
+        #expect(screen.contains("dominant eigenvalue λmax ="), "the first epoch-end eigenvalue: \(screen)")
+        #expect(screen.contains("layer-gradient cosine (normal)"))
+        #expect(screen.contains("live parameters"))
+    }
+
+    @Test func spacePausesAndNStepsOnce() throws {
+        let (session, paused) = try pausedSession()
         Thread.sleep(forTimeInterval: 1)
-        #expect(TmuxSession.step(session.screen()) == paused)
-
-        // n advances exactly one step.
+        #expect(TmuxSession.step(session.screen()) == paused, "a paused search must not step")
         session.send("n")
-        screen = session.waitFor { TmuxSession.step($0) == paused + 1 && $0.contains("PAUSED") }
+        session.waitFor { TmuxSession.step($0) == paused + 1 && $0.contains("PAUSED") }
         Thread.sleep(forTimeInterval: 0.5)
-        #expect(TmuxSession.step(session.screen()) == paused + 1)
+        #expect(TmuxSession.step(session.screen()) == paused + 1, "n must run exactly one step")
+    }
 
-        // :set lambda 0.5 changes the parameter panel and the journal.
+    @Test func setChangesTheParameterAndTheJournalAndRefusesBadValues() throws {
+        let (session, paused) = try pausedSession()
         session.sendLiteral(":set lambda 0.5")
         session.send("Enter")
         let changedLambda: (String) -> Bool = { screen in
-            screen.split(separator: "\n").contains { $0.contains("lambda.value") && $0.contains("0.5 ") && $0.contains("step \(paused + 1)") }
+            screen.split(separator: "\n").contains { $0.contains("lambda.value") && $0.contains("0.5 ") && $0.contains("step \(paused)") }
         }
-        screen = session.waitFor(changedLambda)
+        var screen = session.waitFor(changedLambda)
         #expect(changedLambda(screen), "\(screen)")
         let journalPath = session.directory + "/runs/tmux/journal.jsonl"
         var journal = ""
@@ -173,57 +196,62 @@ struct TmuxDashboardTests {
         }
         #expect(journal.contains("lambda.value") && journal.contains("0.5"), "journal: \(journal)")
 
-        // :set lambda abc: an error, nothing changed.
         session.sendLiteral(":set lambda abc")
         session.send("Enter")
         screen = session.waitFor { $0.contains("invalid value 'abc' for lambda.value") }
-        #expect(screen.contains("invalid value 'abc' for lambda.value"))
+        #expect(screen.contains("invalid value 'abc' for lambda.value"), "\(screen)")
         #expect(screen.split(separator: "\n").contains { $0.contains("lambda.value") && $0.contains("0.5") })
-        // A structural parameter is refused by the dashboard itself.
         session.sendLiteral(":set network.layers 8")
         session.send("Enter")
         screen = session.waitFor { $0.contains("network.layers cannot change while a search runs") }
         #expect(screen.contains("network.layers cannot change while a search runs"), "\(screen)")
+    }
 
-        // s writes a snapshot that `dartscope resume` accepts.
+    @Test func aSnapshotCompletesAfterRollbackAndResumes() throws {
+        let (session, paused) = try pausedSession()
         session.send("s")
-        let snapshot = session.directory + "/runs/tmux/snapshots/manual-step\(paused + 1)"
+        let snapshot = session.directory + "/runs/tmux/snapshots/manual-step\(paused)"
         session.waitFor { _ in FileManager.default.fileExists(atPath: snapshot + "/manifest.json") }
-        // tab completes a snapshot name after :rollback.
         session.sendLiteral(":rollback manual-")
         session.send("Tab")
-        screen = session.waitFor { $0.contains(":rollback manual-step\(paused + 1) ") }
-        #expect(screen.contains(":rollback manual-step\(paused + 1) "), "\(screen)")
+        let screen = session.waitFor { $0.contains(":rollback manual-step\(paused) ") }
+        #expect(screen.contains(":rollback manual-step\(paused) "), "\(screen)")
         session.send("Escape")
         let resumed = try TmuxSession.runToCompletion(
             ["resume", snapshot, "--headless", "--name", "tmux-resumed", "--set", "optim.lr=0.01"], in: session.directory)
         #expect(resumed.status == 0 || resumed.status == 124, "\(resumed.output)")
-        #expect(resumed.output.contains("resumed \(snapshot) at step \(paused + 1)"), "\(resumed.output)")
+        #expect(resumed.output.contains("resumed \(snapshot) at step \(paused)"), "\(resumed.output)")
+    }
 
-        // Too small: the enlarge message; large again: the dashboard.
+    @Test func aTooSmallTerminalAsksToEnlargeAndRecovers() throws {
+        let (session, _) = try pausedSession()
         session.resize(60, 20)
-        screen = session.waitFor { $0.contains("enlarge to 100×30") }
-        #expect(screen.contains("enlarge to 100×30"))
+        var screen = session.waitFor { $0.contains("enlarge to 100×30") }
+        #expect(screen.contains("enlarge to 100×30"), "\(screen)")
         session.resize(160, 50)
         screen = session.waitFor { $0.contains("softmax(α) normal") }
-        #expect(screen.contains("softmax(α) normal"))
+        #expect(screen.contains("softmax(α) normal"), "\(screen)")
+    }
 
-        // :fork leaves the original resumable and goes on as the new run.
+    @Test func forkLeavesTheOriginalResumableAndGoesOnAsTheNewRun() throws {
+        let (session, _) = try pausedSession()
         session.sendLiteral(":fork tmux-fork")
         session.send("Enter")
-        screen = session.waitFor { $0.contains("forked: now run tmux-fork") }
+        let screen = session.waitFor { $0.contains("forked: now run tmux-fork") }
         #expect(screen.contains("forked: now run tmux-fork"), "\(screen)")
         #expect(screen.contains("tmux-fork ·"), "the header names the run it continues")
         #expect(FileManager.default.fileExists(atPath: session.directory + "/runs/tmux/snapshots/fork-tmux-fork/manifest.json"))
         #expect(FileManager.default.fileExists(atPath: session.directory + "/runs/tmux-fork/journal.jsonl"))
+    }
 
-        // q asks first; n quits without a snapshot; the terminal is restored.
+    @Test func quitAsksFirstAndRestoresTheTerminal() throws {
+        let (session, _) = try pausedSession()
         session.send("q")
-        screen = session.waitFor { $0.contains("take a snapshot first?") }
-        #expect(screen.contains("take a snapshot first?"))
+        var screen = session.waitFor { $0.contains("take a snapshot first?") }
+        #expect(screen.contains("take a snapshot first?"), "\(screen)")
         session.send("n")
         screen = session.waitFor { $0.contains("DASHBOARD-EXITED") }
-        #expect(screen.contains("DASHBOARD-EXITED"))
+        #expect(screen.contains("DASHBOARD-EXITED"), "\(screen)")
         #expect(!screen.contains("softmax(α) normal"), "the dashboard's screen must be gone after quitting")
         #expect(screen.contains("Genotype(normal="))
     }

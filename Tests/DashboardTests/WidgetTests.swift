@@ -1,4 +1,5 @@
 import Dashboard
+import Foundation
 import DartsEngine
 import Testing
 
@@ -143,5 +144,32 @@ extension MetricsSnapshot {
             parameters: SearchParameters.descriptors, values: values)
         snapshot.values = values
         return snapshot
+    }
+}
+
+/// Every parameter a producer declares live must be discoverable: in the help
+/// overlay, and in the generated configuration reference.
+@Suite("every live parameter is documented")
+struct LiveParameterDocumentationTests {
+    @Test func helpOverlayListsEveryLiveParameter() {
+        let snapshot = MetricsSnapshot.described(SearchConfig())
+        var view = ViewState()
+        view.mode = .help
+        let text = DashboardView(glyphs: .ascii, shaded: true)
+            .render(snapshot, view, width: DashboardView.minimumWidth, height: DashboardView.minimumHeight).text
+        for parameter in SearchParameters.all where parameter.isLive {
+            #expect(text.contains(parameter.key), "the help overlay does not list \(parameter.key)")
+        }
+    }
+
+    @Test func configurationReferenceIsCurrent() throws {
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/configuration.md")
+        let committed = try String(contentsOf: docs, encoding: .utf8)
+        #expect(committed == SearchParameters.referenceMarkdown(),
+                "docs/configuration.md is stale: run scripts/config-reference.sh and commit it")
+        for parameter in SearchParameters.all where parameter.isLive {
+            #expect(committed.contains("`\(parameter.key)`"), "the configuration reference does not list \(parameter.key)")
+        }
     }
 }

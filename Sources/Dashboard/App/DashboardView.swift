@@ -60,7 +60,7 @@ public struct DashboardView {
         let used = 1 + curvatureHeight + alignmentHeight + searchHeight
         parameterPanel(&grid, s, view, Rect(x: rightX, y: used, width: rightWidth, height: height - 1 - used))
         statusLine(&grid, s, view, y: height - 1, width: width)
-        if view.mode == .help { helpOverlay(&grid, width: width, height: height) }
+        if view.mode == .help { helpOverlay(&grid, s, width: width, height: height) }
         if view.mode == .confirmQuit {
             let text = " Quit: take a snapshot first? [y]es / [n]o / [c]ancel "
             grid.box(Rect(x: (width - text.count) / 2 - 1, y: height / 2 - 1, width: text.count + 2, height: 3), glyphs: glyphs)
@@ -246,14 +246,34 @@ public struct DashboardView {
         ":export genotype|dot|metrics FILE     :help     :quit",
     ]
 
-    func helpOverlay(_ grid: inout CellGrid, width: Int, height: Int) {
-        let w = min(width - 4, 84), h = Self.helpLines.count + 4
+    /// The keys and commands, then every live parameter `:set` accepts —
+    /// from the run's description, so a remedy's parameters appear here as
+    /// soon as it declares them.
+    func helpOverlay(_ grid: inout CellGrid, _ s: MetricsSnapshot, width: Int, height: Int) {
+        let w = min(width - 4, 84)
+        let parameters = Self.wrapped(s.run.liveParameters.map(\.key), width: w - 4)
+        let lines = Self.helpLines + (parameters.isEmpty ? [] : ["", "live parameters (:set KEY VALUE):"] + parameters)
+        let h = min(lines.count + 4, height)
         let rect = Rect(x: (width - w) / 2, y: (height - h) / 2, width: w, height: h)
         grid.fill(rect, with: Cell(" "))
         grid.box(rect, title: "keys and commands (any key closes)", glyphs: glyphs)
-        for (i, line) in Self.helpLines.enumerated() {
-            grid.write(line, x: rect.x + 2, y: rect.y + 2 + i, style: CellStyle(.text), maxWidth: w - 4)
+        for (i, line) in lines.prefix(h - 4).enumerated() {
+            grid.write(line, x: rect.x + 2, y: rect.y + 2 + i, style: CellStyle(i < Self.helpLines.count ? .text : .dim), maxWidth: w - 4)
         }
+    }
+
+    /// Words joined by two spaces into lines of at most `width` characters.
+    static func wrapped(_ words: [String], width: Int) -> [String] {
+        var lines: [String] = [], current = ""
+        for word in words {
+            if !current.isEmpty && current.count + 2 + word.count > width {
+                lines.append(current)
+                current = ""
+            }
+            current += (current.isEmpty ? "" : "  ") + word
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
     }
 
 }
