@@ -24,6 +24,15 @@ public protocol Remedy: Sendable {
     /// Before a step's batches are drawn: what the step perturbs, and how strongly.
     func schedule(_ plan: inout StepPlan, engine: SearchEngine)
 
+    /// Changes the α-gradient before Adam's update (an architecture-step
+    /// modifier).
+    func adjustArchitectureGradient(_ gradients: inout [String: Tensor<Float>], engine: SearchEngine)
+
+    /// Perturbs the α the weight step mixes with (SDARTS-RS's random
+    /// smoothing); the search's own α is restored after the step. Returns
+    /// whether it changed anything.
+    func perturbWeightStepAlphas(_ alphas: inout [String: Tensor<Float>], engine: SearchEngine) -> Bool
+
     /// Whether the weight step's base pass must record its activation pattern
     /// (ReLU masks, max-pool choices) for the remedy to replay.
     func recordsActivationPatterns(engine: SearchEngine) -> Bool
@@ -41,6 +50,8 @@ public protocol Remedy: Sendable {
 
 extension Remedy {
     public func schedule(_ plan: inout StepPlan, engine: SearchEngine) {}
+    public func adjustArchitectureGradient(_ gradients: inout [String: Tensor<Float>], engine: SearchEngine) {}
+    public func perturbWeightStepAlphas(_ alphas: inout [String: Tensor<Float>], engine: SearchEngine) -> Bool { false }
     public func recordsActivationPatterns(engine: SearchEngine) -> Bool { false }
     public func adjustWeightGradient(_ gradients: inout [String: Tensor<Float>], step: WeightStepContext, engine: SearchEngine) -> WeightTermReport? { nil }
     public func epochEnding(_ end: inout EpochEnd, engine: SearchEngine) {}

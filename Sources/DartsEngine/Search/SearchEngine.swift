@@ -16,8 +16,8 @@ public final class SearchEngine {
     public let dataset: Dataset
     let pipeline: BatchPipeline
     let validationIndices: [Int]
-    /// The remedies' hooks run in ``Remedies/all`` order.
-    let remedies = Remedies.instantiate()
+    /// The remedies' hooks run in this order (``Remedies/all``; tests may add their own).
+    var remedies = Remedies.instantiate()
     var weightOptimizer = MomentumSGD()
     var archOptimizer = Adam()
     public let stepsPerEpoch: Int
@@ -183,7 +183,9 @@ public final class SearchEngine {
             ? unrolledArchitectureGradient(train: train, valid: valid, learningRate: learningRate, dropPath: plan.dropPathProbability)
             : firstOrderArchitectureGradient(valid: valid, dropPath: plan.dropPathProbability)
         guard arch.isFinite else { return arch }
-        archOptimizer.step(&supernet.parameters.alphas, gradients: arch.gradients, learningRate: config.archLearningRate,
+        var gradients = arch.gradients
+        for remedy in remedies { remedy.adjustArchitectureGradient(&gradients, engine: self) }
+        archOptimizer.step(&supernet.parameters.alphas, gradients: gradients, learningRate: config.archLearningRate,
                            beta1: config.archBeta1, beta2: config.archBeta2, weightDecay: config.archWeightDecay)
         state.adamSteps = archOptimizer.stepCount
         return arch
@@ -204,6 +206,13 @@ public final class SearchEngine {
     /// The update is skipped when the loss or the gradient norm is not finite.
     func weightStep(train: Batch, learningRate: Double, plan: StepPlan) -> WeightStepResult {
         let patterns = remedies.contains { $0.recordsActivationPatterns(engine: self) } ? ActivationPatterns() : nil
+        // α as the weight step sees it: the search's own, unless a remedy perturbs it for this step.
+        let searchAlphas = supernet.parameters.alphas
+        var stepAlphas = searchAlphas
+        var perturbed = false
+        for remedy in remedies where remedy.perturbWeightStepAlphas(&stepAlphas, engine: self) { perturbed = true }
+        if perturbed { supernet.parameters.alphas = stepAlphas }
+        defer { if perturbed { supernet.parameters.alphas = searchAlphas } }
         let generatorBeforeWeightStep = generator
         let tape = Tape<Float>(patternMode: patterns.map(PatternMode.record) ?? .free)
         // α needs no gradient here, but the cells' Λ_l (for the train
