@@ -56,6 +56,8 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     public var alignmentEvery = 10
     /// Evaluate the derived genotype's discrete network at each epoch end.
     public var discretisationGap = true
+    /// Training batches its batch norm statistics are re-estimated on first.
+    public var gapRecalibrationBatches = 20
     /// Automatic snapshots kept (one per epoch end, oldest deleted first); 0 = none.
     public var snapshotKeep = 8
 

@@ -59,7 +59,8 @@ public enum SearchParameters {
 
         integer("metrics.alpha_every", \.alphaEvery, 1...Int.max, "Write softmax(α) to the metrics file every N steps."),
         integer("metrics.alignment_every", \.alignmentEvery, 1...Int.max, "Write the layer-gradient alignment (cosine matrices, per-layer α-gradients) to the metrics file every N steps; the dashboard sees every step."),
-        flag("metrics.discretisation_gap", \.discretisationGap, "At each epoch end also evaluate the supernet with the derived genotype's one-hot mixing weights (the discretisation gap).", live: true),
+        flag("metrics.discretisation_gap", \.discretisationGap, "At each epoch end also evaluate the supernet with the derived genotype's one-hot mixing weights (the discretisation gap), after re-estimating its batch norm statistics.", live: true),
+        integer("metrics.gap_recalibration_batches", \.gapRecalibrationBatches, 1...1000, "Training batches (unaugmented, no weight update) the discrete network's batch norm statistics are re-estimated on before its evaluation.", live: true),
         integer("snapshot.keep", \.snapshotKeep, 0...1000, "Epoch-end snapshots kept (0 = none)."),
         text("tabular.table", \.tabularTable, "Ground-truth table for regret in a tabulated space (empty: Configs/tabular/SPACE-DATASET.json when it exists; `none`: off)."),
     ]

@@ -13,6 +13,13 @@ public final class BatchNormStatistics<Scalar: TensorScalar> {
     }
 
     public var channels: Int { runningMean.count }
+
+    /// Back to a fresh layer's statistics (mean 0, variance 1, nothing tracked).
+    public func reset() {
+        runningMean = Tensor(zeros: runningMean.shape)
+        runningVariance = Tensor(repeating: 1, shape: runningVariance.shape)
+        batchesTracked = 0
+    }
 }
 
 /// Which statistics batch norm normalises with.
@@ -25,6 +32,10 @@ public enum BatchNormMode: Sendable {
     case batchStatistics
     /// Running statistics (evaluation).
     case evaluation
+    /// Batch statistics; the running statistics become the plain average over
+    /// the batches seen since they were reset (PyTorch's `momentum=None`):
+    /// re-estimating them for a network the running ones were not gathered on.
+    case cumulative
 }
 
 extension Variable {
@@ -53,7 +64,7 @@ extension Variable {
                 mean[c] = Double(statistics.runningMean.scalars[c])
                 inverseStd[c] = 1 / (Double(statistics.runningVariance.scalars[c]) + epsilon).squareRoot()
             }
-        case .training, .batchStatistics:
+        case .training, .batchStatistics, .cumulative:
             require(perChannel > 1 || mode == .batchStatistics, "batchNorm: need more than one value per channel in training mode, got input shape \(shape)")
             // One pass over memory: each plane's sum, then its squared
             // deviations from its own mean a_p while the plane is still in L1
@@ -77,8 +88,8 @@ extension Variable {
             }, channels: channels)
             inverseStd = squares.map { 1 / ($0 / Double(perChannel) + epsilon).squareRoot() }
             let unbiasedVariance = squares.map { perChannel > 1 ? $0 / Double(perChannel - 1) : $0 / Double(perChannel) }
-            if mode == .training {
-                let r = statistics.momentum
+            if mode == .training || mode == .cumulative {
+                let r = mode == .training ? statistics.momentum : 1 / Double(statistics.batchesTracked + 1)
                 for c in 0..<channels {
                     statistics.runningMean.scalars[c] = Scalar((1 - r) * Double(statistics.runningMean.scalars[c]) + r * mean[c])
                     statistics.runningVariance.scalars[c] = Scalar((1 - r) * Double(statistics.runningVariance.scalars[c]) + r * unbiasedVariance[c])

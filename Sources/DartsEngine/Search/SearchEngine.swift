@@ -326,7 +326,7 @@ public final class SearchEngine {
         if config.discretisationGap {
             // The same weights with the derived genotype's one-hot mixing
             // weights: how much accuracy the discretisation step costs.
-            let discrete = evaluate(indices: validationIndices, fixedMixingWeights: genotype.oneHotMixing(in: supernet.space))
+            let discrete = evaluateDiscrete(genotype)
             metrics.discreteValidAccuracy = discrete.accuracy
             metrics.discreteValidLoss = discrete.loss
             metrics.discretisationGap = evaluation.accuracy - discrete.accuracy

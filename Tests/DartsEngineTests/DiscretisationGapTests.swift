@@ -1,0 +1,73 @@
+import Testing
+@testable import DartsEngine
+
+/// The discretisation gap must measure what discretising costs, and nothing else.
+@Suite("discretisation gap")
+struct DiscretisationGapTests {
+    /// Every BN layer's running statistics, by name.
+    func statistics(_ engine: SearchEngine) -> [String: [Float]] {
+        var result: [String: [Float]] = [:]
+        for (name, layer) in engine.supernet.parameters.batchNorms {
+            result[name] = layer.runningMean.scalars + layer.runningVariance.scalars + [Float(layer.batchesTracked)]
+        }
+        return result
+    }
+
+    /// In `tiny` every edge is kept, so with α one-hot (to float precision) the
+    /// supernet is the discrete network. Given the statistics the
+    /// recalibration would estimate, the two evaluations agree exactly; and
+    /// the measurement leaves the run's statistics as they were.
+    @Test func aOneHotSupernetHasNoGap() throws {
+        var config = EngineFixture.config(space: "tiny", epochs: 1)
+        config.subset = 128
+        config.gapRecalibrationBatches = 5
+        let (engine, _) = try EngineFixture.engine(config)
+        for _ in 0..<4 { engine.runStep() }  // weights and statistics that are not the initial ones
+        var alphas = engine.supernet.parameters.alphas["alphas_normal"]!
+        let width = alphas.shape[1]
+        for edge in 0..<alphas.shape[0] {
+            for k in 0..<width { alphas.scalars[edge * width + k] = k == (edge + 1) % width ? 40 : 0 }
+        }
+        engine.supernet.parameters.alphas["alphas_normal"] = alphas
+        let genotype = engine.supernet.genotype()
+
+        // The supernet's own statistics, estimated the way the recalibration estimates the discrete network's.
+        for layer in engine.supernet.parameters.batchNorms.values { layer.reset() }
+        var sampler = engine.state.trainSampler, noise = engine.state.generator
+        for _ in 0..<config.gapRecalibrationBatches {
+            let batch = engine.pipeline.batch(sampler.nextBatch(size: config.batchSize), augment: false, generator: &noise)
+            _ = engine.supernet.forward(batch.images, on: Tape<Float>(), batchNormMode: .cumulative, weightsRequireGradient: false,
+                                        alphasRequireGradient: false, generator: &noise)
+        }
+        let before = statistics(engine)
+        let supernet = engine.evaluate(indices: engine.validationIndices)
+        let discrete = engine.evaluateDiscrete(genotype)
+        #expect(discrete.accuracy == supernet.accuracy, "gap \(supernet.accuracy - discrete.accuracy)")
+        #expect(abs(discrete.loss - supernet.loss) < 1e-5 * max(1, supernet.loss), "losses \(supernet.loss) vs \(discrete.loss)")
+        #expect(statistics(engine) == before, "the measurement must restore the run's BN statistics")
+    }
+
+    /// With the gap measured or not, the run's numbers are bit for bit the
+    /// same: weights, α, BN buffers and every step.
+    @Test func measuringTheGapChangesNothingInTheRun() throws {
+        var on = EngineFixture.config(epochs: 2)
+        on.gapRecalibrationBatches = 3
+        var off = on
+        off.discretisationGap = false
+        let (measured, recordMeasured) = try EngineFixture.engine(on)
+        let (plain, recordPlain) = try EngineFixture.engine(off)
+        while !measured.isFinished { measured.runStep() }
+        while !plain.isFinished { plain.runStep() }
+        let a = recordMeasured.comparable(types: ["step", "alphas"]), b = recordPlain.comparable(types: ["step", "alphas"])
+        #expect(a == b, "\(firstDifference(a, b))")
+        func eigenvalues(_ r: EventRecorder) -> [Double] { r.events.filter { $0.type == "hessian" }.compactMap { $0["eigenvalue"]?.doubleValue } }
+        #expect(eigenvalues(recordMeasured) == eigenvalues(recordPlain))
+        #expect(measured.supernet.parameters.weights == plain.supernet.parameters.weights)
+        #expect(measured.supernet.parameters.alphas == plain.supernet.parameters.alphas)
+        #expect(statistics(measured) == statistics(plain))
+        #expect(measured.state.generator == plain.state.generator && measured.state.trainSampler == plain.state.trainSampler)
+        let gaps = recordMeasured.events.filter { $0.type == "epoch" }.compactMap { $0["discretisation_gap"]?.doubleValue }
+        #expect(gaps.count == 2)
+        #expect(!recordPlain.events.contains { $0["discretisation_gap"] != nil })
+    }
+}
