@@ -6,11 +6,12 @@ import Foundation
 struct HeadlessRun {
     var engine: SearchEngine
     var replay: JournalReplay?
+    var stepLimit: Int?
 
     func run() throws {
         let progress = ProgressLine(engine: engine)
         engine.addSink(progress)
-        do { try SearchRun(engine: engine, replay: replay).runToCompletion() } catch {
+        do { try SearchRun(engine: engine, replay: replay, stepLimit: stepLimit).runToCompletion() } catch {
             progress.finish()
             throw error
         }

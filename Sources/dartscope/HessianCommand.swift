@@ -54,9 +54,9 @@ struct HessianCommand: ParsableCommand {
                 "full_hessian_hvps": .integer(spectrum.fullHessianProducts), "full_hessian_seconds": .number(spectrum.fullHessianSeconds),
                 "lanczos_eigenvalue": .number(spectrum.lanczosEigenvalue), "lanczos_hvps": .integer(spectrum.lanczosProducts),
                 "lanczos_relative_error": .number(spectrum.lanczosRelativeError),
+                "batch_indices": .array(spectrum.batchIndices.map(JSONValue.integer)),
             ])
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
+            let encoder = TelemetryCoding.lineEncoder()
             print(String(decoding: try encoder.encode(object), as: UTF8.self))
             return
         }

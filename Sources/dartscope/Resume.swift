@@ -25,6 +25,13 @@ struct Resume: ParsableCommand {
     @Option(help: "Metrics file (JSON Lines); default runs/NAME/metrics.jsonl (appended).")
     var metrics: String?
 
+    @Option(help: "Run this many steps from the snapshot, then write snapshot steps-STEP and stop (the dashboard pauses instead).")
+    var steps: Int?
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+    }
+
     func run() throws {
         let loaded: LoadedSnapshot
         do { loaded = try LoadedSnapshot(path: snapshot) } catch { throw ValidationError("\(error)") }
@@ -56,9 +63,9 @@ struct Resume: ParsableCommand {
         log("dartscope: resumed \(loaded.path) at step \(engine.step) (epoch \(engine.epoch))")
         engine.emitRunDescription()  // marks the resume in the metrics file
         if !headless && isatty(STDOUT_FILENO) == 1 {
-            try runDashboard(engine: engine, theme: "dark", replay: nil)
+            try runDashboard(engine: engine, theme: "dark", replay: nil, stepLimit: steps)
         } else {
-            try HeadlessRun(engine: engine, replay: nil).run()
+            try HeadlessRun(engine: engine, replay: nil, stepLimit: steps).run()
         }
     }
 }

@@ -26,8 +26,15 @@ struct Run: ParsableCommand {
     @Option(help: "Dashboard colour theme (a name from Themes/ or a file).")
     var theme = "dark"
 
+    @Option(help: "Run this many steps, then write snapshot steps-STEP and stop (the dashboard pauses instead).")
+    var steps: Int?
+
     @Option(help: "Replay the commands of a journal (runs/NAME/journal.jsonl or a snapshot's manifest.json) at the steps they were applied.")
     var journal: String?
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+    }
 
     func run() throws {
         var config = try loadConfig(name: self.config, overrides: overrides, data: data)
@@ -39,9 +46,9 @@ struct Run: ParsableCommand {
         let engine = try makeEngine(config: config, metrics: metrics, freshRun: true)
         engine.emitRunDescription()
         if !headless && isatty(STDOUT_FILENO) == 1 {
-            try runDashboard(engine: engine, theme: theme, replay: replay)
+            try runDashboard(engine: engine, theme: theme, replay: replay, stepLimit: steps)
         } else {
-            try HeadlessRun(engine: engine, replay: replay).run()
+            try HeadlessRun(engine: engine, replay: replay, stepLimit: steps).run()
         }
     }
 }
@@ -96,10 +103,10 @@ func makeEngine(config: SearchConfig, metrics: String?, freshRun: Bool) throws -
 }
 
 /// Runs the engine on its own thread under the dashboard until the user quits.
-func runDashboard(engine: SearchEngine, theme name: String, replay: JournalReplay?) throws {
+func runDashboard(engine: SearchEngine, theme name: String, replay: JournalReplay?, stepLimit: Int? = nil) throws {
     let theme: Theme
     do { theme = try Theme.load(name) } catch { throw ValidationError("\(error)") }
-    let runner = SearchRun(engine: engine, replay: replay)
+    let runner = SearchRun(engine: engine, replay: replay, stepLimit: stepLimit)
     SignalFlag.install()
     let app = DashboardApp(connection: runner, theme: theme)
     runner.start()

@@ -112,4 +112,33 @@ struct HeadlessEndToEndTests {
         let structural = try DartscopeProcess.run(["resume", "/nonexistent-snapshot"], in: directory)
         #expect(structural.status != 0 && structural.stderr.contains("no snapshot named '/nonexistent-snapshot'"))
     }
+
+    /// `--steps N` stops a run after N steps with a snapshot of exactly that
+    /// point, and `resume --steps` continues it by N more; `hessian --json`
+    /// names the batch it used.
+    @Test func stepsStopsWithASnapshotAndHessianNamesItsBatch() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try DartscopeProcess.run(["run", "--config", "default", "--headless", "--set", "run.name=steps", "--steps", "3"] + Self.tiny, in: directory)
+        #expect(first.status == 0, "\(first.stderr)")
+        let snapshot = directory + "/runs/steps/snapshots/steps-3"
+        #expect(try LoadedSnapshot(path: snapshot).step == 3)
+        let lines = try String(contentsOfFile: directory + "/runs/steps/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        let steps = try lines.map { try TelemetryEvent(jsonLine: $0) }.filter { $0.type == "step" }.map(\.step)
+        #expect(steps == [1, 2, 3])
+        let resumed = try DartscopeProcess.run(["resume", snapshot, "--headless", "--steps", "2"], in: directory)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try LoadedSnapshot(path: directory + "/runs/steps/snapshots/steps-5").step == 5)
+        let refused = try DartscopeProcess.run(["run", "--headless", "--steps", "0"] + Self.tiny, in: directory)
+        #expect(refused.status != 0 && refused.stderr.contains("--steps must be at least 1"), "\(refused.stderr)")
+
+        let hessian = try DartscopeProcess.run(["hessian", snapshot, "--json"], in: directory)
+        #expect(hessian.status == 0, "\(hessian.stderr)")
+        guard case .object(let report) = try JSONDecoder().decode(JSONValue.self, from: Data(hessian.stdout.utf8)),
+              case .array(let indices)? = report["batch_indices"] else {
+            Issue.record("no batch_indices in \(hessian.stdout.prefix(300))")
+            return
+        }
+        #expect(indices.count == 8 && indices.allSatisfy { ($0.doubleValue ?? -1) >= 32 }, "a batch of 8 from the validation half: \(indices)")
+    }
 }

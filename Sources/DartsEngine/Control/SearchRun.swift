@@ -16,12 +16,18 @@ public final class SearchRun: SearchConnection, @unchecked Sendable {
     private var paused: Bool
     /// Steps left to run before pausing again (`n`, `N` keys).
     private var budget: Int?
+    /// The step at which `--steps N` ends (headless) or pauses (dashboard) the
+    /// run, with a snapshot `steps-STEP`.
+    private var stepTarget: Int?
     private var thread: Thread?
     private let finishedCondition = NSCondition()
     private var finished = false
 
-    public init(engine: SearchEngine, store: MetricsStore = MetricsStore(), startPaused: Bool = false, replay: JournalReplay? = nil) {
+    /// `stepLimit`: run that many steps from here, then snapshot and stop (or pause, under a dashboard).
+    public init(engine: SearchEngine, store: MetricsStore = MetricsStore(), startPaused: Bool = false, replay: JournalReplay? = nil,
+                stepLimit: Int? = nil) {
         self.engine = engine
+        stepTarget = stepLimit.map { engine.step + $0 }
         self.store = store
         self.paused = startPaused
         self.replay = replay
@@ -108,6 +114,12 @@ public final class SearchRun: SearchConnection, @unchecked Sendable {
                 queue.wait(timeout: 0.2)
                 continue
             }
+            if let target = stepTarget, engine.step >= target {
+                stepTarget = nil
+                reachStepLimit()
+                if untilFinished { return }
+                continue
+            }
             if paused && (budget ?? 0) == 0 {
                 queue.wait(timeout: 0.2)
                 continue
@@ -122,6 +134,18 @@ public final class SearchRun: SearchConnection, @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// `--steps N` reached: a snapshot of exactly this point, then a stop
+    /// (headless) or a pause (dashboard), so two implementations can be
+    /// compared step for step.
+    private func reachStepLimit() {
+        let name = "steps-\(engine.step)"
+        var message: String
+        do { message = try engine.apply(.snapshot(name: name)) } catch { message = "error: no snapshot at the step limit: \(error)" }
+        paused = true
+        budget = nil
+        store.update(state: .paused, snapshots: engine.snapshotNames, message: "step limit reached at step \(engine.step); " + message)
     }
 
     private func handle(_ command: ControlCommand) {

@@ -33,7 +33,8 @@ extension SearchEngine {
         let started = Date()
         var sampler = state.hessianSampler
         var noise = sampler.generator
-        let batch = pipeline.batch(sampler.nextBatch(size: config.batchSize), augment: false, generator: &noise)
+        let indices = sampler.nextBatch(size: config.batchSize)
+        let batch = pipeline.batch(indices, augment: false, generator: &noise)
         var products = curvatureProducts(on: batch, noise: noise)
         let hessian = products.fullHessian(progress: progress)
         let fullHessianSeconds = Date().timeIntervalSince(started)
@@ -43,7 +44,8 @@ extension SearchEngine {
         return CurvatureSpectrum(
             eigenvalues: SymmetricEigen.eigenvalues(hessian), dimension: hessian.count, batchLoss: products.loss,
             fullHessianProducts: fullHessianProducts, fullHessianSeconds: fullHessianSeconds,
-            lanczosEigenvalue: lanczos.value, lanczosProducts: products.count - fullHessianProducts, step: step, epoch: epoch)
+            lanczosEigenvalue: lanczos.value, lanczosProducts: products.count - fullHessianProducts, step: step, epoch: epoch,
+            batchIndices: indices)
     }
 }
 
@@ -61,6 +63,9 @@ public struct CurvatureSpectrum: Sendable {
     public let lanczosProducts: Int
     public let step: Int
     public let epoch: Int
+    /// The dataset indices of the validation batch the Hessian was taken on
+    /// (so another implementation can use the same one).
+    public let batchIndices: [Int]
 
     public var dominant: Double { eigenvalues.last ?? .nan }
     /// |Lanczos − largest eigenvalue| / |largest eigenvalue|.
