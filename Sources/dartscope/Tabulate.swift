@@ -6,9 +6,11 @@ struct Tabulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train and evaluate every architecture of a small space: the tabular ground truth for regret.",
         discussion: """
-            Each architecture is the supernet with one-hot mixing weights, trained with the config's optimiser, \
-            seed and epochs on the search-train split and evaluated on the validation split. Results are appended \
-            to OUTPUT.partial.jsonl as they finish, so an interrupted run continues where it stopped.
+            Each architecture is the supernet with one-hot mixing weights, trained with the config's optimiser \
+            and epochs on the search-train split under each of --seeds seeds (search.seed, search.seed + 1, ...) \
+            and evaluated on the validation split; the table holds each architecture's mean and standard deviation \
+            and the rank agreement (Kendall τ, Spearman ρ, top-5 overlap) of every pair of seeds. Results are \
+            appended to OUTPUT.partial.jsonl as they finish, so an interrupted run continues where it stopped.
             """)
 
     @Option(help: "A config name from Configs/ or a TOML file (the budget).")
@@ -26,6 +28,13 @@ struct Tabulate: ParsableCommand {
     @Option(help: "The table to write (.json or .csv); default Configs/tabular/SPACE-DATASET.json.")
     var output: String?
 
+    @Option(help: "Seeds to train every architecture with: search.seed and the ones after it (a ground truth needs at least 2).")
+    var seeds = 2
+
+    func validate() throws {
+        guard (1...20).contains(seeds) else { throw ValidationError("--seeds must be in 1…20, got \(seeds)") }
+    }
+
     func run() throws {
         var config = try loadConfig(name: self.config, overrides: overrides + (space.map { ["network.space=\($0)"] } ?? []), data: data)
         config.tabularTable = "none"
@@ -38,34 +47,39 @@ struct Tabulate: ParsableCommand {
         try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: output).deletingLastPathComponent().path,
                                                 withIntermediateDirectories: true)
         let partialPath = output + ".partial.jsonl"
-        var finished = try Self.finishedEntries(at: partialPath)
-        if !finished.isEmpty { log("dartscope: continuing \(partialPath): \(finished.count) of \(architectures.count) done") }
-        log("dartscope: tabulating \(architectures.count) architectures of \(config.space) on \(dataset.name) (\(dataset.count) images), \(config.epochs) epochs each")
+        let seedList = (0..<seeds).map { config.seed + $0 }
+        var finished = try Self.finishedEntries(at: partialPath, defaultSeed: config.seed)
+        let jobs = seedList.flatMap { seed in architectures.map { (architecture: $0, seed: seed) } }
+        let key = { (name: String, seed: Int) in "\(name)@\(seed)" }
+        if !finished.isEmpty { log("dartscope: continuing \(partialPath): \(finished.count) of \(jobs.count) done (architecture × seed runs)") }
+        log("dartscope: tabulating \(architectures.count) architectures of \(config.space) on \(dataset.name) (\(dataset.count) images), \(config.epochs) epochs each, seeds \(seedList.map(String.init).joined(separator: ", "))")
 
         let started = Date()
         var trainedNow = 0
-        for architecture in architectures {
-            let name = TabularBenchmark.name(of: architecture, in: space)
-            guard finished[name] == nil else { continue }
+        for job in jobs {
+            let name = TabularBenchmark.name(of: job.architecture, in: space)
+            guard finished[key(name, job.seed)] == nil else { continue }
+            var seeded = config
+            seeded.seed = job.seed
             let entry: TabularEntry
-            do { entry = try TabularBenchmark.train(architecture, config: config, dataset: dataset) } catch { throw ValidationError("\(error)") }
+            do { entry = try TabularBenchmark.train(job.architecture, config: seeded, dataset: dataset) } catch { throw ValidationError("\(error)") }
             try Self.append(entry, to: partialPath)
-            finished[name] = entry
+            finished[key(name, job.seed)] = entry
             trainedNow += 1
-            let remaining = architectures.count - finished.count
+            let remaining = jobs.count - finished.count
             let eta = Date().timeIntervalSince(started) / Double(trainedNow) * Double(remaining)
-            log(Self.progressBar(done: finished.count, of: architectures.count)
-                + String(format: " %d/%d  %@  acc %.4f  %.1f s  ETA %@", finished.count, architectures.count, name,
+            log(Self.progressBar(done: finished.count, of: jobs.count)
+                + String(format: " %d/%d  %@ seed %d  acc %.4f  %.1f s  ETA %@", finished.count, jobs.count, name, job.seed,
                          entry.validAccuracy, entry.trainSeconds, formatDuration(eta)))
         }
 
         let budget = Dictionary(uniqueKeysWithValues: SearchParameters.all.compactMap { spec in
             (try? config.value(of: spec.key)).map { (spec.key, $0.description) }
         })
-        let table = TabularTable(
+        let table = TabularTable.combining(
+            Array(finished.values), architectures: architectures.map { TabularBenchmark.name(of: $0, in: space) }, seeds: seedList,
             space: config.space, dataset: config.dataset,
-            command: (["dartscope", "tabulate"] + CommandLine.arguments.dropFirst(2)).joined(separator: " "),
-            budget: budget, entries: architectures.map { finished[TabularBenchmark.name(of: $0, in: space)]! })
+            command: (["dartscope", "tabulate"] + CommandLine.arguments.dropFirst(2)).joined(separator: " "), budget: budget)
         let data: Data
         if output.hasSuffix(".csv") {
             data = Data(table.csv().utf8)
@@ -77,12 +91,19 @@ struct Tabulate: ParsableCommand {
         try data.write(to: URL(fileURLWithPath: output), options: .atomic)
         try? FileManager.default.removeItem(atPath: partialPath)
         let accuracies = table.entries.map(\.validAccuracy)
-        log(String(format: "dartscope: wrote %@: best %@ (%.4f), worst %.4f, median %.4f", output, table.best!.architecture,
-                   table.best!.validAccuracy, accuracies.min()!, accuracies.sorted()[accuracies.count / 2]))
+        log(String(format: "dartscope: wrote %@: best %@ (%.4f), worst %.4f, median %.4f; mean standard deviation over seeds %.4f",
+                   output, table.best!.architecture, table.best!.validAccuracy, accuracies.min()!, accuracies.sorted()[accuracies.count / 2],
+                   table.entries.compactMap(\.validAccuracyStd).reduce(0, +) / Double(table.entries.count)))
+        for pair in table.seedAgreement ?? [] {
+            log(String(format: "dartscope: seeds %d and %d rank alike: Kendall τ %.3f, Spearman ρ %.3f, top-5 overlap %d/5",
+                       pair.seeds[0], pair.seeds[1], pair.agreement.kendallTau, pair.agreement.spearmanRho, pair.agreement.topFiveOverlap))
+        }
     }
 
-    /// Entries of an interrupted run; a torn last line (the interruption) is dropped.
-    static func finishedEntries(at path: String) throws -> [String: TabularEntry] {
+    /// Runs of an interrupted tabulation by `ARCHITECTURE@SEED` (entries
+    /// written before seeds were recorded count as `defaultSeed`'s); a torn
+    /// last line (the interruption) is dropped.
+    static func finishedEntries(at path: String, defaultSeed: Int) throws -> [String: TabularEntry] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
         var result: [String: TabularEntry] = [:]
         let lines = text.split(separator: "\n")
@@ -91,7 +112,7 @@ struct Tabulate: ParsableCommand {
                 if number == lines.count - 1 { continue }
                 throw ValidationError("\(path) line \(number + 1) is not a tabular entry; delete the file to start over")
             }
-            result[entry.architecture] = entry
+            result["\(entry.architecture)@\(entry.seed ?? defaultSeed)"] = entry
         }
         return result
     }

@@ -88,6 +88,7 @@ struct HeadlessEndToEndTests {
         let result = try DartscopeProcess.run([
             "tabulate", "--output", output, "--set", "data.dataset=synthetic", "--set", "data.subset=64", "--set", "data.synthetic_size=8",
             "--set", "network.init_channels=2", "--set", "network.layers=3", "--set", "search.batch_size=8", "--set", "search.epochs=1",
+            "--seeds", "1",
         ], in: directory)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("continuing") && result.stderr.contains("2 of 81 done"), "\(result.stderr)")
@@ -98,6 +99,30 @@ struct HeadlessEndToEndTests {
         #expect(table.entries.filter { $0.validLoss != 9 }.allSatisfy { $0.validLoss.isFinite && $0.trainSeconds > 0 })
         #expect(table.budget["search.epochs"] == "1")
         #expect(!FileManager.default.fileExists(atPath: output + ".partial.jsonl"))
+    }
+
+    /// Every architecture under two seeds: mean, spread, and how alike the seeds rank them.
+    @Test func tabulateTrainsEverySeedAndReportsTheirAgreement() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let output = directory + "/tiny.json"
+        let result = try DartscopeProcess.run([
+            "tabulate", "--output", output, "--seeds", "2", "--set", "search.seed=7", "--set", "data.dataset=synthetic",
+            "--set", "data.subset=64", "--set", "data.synthetic_size=8", "--set", "network.init_channels=2", "--set", "network.layers=3",
+            "--set", "search.batch_size=8", "--set", "search.epochs=1",
+        ], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("162/162") && result.stderr.contains("seeds 7 and 8 rank alike: Kendall τ"), "\(result.stderr.suffix(400))")
+        let table = try JSONDecoder().decode(TabularTable.self, from: Data(contentsOf: URL(fileURLWithPath: output)))
+        #expect(table.seeds == [7, 8] && table.entries.count == 81)
+        for entry in table.entries {
+            let runs = try #require(entry.seedAccuracies)
+            #expect(runs.count == 2 && abs(entry.validAccuracy - (runs[0] + runs[1]) / 2) < 1e-12)
+            #expect(abs((entry.validAccuracyStd ?? .nan) - abs(runs[0] - runs[1]) / 2.squareRoot()) < 1e-12)
+        }
+        let pair = try #require(table.seedAgreement?.first)
+        #expect(pair.seeds == [7, 8] && abs(pair.agreement.kendallTau) <= 1 && (0...5).contains(pair.agreement.topFiveOverlap))
+        #expect(pair.agreement == RankAgreement(table.entries.map { $0.seedAccuracies![0] }, table.entries.map { $0.seedAccuracies![1] }))
     }
 
     @Test func badInputStopsWithASpecificMessage() throws {

@@ -5,23 +5,56 @@ import Foundation
 public struct TabularEntry: Codable, Sendable, Equatable {
     /// The chosen operation of every edge, in edge order, joined by ",".
     public var architecture: String
+    /// One training run's accuracy, or in a table the mean over its seeds.
     public var validAccuracy: Double
     public var validLoss: Double
     /// Weights of the discrete network (the chosen operations only).
     public var parameters: Int
     public var trainSeconds: Double
+    /// The seed of one training run (absent in tables made before seeds were recorded).
+    public var seed: Int?
+    /// In a table: each seed's accuracy (in the table's seed order) and their standard deviation.
+    public var seedAccuracies: [Double]?
+    public var validAccuracyStd: Double?
 
-    public init(architecture: String, validAccuracy: Double, validLoss: Double, parameters: Int, trainSeconds: Double) {
+    public init(architecture: String, validAccuracy: Double, validLoss: Double, parameters: Int, trainSeconds: Double, seed: Int? = nil) {
         self.architecture = architecture
         self.validAccuracy = validAccuracy
         self.validLoss = validLoss
         self.parameters = parameters
         self.trainSeconds = trainSeconds
+        self.seed = seed
+    }
+
+    /// The entry of a table: runs of one architecture under several seeds,
+    /// their mean accuracy and loss, the sample standard deviation of the accuracy.
+    public init(combining runs: [TabularEntry]) {
+        precondition(!runs.isEmpty, "TabularEntry: no runs to combine")
+        let accuracies = runs.map(\.validAccuracy)
+        let mean = accuracies.reduce(0, +) / Double(runs.count)
+        self.init(architecture: runs[0].architecture, validAccuracy: mean,
+                  validLoss: runs.map(\.validLoss).reduce(0, +) / Double(runs.count), parameters: runs[0].parameters,
+                  trainSeconds: runs.map(\.trainSeconds).reduce(0, +))
+        seedAccuracies = accuracies
+        validAccuracyStd = runs.count > 1
+            ? (accuracies.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(runs.count - 1)).squareRoot() : 0
     }
 
     enum CodingKeys: String, CodingKey {
-        case architecture, parameters
+        case architecture, parameters, seed
         case validAccuracy = "valid_acc", validLoss = "valid_loss", trainSeconds = "train_seconds"
+        case seedAccuracies = "seed_accs", validAccuracyStd = "valid_acc_std"
+    }
+}
+
+/// How alike two seeds rank a table's architectures.
+public struct SeedAgreement: Codable, Sendable, Equatable {
+    public var seeds: [Int]
+    public var agreement: RankAgreement
+
+    public init(seeds: [Int], agreement: RankAgreement) {
+        self.seeds = seeds
+        self.agreement = agreement
     }
 }
 
@@ -34,13 +67,40 @@ public struct TabularTable: Codable, Sendable {
     /// The resolved configuration (the budget) as key → value.
     public var budget: [String: String]
     public var entries: [TabularEntry]
+    /// The seeds every architecture was trained with (absent: one, the budget's).
+    public var seeds: [Int]?
+    /// Rank agreement between every pair of seeds: whether the table is a ground truth.
+    public var seedAgreement: [SeedAgreement]?
 
-    public init(space: String, dataset: String, command: String, budget: [String: String], entries: [TabularEntry]) {
+    public init(space: String, dataset: String, command: String, budget: [String: String], entries: [TabularEntry],
+                seeds: [Int]? = nil, seedAgreement: [SeedAgreement]? = nil) {
         self.space = space
         self.dataset = dataset
         self.command = command
         self.budget = budget
         self.entries = entries
+        self.seeds = seeds
+        self.seedAgreement = seedAgreement
+    }
+
+    /// A table from runs of every architecture under each of `seeds`, in
+    /// `architectures` order, with the agreement of every pair of seeds.
+    public static func combining(_ runs: [TabularEntry], architectures: [String], seeds: [Int], space: String, dataset: String,
+                                 command: String, budget: [String: String]) -> TabularTable {
+        let byArchitecture = Dictionary(grouping: runs, by: \.architecture)
+        let entries = architectures.map { name in
+            TabularEntry(combining: seeds.compactMap { seed in byArchitecture[name]?.first { ($0.seed ?? seeds[0]) == seed } })
+        }
+        var pairs: [SeedAgreement] = []
+        for (i, a) in seeds.enumerated() {
+            for b in seeds[(i + 1)...] {
+                let j = seeds.firstIndex(of: b)!
+                pairs.append(SeedAgreement(seeds: [a, b], agreement: RankAgreement(entries.map { $0.seedAccuracies![i] },
+                                                                                    entries.map { $0.seedAccuracies![j] })))
+            }
+        }
+        return TabularTable(space: space, dataset: dataset, command: command, budget: budget, entries: entries,
+                            seeds: seeds, seedAgreement: pairs.isEmpty ? nil : pairs)
     }
 
     public var best: TabularEntry? { entries.max { $0.validAccuracy < $1.validAccuracy } }
@@ -65,8 +125,8 @@ public struct TabularTable: Codable, Sendable {
     }
 
     public func csv() -> String {
-        (["architecture,valid_acc,valid_loss,parameters,train_seconds"] + entries.map {
-            "\"\($0.architecture)\",\($0.validAccuracy),\($0.validLoss),\($0.parameters),\($0.trainSeconds)"
+        (["architecture,valid_acc,valid_loss,parameters,train_seconds,valid_acc_std"] + entries.map {
+            "\"\($0.architecture)\",\($0.validAccuracy),\($0.validLoss),\($0.parameters),\($0.trainSeconds),\($0.validAccuracyStd.map { "\($0)" } ?? "")"
         }).joined(separator: "\n") + "\n"
     }
 }
@@ -135,7 +195,7 @@ public enum TabularBenchmark {
         let evaluation = engine.evaluate(indices: engine.validationIndices, fixedMixingWeights: mixing)
         return TabularEntry(architecture: name(of: architecture, in: space), validAccuracy: evaluation.accuracy,
                             validLoss: evaluation.loss, parameters: parameterCount(of: architecture, in: engine.supernet),
-                            trainSeconds: Date().timeIntervalSince(started))
+                            trainSeconds: Date().timeIntervalSince(started), seed: config.seed)
     }
 
     /// Weights outside the mixed edges plus those of each edge's chosen operation.
