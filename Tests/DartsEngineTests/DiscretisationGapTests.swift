@@ -13,22 +13,35 @@ struct DiscretisationGapTests {
         return result
     }
 
-    /// In `tiny` every edge is kept, so with α one-hot (to float precision) the
-    /// supernet is the discrete network. Given the statistics the
-    /// recalibration would estimate, the two evaluations agree exactly; and
-    /// the measurement leaves the run's statistics as they were.
-    @Test func aOneHotSupernetHasNoGap() throws {
-        var config = EngineFixture.config(space: "tiny", epochs: 1)
+    /// α one-hot to float precision, and every edge the DARTS rule drops set
+    /// to `none`: the supernet is then the discrete network (in `tiny` every
+    /// edge is kept; in `s3` two edges per node keep an operation, the rest are
+    /// `none`). Given the statistics the recalibration would estimate, the two
+    /// evaluations agree exactly; and the measurement leaves the run's
+    /// statistics as they were.
+    @Test(arguments: ["tiny", "s3"])
+    func aOneHotSupernetHasNoGap(_ space: String) throws {
+        var config = EngineFixture.config(space: space, epochs: 1)
         config.subset = 128
         config.gapRecalibrationBatches = 5
         let (engine, _) = try EngineFixture.engine(config)
         for _ in 0..<4 { engine.runStep() }  // weights and statistics that are not the initial ones
-        var alphas = engine.supernet.parameters.alphas["alphas_normal"]!
-        let width = alphas.shape[1]
-        for edge in 0..<alphas.shape[0] {
-            for k in 0..<width { alphas.scalars[edge * width + k] = k == (edge + 1) % width ? 40 : 0 }
+        let topology = engine.supernet.space.topology
+        for name in engine.supernet.parameters.alphaNames {
+            var alphas = engine.supernet.parameters.alphas[name]!
+            let width = alphas.shape[1]
+            let operations = engine.supernet.space.operations(reduction: name == "alphas_reduce")
+            for (node, inputs) in topology.nodeInputs.enumerated() {
+                for slot in inputs.indices {
+                    let edge = topology.firstEdgeOfNode[node] + slot
+                    let none = operations[edge].firstIndex(of: .none)
+                    let kept = operations[edge].indices.filter { $0 != none }
+                    let chosen = slot < 2 || none == nil ? kept[(edge + node) % kept.count] : none!
+                    for k in 0..<width { alphas.scalars[edge * width + k] = k == chosen ? 40 : 0 }
+                }
+            }
+            engine.supernet.parameters.alphas[name] = alphas
         }
-        engine.supernet.parameters.alphas["alphas_normal"] = alphas
         let genotype = engine.supernet.genotype()
 
         // The supernet's own statistics, estimated the way the recalibration estimates the discrete network's.
