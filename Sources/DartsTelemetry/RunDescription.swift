@@ -26,6 +26,9 @@ public struct RunDescription: EventPayload {
     public var parameters: [ParameterDescriptor]
     /// Their values at the start of the stream.
     public var values: [String: ConfigValue]
+    /// The ground truth regret is measured against, in one line (its name,
+    /// budget, seeds and their agreement); nil outside tabulated spaces.
+    public var groundTruth: String?
 
     public init(producer: String, runName: String, space: String, dataset: String, epochs: Int, stepsPerEpoch: Int,
                 cells: [String], cellTypes: [String], edgeLabels: [String], operations: [String: [[String]]],
@@ -55,7 +58,7 @@ public struct RunDescription: EventPayload {
 
     enum CodingKeys: String, CodingKey {
         case schema, producer, runName = "run_name", space, dataset, epochs, stepsPerEpoch = "steps_per_epoch"
-        case cells, cellTypes = "cell_types", edgeLabels = "edge_labels", operations, parameters, values
+        case cells, cellTypes = "cell_types", edgeLabels = "edge_labels", operations, parameters, values, groundTruth = "ground_truth"
     }
 }
 

@@ -173,3 +173,21 @@ struct LiveParameterDocumentationTests {
         }
     }
 }
+
+@Suite("ground truth in the dashboard")
+struct RegretPanelTests {
+    @Test func regretIsDrawnBesideTheEigenvalueWithItsTable() {
+        var snapshot = MetricsSnapshot.described(SearchConfig())
+        snapshot.run.groundTruth = "tiny-fashion-mnist.json: tiny on fashion-mnist · 2 epochs on 3000 images · seeds 1,2 · τ 0.81"
+        var epoch = EpochMetrics(trainLoss: 1, trainAccuracy: 0.5, validLoss: 1, validAccuracy: 0.5, genotype: "G", skipCount: 1, learningRate: 0.02)
+        for (index, regret) in [0.02, 0.04].enumerated() {
+            epoch.regret = regret
+            snapshot.epochs.append(Stamped(step: index, epoch: index, wallTime: 0, value: epoch))
+        }
+        let text = DashboardView(glyphs: .ascii, shaded: true).render(snapshot, ViewState(), width: 160, height: 50).text
+        #expect(text.contains("regret 0.0400 vs tiny-fashion-mnist.json"), "\(text.prefix(2000))")
+        var plain = snapshot
+        plain.run.groundTruth = nil
+        #expect(!DashboardView(glyphs: .ascii, shaded: true).render(plain, ViewState(), width: 160, height: 50).text.contains("regret 0.0400 vs"))
+    }
+}

@@ -105,6 +105,24 @@ public struct TabularTable: Codable, Sendable {
 
     public var best: TabularEntry? { entries.max { $0.validAccuracy < $1.validAccuracy } }
 
+    /// One line saying what the table is worth: its budget, its seeds and
+    /// their rank agreement (or that it has a single seed, so none is known).
+    public var summary: String {
+        var parts = ["\(space) on \(dataset)"]
+        if let epochs = budget["search.epochs"], let subset = budget["data.subset"] {
+            parts.append("\(epochs) epochs on \(subset == "0" ? "all" : subset) images")
+        }
+        if let seeds, seeds.count > 1 {
+            parts.append("seeds " + seeds.map(String.init).joined(separator: ","))
+            if let taus = seedAgreement?.map(\.agreement.kendallTau), !taus.isEmpty {
+                parts.append(String(format: "τ %.2f", taus.reduce(0, +) / Double(taus.count)))
+            }
+        } else {
+            parts.append("one seed: agreement unknown")
+        }
+        return parts.joined(separator: " · ")
+    }
+
     public func entry(for architecture: String) -> TabularEntry? { entries.first { $0.architecture == architecture } }
 
     /// `Configs/tabular/SPACE-DATASET.json`, where `dartscope tabulate` writes

@@ -1,3 +1,5 @@
+import Foundation
+
 extension SearchEngine {
     /// The run as telemetry describes it: the first event of its metrics
     /// stream and what a dashboard lays itself out from.
@@ -8,12 +10,16 @@ extension SearchEngine {
         for (index, type) in types.enumerated() {
             operations[type] = space.operations(reduction: index == 1).map { $0.map(\.rawValue) }
         }
-        return RunDescription(
+        var description = RunDescription(
             producer: "dartscope", runName: config.runName, space: space.name, dataset: dataset.name,
             epochs: config.epochs, stepsPerEpoch: stepsPerEpoch,
             cells: (0..<supernet.shape.layers).map { types[supernet.alphaIndex(ofCell: $0)] },
             cellTypes: types, edgeLabels: (0..<space.topology.edgeCount).map { space.topology.edgeLabel($0) },
             operations: operations, parameters: SearchParameters.all.map(\.descriptor), values: parameterValues)
+        description.groundTruth = tabular.map { table in
+            (config.tabularTable.isEmpty ? "shipped table" : (config.tabularTable as NSString).lastPathComponent) + ": " + table.summary
+        }
+        return description
     }
 
     /// Every parameter's current value, by key.

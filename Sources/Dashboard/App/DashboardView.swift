@@ -148,6 +148,9 @@ public struct DashboardView {
         heatmap.draw(into: &grid, at: rect.inner, glyphs: glyphs)
     }
 
+    /// The eigenvalue per epoch with the DARTS-ES average and threshold; in a
+    /// tabulated space, the regret per epoch beside it, under the name and
+    /// budget of the table it is measured against.
     func curvaturePanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ rect: Rect) {
         let es = s.lastEarlyStopping?.value
         var title = "dominant eigenvalue λmax"
@@ -158,7 +161,19 @@ public struct DashboardView {
         var chart = LineChart(series: [.init(eigenvalues.map(\.value), role: .accent), .init(eigenvalues.map(\.localAverage), role: .warning)])
         chart.reference = es?.threshold
         chart.markers = eigenvalues.indices.filter { eigenvalues[$0].triggered }
-        chart.draw(into: &grid, at: rect.inner, glyphs: glyphs)
+        let inner = rect.inner
+        guard let groundTruth = s.run.groundTruth, inner.width >= 40 else {
+            chart.draw(into: &grid, at: inner, glyphs: glyphs)
+            return
+        }
+        let half = inner.width / 2
+        chart.draw(into: &grid, at: Rect(x: inner.x, y: inner.y, width: half - 1, height: inner.height), glyphs: glyphs)
+        let regrets = s.epochs.compactMap(\.value.regret)
+        let caption = "regret" + (regrets.last.map { String(format: " %.4f", $0) } ?? "") + " vs " + groundTruth
+        let right = Rect(x: inner.x + half, y: inner.y, width: inner.width - half, height: inner.height)
+        grid.write(caption, x: right.x, y: right.y, style: CellStyle(.dim), maxWidth: right.width)
+        LineChart(series: [.init(regrets, role: .bad)])
+            .draw(into: &grid, at: Rect(x: right.x, y: right.y + 1, width: right.width, height: max(1, right.height - 1)), glyphs: glyphs)
     }
 
     func alignmentPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
