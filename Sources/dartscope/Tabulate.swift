@@ -31,8 +31,12 @@ struct Tabulate: ParsableCommand {
     @Option(help: "Seeds to train every architecture with: search.seed and the ones after it (a ground truth needs at least 2).")
     var seeds = 2
 
+    @Option(name: .customLong("jobs"), help: "Architectures trained at a time, each on one thread (1: one at a time on search.threads).")
+    var parallelJobs = 1
+
     func validate() throws {
         guard (1...20).contains(seeds) else { throw ValidationError("--seeds must be in 1…20, got \(seeds)") }
+        guard (1...64).contains(parallelJobs) else { throw ValidationError("--jobs must be in 1…64, got \(parallelJobs)") }
     }
 
     func run() throws {
@@ -50,28 +54,30 @@ struct Tabulate: ParsableCommand {
         let seedList = (0..<seeds).map { config.seed + $0 }
         var finished = try Self.finishedEntries(at: partialPath, defaultSeed: config.seed)
         let jobs = seedList.flatMap { seed in architectures.map { (architecture: $0, seed: seed) } }
-        let key = { (name: String, seed: Int) in "\(name)@\(seed)" }
         if !finished.isEmpty { log("dartscope: continuing \(partialPath): \(finished.count) of \(jobs.count) done (architecture × seed runs)") }
         log("dartscope: tabulating \(architectures.count) architectures of \(config.space) on \(dataset.name) (\(dataset.count) images), \(config.epochs) epochs each, seeds \(seedList.map(String.init).joined(separator: ", "))")
 
-        let started = Date()
-        var trainedNow = 0
-        for job in jobs {
-            let name = TabularBenchmark.name(of: job.architecture, in: space)
-            guard finished[key(name, job.seed)] == nil else { continue }
-            var seeded = config
-            seeded.seed = job.seed
-            let entry: TabularEntry
-            do { entry = try TabularBenchmark.train(job.architecture, config: seeded, dataset: dataset) } catch { throw ValidationError("\(error)") }
-            try Self.append(entry, to: partialPath)
-            finished[key(name, job.seed)] = entry
-            trainedNow += 1
-            let remaining = jobs.count - finished.count
-            let eta = Date().timeIntervalSince(started) / Double(trainedNow) * Double(remaining)
-            log(Self.progressBar(done: finished.count, of: jobs.count)
-                + String(format: " %d/%d  %@ seed %d  acc %.4f  %.1f s  ETA %@", finished.count, jobs.count, name, job.seed,
-                         entry.validAccuracy, entry.trainSeconds, formatDuration(eta)))
+        let pending = jobs.filter { finished[Self.runKey(TabularBenchmark.name(of: $0.architecture, in: space), $0.seed)] == nil }
+        let progress = TabulationProgress(finished: finished, total: jobs.count, partialPath: partialPath)
+        // Several architectures at a time, each on one thread, or one at a
+        // time on search.threads: the parallel loops serve one engine at a
+        // time, so concurrent jobs run theirs on their own thread.
+        if parallelJobs > 1 { setThreadCount(1) }
+        let next = JobQueue(pending)
+        let budgetConfig = config
+        DispatchQueue.concurrentPerform(iterations: min(parallelJobs, max(pending.count, 1))) { _ in
+            while let job = next.take(), !progress.failed {
+                var seeded = budgetConfig
+                seeded.seed = job.seed
+                do {
+                    progress.finish(try TabularBenchmark.train(job.architecture, config: seeded, dataset: dataset))
+                } catch {
+                    progress.fail(error)
+                }
+            }
         }
+        if let error = progress.error { throw ValidationError("\(error)") }
+        finished = progress.finished
 
         let budget = Dictionary(uniqueKeysWithValues: SearchParameters.all.compactMap { spec in
             (try? config.value(of: spec.key)).map { (spec.key, $0.description) }
@@ -112,10 +118,13 @@ struct Tabulate: ParsableCommand {
                 if number == lines.count - 1 { continue }
                 throw ValidationError("\(path) line \(number + 1) is not a tabular entry; delete the file to start over")
             }
-            result["\(entry.architecture)@\(entry.seed ?? defaultSeed)"] = entry
+            result[runKey(entry.architecture, entry.seed ?? defaultSeed)] = entry
         }
         return result
     }
+
+    /// A run of one architecture under one seed, as finished runs are keyed.
+    static func runKey(_ architecture: String, _ seed: Int) -> String { "\(architecture)@\(seed)" }
 
     static func append(_ entry: TabularEntry, to path: String) throws {
         do { try DurableFiles.appendLine(try JSONEncoder().encode(entry), to: path) } catch { throw ValidationError("\(error)") }
@@ -124,5 +133,66 @@ struct Tabulate: ParsableCommand {
     static func progressBar(done: Int, of total: Int, width: Int = 24) -> String {
         let filled = total > 0 ? done * width / total : width
         return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
+    }
+}
+
+/// The jobs of a tabulation, handed out one at a time to the workers.
+final class JobQueue<Job: Sendable>: @unchecked Sendable {
+    // @unchecked: `jobs` is guarded by `lock`.
+    private let lock = NSLock()
+    private var jobs: ArraySlice<Job>
+
+    init(_ jobs: [Job]) { self.jobs = jobs[...] }
+
+    func take() -> Job? {
+        lock.lock()
+        defer { lock.unlock() }
+        return jobs.popFirst()
+    }
+}
+
+/// Finished runs of a tabulation, appended to its partial file and
+/// reported with an ETA as each ends, whichever worker ran it.
+final class TabulationProgress: @unchecked Sendable {
+    // @unchecked: every stored property is guarded by `lock`.
+    private let lock = NSLock()
+    private(set) var finished: [String: TabularEntry]
+    private(set) var error: Error?
+    private let total: Int
+    private let partialPath: String
+    private let started = Date()
+    private var trainedNow = 0
+
+    init(finished: [String: TabularEntry], total: Int, partialPath: String) {
+        self.finished = finished
+        self.total = total
+        self.partialPath = partialPath
+    }
+
+    var failed: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return error != nil
+    }
+
+    func fail(_ error: Error) {
+        lock.lock()
+        defer { lock.unlock() }
+        if self.error == nil { self.error = error }
+    }
+
+    func finish(_ entry: TabularEntry) {
+        lock.lock()
+        defer { lock.unlock() }
+        do { try Tabulate.append(entry, to: partialPath) } catch {
+            if self.error == nil { self.error = error }
+            return
+        }
+        finished[Tabulate.runKey(entry.architecture, entry.seed ?? 0)] = entry
+        trainedNow += 1
+        let eta = Date().timeIntervalSince(started) / Double(trainedNow) * Double(total - finished.count)
+        log(Tabulate.progressBar(done: finished.count, of: total)
+            + String(format: " %d/%d  %@ seed %d  acc %.4f  %.1f s  ETA %@", finished.count, total, entry.architecture, entry.seed ?? 0,
+                     entry.validAccuracy, entry.trainSeconds, formatDuration(eta)))
     }
 }

@@ -123,6 +123,17 @@ struct HeadlessEndToEndTests {
         let pair = try #require(table.seedAgreement?.first)
         #expect(pair.seeds == [7, 8] && abs(pair.agreement.kendallTau) <= 1 && (0...5).contains(pair.agreement.topFiveOverlap))
         #expect(pair.agreement == RankAgreement(table.entries.map { $0.seedAccuracies![0] }, table.entries.map { $0.seedAccuracies![1] }))
+
+        // Two architectures at a time, one thread each: the same numbers.
+        let concurrent = try DartscopeProcess.run([
+            "tabulate", "--output", directory + "/jobs.json", "--seeds", "2", "--jobs", "2", "--set", "search.seed=7",
+            "--set", "data.dataset=synthetic", "--set", "data.subset=64", "--set", "data.synthetic_size=8", "--set", "network.init_channels=2",
+            "--set", "network.layers=3", "--set", "search.batch_size=8", "--set", "search.epochs=1",
+        ], in: directory)
+        #expect(concurrent.status == 0, "\(concurrent.stderr)")
+        let parallel = try JSONDecoder().decode(TabularTable.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/jobs.json")))
+        #expect(parallel.entries.map(\.seedAccuracies) == table.entries.map(\.seedAccuracies))
+        #expect(parallel.seedAgreement == table.seedAgreement)
     }
 
     @Test func badInputStopsWithASpecificMessage() throws {
