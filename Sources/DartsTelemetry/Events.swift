@@ -361,13 +361,14 @@ public struct ForkReport: EventPayload {
     }
 }
 
-/// A coding key made from any string (fields named after cell types).
-struct FieldKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(_ string: String) { stringValue = string }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
+/// A coding key made from any string: fields named after cell types, or
+/// after parameter keys.
+public struct FieldKey: CodingKey {
+    public var stringValue: String
+    public var intValue: Int? { nil }
+    public init(_ string: String) { stringValue = string }
+    public init(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { nil }
 
     func suffix(after prefix: String) -> String? {
         stringValue.hasPrefix(prefix) ? String(stringValue.dropFirst(prefix.count)) : nil

@@ -97,9 +97,11 @@ struct Tabulate: ParsableCommand {
         try data.write(to: URL(fileURLWithPath: output), options: .atomic)
         try? FileManager.default.removeItem(atPath: partialPath)
         let accuracies = table.entries.map(\.validAccuracy)
-        log(String(format: "dartscope: wrote %@: best %@ (%.4f), worst %.4f, median %.4f; mean standard deviation over seeds %.4f",
-                   output, table.best!.architecture, table.best!.validAccuracy, accuracies.min()!, accuracies.sorted()[accuracies.count / 2],
-                   table.entries.compactMap(\.validAccuracyStd).reduce(0, +) / Double(table.entries.count)))
+        let spread = seeds > 1
+            ? String(format: "; mean standard deviation over seeds %.4f", table.entries.compactMap(\.validAccuracyStd).reduce(0, +) / Double(table.entries.count))
+            : "; one seed, so no spread or agreement"
+        log(String(format: "dartscope: wrote %@: best %@ (%.4f), worst %.4f, median %.4f", output, table.best!.architecture,
+                   table.best!.validAccuracy, accuracies.min()!, accuracies.sorted()[accuracies.count / 2]) + spread)
         for pair in table.seedAgreement ?? [] {
             log(String(format: "dartscope: seeds %d and %d rank alike: Kendall τ %.3f, Spearman ρ %.3f, top-5 overlap %d/5",
                        pair.seeds[0], pair.seeds[1], pair.agreement.kendallTau, pair.agreement.spearmanRho, pair.agreement.topFiveOverlap))

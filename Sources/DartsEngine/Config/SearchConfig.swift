@@ -91,7 +91,7 @@ extension SearchConfig {
     /// snapshot is validated exactly as a config file is.
     public init(from decoder: Decoder) throws {
         self.init()
-        let container = try decoder.container(keyedBy: ParameterKey.self)
+        let container = try decoder.container(keyedBy: FieldKey.self)
         for key in container.allKeys {
             let value = try container.decode(ConfigValue.self, forKey: key)
             do { try set(key.stringValue, to: value) } catch {
@@ -101,15 +101,8 @@ extension SearchConfig {
     }
 
     public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: ParameterKey.self)
-        for spec in SearchParameters.all { try container.encode(spec.read(self), forKey: ParameterKey(stringValue: spec.key)) }
-    }
-
-    private struct ParameterKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
+        var container = encoder.container(keyedBy: FieldKey.self)
+        for spec in SearchParameters.all { try container.encode(spec.read(self), forKey: FieldKey(spec.key)) }
     }
 }
 
