@@ -78,9 +78,8 @@ public enum SearchParameters {
     /// `:set`, the engine again before applying it (and then checks
     /// combinations with the rest of the config).
     public static func liveChange(_ key: String, to value: ConfigValue) throws(ConfigError) -> (spec: ParameterSpec, value: ConfigValue) {
-        let spec = try spec(key)
-        guard spec.isLive else { throw ConfigError.notLive(key) }
-        return (spec, try spec.validate(value))
+        let validated = try descriptors.liveChange(key, to: value)
+        return (try spec(key), validated)
     }
 
     // MARK: Builders
