@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "DartsEngine", targets: ["DartsEngine"]),
         .library(name: "DartsTelemetry", targets: ["DartsTelemetry"]),
         .library(name: "Dashboard", targets: ["Dashboard"]),
+        .library(name: "DartsReport", targets: ["DartsReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,11 +37,14 @@ let package = Package(
             name: "Dashboard",
             dependencies: ["DartsTelemetry", "CNCurses"]
         ),
+        // Reading metrics files back: run summaries, experiment tables, SVG figures.
+        .target(name: "DartsReport", dependencies: ["DartsTelemetry"]),
         .executableTarget(
             name: "dartscope",
             dependencies: [
                 "DartsEngine",
                 "Dashboard",
+                "DartsReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,5 +57,6 @@ let package = Package(
         // The dashboard tests use the engine's parameter table as a realistic producer's.
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "DartsTelemetry", "DartsEngine"]),
         .testTarget(name: "DartsTelemetryTests", dependencies: ["DartsTelemetry"]),
+        .testTarget(name: "DartsReportTests", dependencies: ["DartsReport", "DartsTelemetry"]),
     ]
 )

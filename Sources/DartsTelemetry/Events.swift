@@ -46,6 +46,11 @@ public struct EpochMetrics: EventPayload {
     /// In the DARTS `Genotype(normal=[...], ...)` syntax.
     public var genotype: String
     public var skipCount: Int
+    /// Normal-cell edges of the genotype with a parameter-free operation
+    /// (skip, pooling, `none`); absent in files written before it was recorded.
+    public var parameterFreeCount: Int?
+    /// How many edges the normal cell of the genotype has (8 in DARTS spaces).
+    public var normalEdgeCount: Int?
     public var learningRate: Double
     /// The derived genotype's one-hot network on the same weights.
     public var discreteValidAccuracy: Double?
@@ -71,6 +76,7 @@ public struct EpochMetrics: EventPayload {
     enum CodingKeys: String, CodingKey {
         case trainLoss = "train_loss", trainAccuracy = "train_acc", validLoss = "valid_loss", validAccuracy = "valid_acc"
         case genotype, skipCount = "skip_count", learningRate = "lr"
+        case parameterFreeCount = "parameter_free_count", normalEdgeCount = "normal_edges"
         case discreteValidAccuracy = "discrete_valid_acc", discreteValidLoss = "discrete_valid_loss", discretisationGap = "discretisation_gap"
         case architecture, tabularAccuracy = "tabular_acc", regret
     }

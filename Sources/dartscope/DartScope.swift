@@ -24,6 +24,7 @@ struct DartScope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dartscope",
         abstract: "Watch differentiable architecture search collapse, live.",
-        subcommands: [Run.self, Resume.self, GenotypeCommand.self, Export.self, ConfigCommand.self, Tabulate.self, HessianCommand.self, Bench.self],
+        subcommands: [Run.self, Resume.self, GenotypeCommand.self, Export.self, ConfigCommand.self, Tabulate.self, HessianCommand.self,
+                      ReportCommand.self, Bench.self],
         defaultSubcommand: Run.self)
 }

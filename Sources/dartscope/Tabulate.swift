@@ -34,7 +34,11 @@ struct Tabulate: ParsableCommand {
     @Option(name: .customLong("jobs"), help: "Architectures trained at a time, each on one thread (1: one at a time on search.threads).")
     var parallelJobs = 1
 
+    @Option(help: "Train only N architectures drawn from the space, the same ones every time (a pilot for choosing a budget: its seed agreement, its cost).")
+    var sample: Int?
+
     func validate() throws {
+        if let sample, sample < 2 { throw ValidationError("--sample needs at least 2 architectures to rank, got \(sample)") }
         guard (1...20).contains(seeds) else { throw ValidationError("--seeds must be in 1…20, got \(seeds)") }
         guard (1...64).contains(parallelJobs) else { throw ValidationError("--jobs must be in 1…64, got \(parallelJobs)") }
     }
@@ -45,7 +49,7 @@ struct Tabulate: ParsableCommand {
         setThreadCount(config.threads)
         guard let space = SearchSpace.named(config.space) else { throw ValidationError("unknown space \(config.space)") }
         let architectures: [[Int]]
-        do { architectures = try TabularBenchmark.architectures(of: space) } catch { throw ValidationError("\(error)") }
+        do { architectures = try TabularBenchmark.architectures(of: space, sample: sample) } catch { throw ValidationError("\(error)") }
         let dataset = try loadDataset(for: config)
         let output = self.output ?? TabularTable.defaultPath(space: config.space, dataset: config.dataset)
         try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: output).deletingLastPathComponent().path,

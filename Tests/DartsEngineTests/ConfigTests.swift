@@ -27,7 +27,7 @@ struct ConfigTests {
         #expect(message("[search]\nepochs = \"ten\"\n") == "c.toml: invalid value 'ten' for search.epochs: expected an integer in 1…10000")
         #expect(message("[search]\nepochs = 0\n") == "c.toml: invalid value '0' for search.epochs: expected an integer in 1…10000")
         #expect(message("[data]\ntrain_portion = 1.5\n") == "c.toml: invalid value '1.5' for data.train_portion: expected a number in 0.01…0.99")
-        #expect(message("[network]\nspace = \"s9\"\n") == "c.toml: invalid value 's9' for network.space: expected one of darts, s1, s2, s3, s4, tiny")
+        #expect(message("[network]\nspace = \"s9\"\n") == "c.toml: invalid value 's9' for network.space: expected one of darts, s1, s2, s3, s4, tiny, tiny-s3")
         #expect(message("[data]\naugment = 1\n") == "c.toml: invalid value '1' for data.augment: expected true or false")
         #expect(message("[optim]\nlr = 0.01\nlr_min = 0.1\n").contains("optim.lr_min"))
     }

@@ -10,6 +10,27 @@ struct TabularBenchmarkTests {
         #expect(Set(architectures.map { TabularBenchmark.name(of: $0, in: .tiny) }).count == 81)
         #expect(TabularBenchmark.name(of: [0, 1, 2, 0], in: .tiny) == "skip_connect,sep_conv_3x3,max_pool_3x3,skip_connect")
         #expect(throws: ConfigError.self) { try TabularBenchmark.architectures(of: .darts) }
+        let pilot = try TabularBenchmark.architectures(of: .tiny, sample: 20)
+        #expect(pilot.count == 20 && Set(pilot).count == 20 && Set(pilot).isSubset(of: Set(architectures)))
+        #expect(try TabularBenchmark.architectures(of: .tiny, sample: 20) == pilot)
+        #expect(try TabularBenchmark.architectures(of: .tiny, sample: 500) == architectures)
+    }
+
+    /// In tiny-s3 `none` is an architecture's operation like any other: the
+    /// genotype (and so the discretisation gap's network) derives it where it
+    /// is strongest, as the tabular argmax does; DARTS spaces still pass it over.
+    @Test func tinyS3DerivesNoneWhereItIsStrongest() throws {
+        #expect(try TabularBenchmark.architectures(of: .tinyS3).count == 81)
+        let weights: [[Double]] = [[0.6, 0.3, 0.1], [0.1, 0.2, 0.7], [0.2, 0.5, 0.3], [0.5, 0.1, 0.4]]
+        let genotype = Genotype(space: .tinyS3, mixing: [weights])
+        // Kept edges in DARTS order: per node, strongest first.
+        #expect(genotype.normal.map(\.operation) == [.sepConv3x3, .none, .skipConnect, .none])
+        #expect(genotype.normalParameterFreeCount == 3 && genotype.normalSkipCount == 1)
+        let alphas = Tensor<Float>(shape: [4, 3], scalars: weights.flatMap { $0.map { Float($0) } })
+        #expect(TabularBenchmark.argmax(of: alphas, in: .tinyS3) == [0, 2, 1, 0])
+        let s3 = Genotype.derive(weights: Array(repeating: [0.6, 0.3, 0.1], count: 14), operations: SearchSpace.s3.normalOperations,
+                                 topology: .darts)
+        #expect(s3.allSatisfy { $0.operation == .skipConnect })
     }
 
     @Test func argmaxPicksEachEdgesStrongestOperation() {
@@ -30,6 +51,34 @@ struct TabularBenchmarkTests {
         let supernet = try SearchEngine(config: config, dataset: dataset).supernet.parameters.weightCount
         #expect(allSkips.parameters < allConvolutions.parameters)
         #expect(allConvolutions.parameters < supernet)
+    }
+
+    /// Fixed one-hot mixing leaves the unchosen operations out: poisoning
+    /// their weights with NaN changes nothing, and the logits equal those of
+    /// the full supernet whose softmax puts exactly 0 on them.
+    @Test func fixedMixingWeightsComputeOnlyTheChosenOperations() throws {
+        var config = EngineFixture.config(space: "tiny", epochs: 1)
+        config.tabularTable = "none"
+        let engine = try SearchEngine(config: config, dataset: EngineFixture.dataset(config))
+        let architecture = [1, 0, 2, 1]
+        let oneHot = TabularBenchmark.oneHot(architecture, in: .tiny)
+        let images = engine.pipeline.batch(Array(0..<8), augment: false, generator: &engine.generator).images
+        func logits(fixed: [Tensor<Float>]?) -> [Float] {
+            var generator = RandomGenerator(seed: 1)
+            return engine.supernet.forward(images, on: Tape<Float>(), batchNormMode: .training, fixedMixingWeights: fixed,
+                                           generator: &generator).logits.value.scalars
+        }
+        let store = engine.supernet.parameters
+        store.alphas[store.alphaNames[0]] = Tensor(shape: oneHot[0].shape, scalars: oneHot[0].scalars.map { $0 * 1000 })
+        let full = logits(fixed: nil)
+        for name in store.weights.keys {
+            guard let match = name.firstMatch(of: /cells\.\d+\._ops\.(\d+)\._ops\.(\d+)\./),
+                  architecture[Int(match.1)!] != Int(match.2)! else { continue }
+            store.weights[name]!.scalars = store.weights[name]!.scalars.map { _ in .nan }
+        }
+        let discrete = logits(fixed: oneHot)
+        #expect(discrete.allSatisfy { $0.isFinite })
+        #expect(discrete == full)
     }
 
     @Test func searchInATabulatedSpaceReportsRegret() throws {

@@ -29,7 +29,7 @@ public enum SearchParameters {
         integer("data.synthetic_size", \.syntheticImageSize, 4...64, "Image side of the synthetic dataset."),
         integer("data.synthetic_classes", \.syntheticClasses, 2...100, "Classes of the synthetic dataset."),
 
-        choice("network.space", \.space, SearchSpace.all.map(\.name), "Search space: darts (S5), s1–s4 (R-DARTS) or tiny (81 architectures)."),
+        choice("network.space", \.space, SearchSpace.all.map(\.name), "Search space: darts (S5), s1–s4 (R-DARTS), or tiny and tiny-s3 (81 architectures each, tabulated)."),
         integer("network.init_channels", \.initialChannels, 1...512, "C: channels of the first cells (doubled at each reduction)."),
         integer("network.layers", \.layers, 1...64, "L: cells; those at L/3 and 2L/3 are reduction cells."),
 

@@ -156,17 +156,21 @@ public enum TabularBenchmark {
     /// Spaces with more architectures than this are not tabulated.
     public static let maximumArchitectures = 1000
 
-    /// Every choice of one operation per edge (the shared α of the space).
-    public static func architectures(of space: SearchSpace) throws -> [[Int]] {
+    /// Every choice of one operation per edge (the shared α of the space), or
+    /// `sample` of them drawn without replacement by a fixed generator (the
+    /// same pilot set every time), in enumeration order.
+    public static func architectures(of space: SearchSpace, sample: Int? = nil) throws -> [[Int]] {
         let counts = space.normalOperations.map(\.count)
         let total = counts.reduce(1) { $0 * $1 }
         guard space.sharesAlphaAcrossCellTypes, total <= maximumArchitectures else {
             throw ConfigError.invalidValue(key: "network.space", value: space.name,
-                                           allowed: "a space with one α for both cell types and at most \(maximumArchitectures) architectures (tiny)")
+                                           allowed: "a space with one α for both cell types and at most \(maximumArchitectures) architectures (tiny, tiny-s3)")
         }
         var result: [[Int]] = [[]]
         for count in counts { result = result.flatMap { prefix in (0..<count).map { prefix + [$0] } } }
-        return result
+        guard let sample, sample < result.count else { return result }
+        var generator = RandomGenerator(seed: 0x7ab)
+        return Array(result.indices).shuffled(using: &generator).prefix(sample).sorted().map { result[$0] }
     }
 
     public static func name(of architecture: [Int], in space: SearchSpace) -> String {

@@ -323,6 +323,8 @@ public final class SearchEngine {
             trainLoss: state.epochTotals.meanLoss, trainAccuracy: state.epochTotals.meanAccuracy,
             validLoss: evaluation.loss, validAccuracy: evaluation.accuracy,
             genotype: genotype.description, skipCount: genotype.normalSkipCount, learningRate: learningRate)
+        metrics.parameterFreeCount = genotype.normalParameterFreeCount
+        metrics.normalEdgeCount = genotype.normal.count
         if config.discretisationGap {
             // The same weights with the derived genotype's one-hot mixing
             // weights: how much accuracy the discretisation step costs.

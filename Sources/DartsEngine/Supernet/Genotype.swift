@@ -27,7 +27,10 @@ public struct Genotype: Equatable, Codable, Sendable, CustomStringConvertible {
     /// edges whose strongest non-`none` operation weighs most, each with that
     /// operation. Ties go to the earlier edge / operation, as the reference's
     /// stable sort and strict comparison do. `weights` is edges × K (softmax(α)).
-    public static func derive(weights: [[Double]], operations: [[Operation]], topology: CellTopology) -> [Edge] {
+    /// With `includingNone`, `none` competes like any operation (NAS-Bench-201's
+    /// rule, for spaces that tabulate architectures with `none` edges).
+    public static func derive(weights: [[Double]], operations: [[Operation]], topology: CellTopology,
+                              includingNone: Bool = false) -> [Edge] {
         require(weights.count == topology.edgeCount && operations.count == topology.edgeCount,
                      "Genotype.derive: \(weights.count) weight rows and \(operations.count) operation lists for \(topology.edgeCount) edges")
         var result: [Edge] = []
@@ -36,7 +39,7 @@ public struct Genotype: Equatable, Codable, Sendable, CustomStringConvertible {
             var candidates: [(edge: Int, input: Int, best: Int, weight: Double)] = []
             for input in inputs {
                 var best = -1
-                for (k, operation) in operations[edge].enumerated() where operation != .none {
+                for (k, operation) in operations[edge].enumerated() where includingNone || operation != .none {
                     if best < 0 || weights[edge][k] > weights[edge][best] { best = k }
                 }
                 if best >= 0 { candidates.append((edge, input, best, weights[edge][best])) }
@@ -54,6 +57,10 @@ public struct Genotype: Equatable, Codable, Sendable, CustomStringConvertible {
 
     /// The number of skip connections in the normal cell: DARTS's collapse symptom.
     public var normalSkipCount: Int { normal.filter { $0.operation == .skipConnect }.count }
+
+    /// Normal-cell edges with a parameter-free operation (skip, pooling,
+    /// `none`): collapse in a space with more than one of them.
+    public var normalParameterFreeCount: Int { normal.filter { $0.operation.isParameterFree }.count }
 
     /// The genotype in names, as telemetry carries it.
     public var named: GenotypeDescription {
@@ -74,8 +81,10 @@ extension Genotype {
     public init(space: SearchSpace, mixing: [[[Double]]]) {
         let topology = space.topology
         self.init(
-            normal: Genotype.derive(weights: mixing[0], operations: space.normalOperations, topology: topology),
-            reduce: Genotype.derive(weights: mixing[mixing.count - 1], operations: space.reduceOperations, topology: topology),
+            normal: Genotype.derive(weights: mixing[0], operations: space.normalOperations, topology: topology,
+                                    includingNone: space.derivesNone),
+            reduce: Genotype.derive(weights: mixing[mixing.count - 1], operations: space.reduceOperations, topology: topology,
+                                    includingNone: space.derivesNone),
             concat: 2..<(2 + topology.nodeCount))
     }
 }

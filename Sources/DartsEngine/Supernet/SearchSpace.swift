@@ -9,8 +9,13 @@ public struct SearchSpace: Sendable, Equatable {
     /// When true, normal and reduction cells share one α (the `tiny` space,
     /// whose 81 architectures a tabular benchmark can cover).
     public var sharesAlphaAcrossCellTypes: Bool
+    /// When true, `none` may be an edge's derived operation (NAS-Bench-201's
+    /// rule) instead of being passed over (DARTS's): the tabulated `tiny-s3`,
+    /// whose table covers architectures with `none` edges.
+    public var derivesNone: Bool
 
-    public init(name: String, topology: CellTopology = .darts, normal: [[Operation]], reduce: [[Operation]], sharesAlphaAcrossCellTypes: Bool = false) {
+    public init(name: String, topology: CellTopology = .darts, normal: [[Operation]], reduce: [[Operation]],
+                sharesAlphaAcrossCellTypes: Bool = false, derivesNone: Bool = false) {
         require(normal.count == topology.edgeCount && reduce.count == topology.edgeCount,
                      "SearchSpace \(name): need \(topology.edgeCount) edges, got \(normal.count) normal and \(reduce.count) reduce")
         let width = normal[0].count
@@ -21,6 +26,7 @@ public struct SearchSpace: Sendable, Equatable {
         self.normalOperations = normal
         self.reduceOperations = reduce
         self.sharesAlphaAcrossCellTypes = sharesAlphaAcrossCellTypes
+        self.derivesNone = derivesNone
     }
 
     /// K, the number of candidates per edge (the α matrices are edges × K).
@@ -30,8 +36,9 @@ public struct SearchSpace: Sendable, Equatable {
         reduction ? reduceOperations : normalOperations
     }
 
-    /// All spaces by name: `darts` (= S5), `s1`…`s4` (R-DARTS) and `tiny`.
-    public static let all: [SearchSpace] = [darts, s1, s2, s3, s4, tiny]
+    /// All spaces by name: `darts` (= S5), `s1`…`s4` (R-DARTS) and the
+    /// tabulated `tiny` and `tiny-s3`.
+    public static let all: [SearchSpace] = [darts, s1, s2, s3, s4, tiny, tinyS3]
 
     public static func named(_ name: String) -> SearchSpace? {
         all.first { $0.name == name.lowercased() }
@@ -75,6 +82,19 @@ public struct SearchSpace: Sendable, Equatable {
         normal: Array(repeating: [.skipConnect, .sepConv3x3, .maxPool3x3], count: 4),
         reduce: Array(repeating: [.skipConnect, .sepConv3x3, .maxPool3x3], count: 4),
         sharesAlphaAcrossCellTypes: true)
+
+    /// The `tiny` topology with R-DARTS S3's operations: `none`, a skip
+    /// connection and a 3×3 separable convolution on each of the four edges,
+    /// one α for both cell types — 81 architectures. Two of the three
+    /// candidates are parameter-free, as in the space where R-DARTS saw DARTS
+    /// collapse to skip connections; `none` is a candidate of the derived
+    /// architecture too (as NAS-Bench-201 derives), so the table spans
+    /// everything from a network with empty cells to one of convolutions.
+    public static let tinyS3 = SearchSpace(
+        name: "tiny-s3", topology: .tiny,
+        normal: Array(repeating: [.none, .skipConnect, .sepConv3x3], count: 4),
+        reduce: Array(repeating: [.none, .skipConnect, .sepConv3x3], count: 4),
+        sharesAlphaAcrossCellTypes: true, derivesNone: true)
 
     private static func uniform(_ name: String, _ operations: [Operation]) -> SearchSpace {
         SearchSpace(name: name, normal: Array(repeating: operations, count: 14), reduce: Array(repeating: operations, count: 14))

@@ -49,7 +49,11 @@ extension Supernet {
             var p = mixing[cell.alphaIndex].copied()
             if let offset = mixingOffsets?[index] { p = p.adding(offset).retainGradient() }
             cellMixing.append(p)
-            let output = pass.cell(cell, previousPrevious, previous, mixing: p, generator: &generator)
+            // Under fixed mixing weights an op weighted exactly 0 adds exactly
+            // 0 to its node: it is left out, so a discrete network costs only
+            // its chosen operations (the tabular benchmark trains hundreds).
+            let inactive = fixedMixingWeights.map { fixed in { (term: Int) in fixed[cell.alphaIndex].scalars[term] == 0 } }
+            let output = pass.cell(cell, previousPrevious, previous, mixing: p, skipping: inactive, generator: &generator)
             previousPrevious = previous
             previous = output
         }
@@ -95,7 +99,7 @@ private struct PassContext<Scalar: TensorScalar> {
 
     mutating func cell(
         _ cell: CellLayout, _ s0: Variable<Scalar>, _ s1: Variable<Scalar>,
-        mixing: Variable<Scalar>, generator: inout RandomGenerator
+        mixing: Variable<Scalar>, skipping inactive: ((Int) -> Bool)?, generator: inout RandomGenerator
     ) -> Variable<Scalar> {
         var states = [preprocess(cell.preprocess0, s0), preprocess(cell.preprocess1, s1)]
         // ReLU(state), shared by every op that starts with one (the convolutions
@@ -116,7 +120,8 @@ private struct PassContext<Scalar: TensorScalar> {
             for edge in edges {
                 let x = states[edge.input]
                 var edgeTerms: [Variable<Scalar>] = [], edgeIndices: [Int] = []
-                for (k, candidate) in edge.operations.enumerated() where candidate.operation != .none {
+                for (k, candidate) in edge.operations.enumerated()
+                where candidate.operation != .none && inactive?(edgeIndex * width + k) != true {
                     edgeTerms.append(operation(candidate, x, rectified: { rectified(edge.input) }, stride: edge.stride, generator: &generator))
                     edgeIndices.append(edgeIndex * width + k)
                 }
