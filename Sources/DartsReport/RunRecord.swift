@@ -3,9 +3,9 @@ import Foundation
 
 /// What a run's metrics file says, epoch by epoch: the series a report plots
 /// and an experiment table summarises.
-public struct RunRecord: Sendable, Equatable {
+public struct RunRecord: Codable, Sendable, Equatable {
     /// One epoch end, with the epoch-end eigenvalue measured there.
-    public struct Epoch: Sendable, Equatable {
+    public struct Epoch: Codable, Sendable, Equatable {
         public var epoch: Int
         public var wallTime: Double
         public var validAccuracy: Double
@@ -31,6 +31,23 @@ public struct RunRecord: Sendable, Equatable {
     public var wallTime: Double = 0
 
     public init() {}
+
+    /// A record saved with ``write(_:)``: what an experiment keeps of a
+    /// finished run once its bulky metrics file is gone.
+    public init(recordFile path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path), data.count < 16 << 20 else {
+            throw ReportError.unreadable(path: path, reason: "no such file, or larger than 16 MiB")
+        }
+        do { self = try JSONDecoder().decode(RunRecord.self, from: data) } catch {
+            throw ReportError.unreadable(path: path, reason: "not a run record: \(error)")
+        }
+    }
+
+    public func write(_ path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
 
     /// Reads a metrics file (JSON Lines). A rollback (DARTS-ADA, `:rollback`)
     /// makes later epochs replace the ones it undid; a torn last line (a run

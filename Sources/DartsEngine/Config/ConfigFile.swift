@@ -39,7 +39,7 @@ extension SearchConfig {
         return config
     }
 
-    private static func flatten(_ table: TOMLTable, prefix: String) -> [(String, ConfigValue)] {
+    static func flatten(_ table: TOMLTable, prefix: String) -> [(String, ConfigValue)] {
         var result: [(String, ConfigValue)] = []
         for key in table.keys.sorted() {
             guard let value = table[key] else { continue }
