@@ -46,13 +46,15 @@ public struct ExperimentReport: Sendable {
         for variant in variants {
             let group = runs.filter { $0.variant == variant }
             let summaries = group.filter { $0.failure == nil }.compactMap(\.summary)
-            let failed = group.count - summaries.count
+            let failed = group.filter { $0.failure != nil }.count
+            let pending = group.filter { $0.failure == nil && $0.record == nil }.count
             func column(_ value: (RunSummary) -> Double?, _ format: String = "%.3f") -> String {
                 Self.meanStd(summaries.compactMap(value), format: format)
             }
             let edges = summaries.compactMap(\.normalEdgeCount).first.map(String.init) ?? "–"
             let stops = summaries.compactMap(\.earlyStopEpoch)
-            lines.append("| \(variant) | \(summaries.count)\(failed > 0 ? " (+\(failed) failed)" : "") "
+            let extra = (failed > 0 ? " (+\(failed) failed)" : "") + (pending > 0 ? " (+\(pending) not run yet)" : "")
+            lines.append("| \(variant) | \(summaries.count)\(extra) "
                 + "| \(column { $0.returnedRegret }) | \(column { $0.finalRegret }) "
                 + "| \(column { $0.minimumRegret }) @ \(column({ $0.minimumRegretEpoch.map { Double($0 + 1) } }, "%.1f")) "
                 + "| \(stops.isEmpty ? "–" : "\(stops.count)× @ " + Self.meanStd(stops.map { Double($0 + 1) }, format: "%.1f")) "

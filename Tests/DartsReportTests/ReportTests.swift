@@ -80,11 +80,12 @@ struct ReportTests {
         let report = ExperimentReport(title: "t", runs: [
             .init(variant: "plain", seed: 1, record: record), .init(variant: "plain", seed: 2, record: record),
             .init(variant: "remedy", seed: 1, record: nil, failure: "exit 1: diverged"),
+            .init(variant: "remedy", seed: 2, record: nil),
         ])
         #expect(report.variants == ["plain", "remedy"])
         let table = report.markdown
         #expect(table.contains("| plain | 2 | 0.080 ± 0.000 |"))
-        #expect(table.contains("| remedy | 0 (+1 failed) |") && table.contains("- remedy, seed 1: exit 1: diverged"))
+        #expect(table.contains("| remedy | 0 (+1 failed) (+1 not run yet) |") && table.contains("- remedy, seed 1: exit 1: diverged"))
         let files = report.figures.map(\.file)
         #expect(files == ["regret", "lambda_max", "parameter_free", "valid_accuracy", "discrete_accuracy"])
         let regret = report.figures[0].svg
