@@ -95,11 +95,7 @@ public struct SVGChart: Sendable {
 
     static func label(_ value: Double) -> String {
         if value == value.rounded() && abs(value) < 1e6 { return String(Int(value)) }
-        var text = String(format: "%.4g", value)
-        if text.hasPrefix("0.") == false, text.hasPrefix("-0.") == false, text.contains("e") == false, text.contains(".") {
-            while text.hasSuffix("0") { text.removeLast() }
-        }
-        return text
+        return String(format: "%.4g", value)  // %g drops trailing zeros itself
     }
 
     private func f(_ value: Double) -> String { String(format: "%.1f", value) }

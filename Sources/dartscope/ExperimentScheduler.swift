@@ -152,7 +152,9 @@ final class ExperimentScheduler {
     private func prependParentHistory(_ task: Task) throws {
         guard let parent = task.copyFrom else { return }
         let path = layout.metrics(task.run)
-        try write(Self.lines(of: parent, upTo: task.startStep) + Self.lines(of: path, upTo: Int.max), to: path)
+        // The fork's own lines are kept as written (no need to decode them to keep them all).
+        let own = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+        try write(Self.lines(of: parent, upTo: task.startStep) + own, to: path)
     }
 
     private static func lines(of path: String, upTo step: Int) -> [Substring] {
