@@ -3,7 +3,7 @@
 # and under the dashboard (in a detached 160×50 tmux pane), in pairs whose
 # order alternates, compared on the engine's own step times and on whole-run
 # throughput.
-#   bash Benchmarks/dashboard_cost.sh [--pairs 6] [--epochs 1] [--config default]
+#   bash Benchmarks/dashboard_cost.sh [--pairs 6] [--epochs 1] [--config s3-fmnist]
 #
 # These 2-core VMs have slow spells (the same step 1.5–2× slower for tens of
 # seconds), so a single pair says little: the script prints each pair's
@@ -12,7 +12,7 @@
 # dashboard's exit line) and the tmux server that plays the terminal (its
 # own socket, so no other session is counted).
 set -euo pipefail
-pairs=6 epochs=1 config=default
+pairs=6 epochs=1 config=s3-fmnist
 while [ $# -gt 0 ]; do
     case "$1" in
         --pairs) pairs="$2"; shift 2 ;;

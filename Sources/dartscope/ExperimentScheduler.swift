@@ -118,7 +118,7 @@ final class ExperimentScheduler {
         try prepareMetrics(task)
         let logPath = layout.log(task.run)
         if task.startStep == 0 || !FileManager.default.fileExists(atPath: logPath) {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         }
         guard let logFile = FileHandle(forWritingAtPath: logPath) else { throw ExperimentFailure("cannot write \(logPath)") }
         logFile.seekToEndOfFile()

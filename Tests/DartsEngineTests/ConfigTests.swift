@@ -4,7 +4,7 @@ import Testing
 
 @Suite("configuration")
 struct ConfigTests {
-    @Test(arguments: ["default", "darts-cifar10", "s1", "s2", "s3", "s4"])
+    @Test(arguments: ["default", "s3-fmnist", "hero", "darts-cifar10", "s1", "s2", "s3", "s4"])
     func shippedConfigsLoad(_ name: String) throws {
         let path = try SearchConfig.locate(name)
         let config = try SearchConfig.load(path: path)

@@ -64,6 +64,8 @@ public struct StepPlan: Sendable {
     public var dropPathProbability = 0.0
     /// Probability of a cutout hole in each augmented image.
     public var cutoutProbability = 0.0
+    /// β of DARTS−'s auxiliary skip connection on every stride-1 mixed edge.
+    public var auxiliarySkipWeight = 0.0
 }
 
 /// The weight step as a remedy's gradient term sees it.
@@ -97,7 +99,8 @@ public struct EpochEnd {
 
 /// The remedies the engine knows, in the order their hooks run.
 public enum Remedies {
-    public static let all: [any Remedy.Type] = [LambdaDarts.self, DropPath.self, Cutout.self, EarlyStoppingPolicy.self]
+    public static let all: [any Remedy.Type] = [LambdaDarts.self, DropPath.self, Cutout.self, RandomSmoothing.self, AuxiliarySkip.self,
+                                               EarlyStoppingPolicy.self]
 
     /// Every remedy's parameters.
     static let parameters: [ParameterSpec] = all.flatMap { $0.parameters }

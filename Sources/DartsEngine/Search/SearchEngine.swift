@@ -143,6 +143,7 @@ public final class SearchEngine {
         let started = Date()
         var plan = StepPlan()
         for remedy in remedies { remedy.schedule(&plan, engine: self) }
+        supernet.auxiliarySkipWeight = plan.auxiliarySkipWeight
         let train = pipeline.batch(state.trainSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: plan.cutoutProbability,
                                    generator: &state.generator)
         let valid = pipeline.batch(state.validSampler.nextBatch(size: config.batchSize), augment: true, cutoutProbability: plan.cutoutProbability,

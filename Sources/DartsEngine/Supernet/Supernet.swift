@@ -5,6 +5,12 @@ public final class Supernet<Scalar: TensorScalar> {
     public let shape: NetworkShape
     public let parameters: ParameterStore<Scalar>
     let cells: [CellLayout]
+    /// β of DARTS−'s auxiliary skip connection, β·x added to every stride-1
+    /// mixed edge in every pass that mixes with softmax(α) — the supernet
+    /// being searched, so evaluation and the α-Hessian see it too; passes
+    /// with fixed mixing weights (a discrete network) never do. Set by the
+    /// engine from the step plan; 0 leaves the supernet DARTS's.
+    public var auxiliarySkipWeight: Double = 0
 
     /// Builds the network and initialises it with PyTorch's defaults (conv and
     /// linear Kaiming-uniform, affine BN γ = 1 and β = 0, α = 1e-3·N(0, 1)).

@@ -26,9 +26,12 @@ extension Supernet {
         require(input.rank == 4 && input.shape[1] == shape.inputChannels,
                      "Supernet.forward: input shape \(input.shape) vs \(shape.inputChannels) input channels")
         if let mixingOffsets { require(mixingOffsets.count == cells.count, "Supernet.forward: \(mixingOffsets.count) mixing offsets for \(cells.count) cells") }
+        let auxiliarySkip = fixedMixingWeights == nil && auxiliarySkipWeight != 0
+            ? tape.constant(Tensor(repeating: Scalar(auxiliarySkipWeight), shape: [1])) : nil
         var pass = PassContext(tape: tape, store: parameters, batchNormMode: batchNormMode,
                                weightsRequireGradient: weightsRequireGradient,
-                               dropPathProbability: batchNormMode == .evaluation ? 0 : dropPathProbability)
+                               dropPathProbability: batchNormMode == .evaluation ? 0 : dropPathProbability,
+                               auxiliarySkip: auxiliarySkip)
 
         let alphas = parameters.alphaNames.map { tape.variable(parameters.alphas[$0]!, requiresGrad: alphasRequireGradient) }
         let mixing: [Variable<Scalar>]
@@ -70,14 +73,18 @@ private struct PassContext<Scalar: TensorScalar> {
     let batchNormMode: BatchNormMode
     let weightsRequireGradient: Bool
     let dropPathProbability: Double
+    /// [β] of DARTS−'s auxiliary skip, or nil without one.
+    let auxiliarySkip: Variable<Scalar>?
     var weightVariables: [String: Variable<Scalar>] = [:]
 
-    init(tape: Tape<Scalar>, store: ParameterStore<Scalar>, batchNormMode: BatchNormMode, weightsRequireGradient: Bool, dropPathProbability: Double) {
+    init(tape: Tape<Scalar>, store: ParameterStore<Scalar>, batchNormMode: BatchNormMode, weightsRequireGradient: Bool,
+         dropPathProbability: Double, auxiliarySkip: Variable<Scalar>?) {
         self.tape = tape
         self.store = store
         self.batchNormMode = batchNormMode
         self.weightsRequireGradient = weightsRequireGradient
         self.dropPathProbability = dropPathProbability
+        self.auxiliarySkip = auxiliarySkip
     }
 
     mutating func weight(_ name: String) -> Variable<Scalar> {
@@ -135,6 +142,9 @@ private struct PassContext<Scalar: TensorScalar> {
                     terms += edgeTerms
                     indices += edgeIndices
                 }
+                // DARTS−: β·x beside the mixture, never dropped. Stride-2 edges
+                // get none: a reducing skip would bring weights of its own.
+                if let auxiliarySkip, edge.stride == 1 { parts.append(x.scaled(byElement: 0, of: auxiliarySkip)) }
                 edgeIndex += 1
             }
             if !terms.isEmpty { parts.append(Variable.weightedSum(terms, indices: indices, of: mixing)) }
