@@ -48,6 +48,9 @@ public struct MetricsSnapshot: Sendable {
     public var stepsPerSecond = Double.nan
     /// The run's snapshots, oldest first (`:rollback` completes them).
     public var snapshots: [String] = []
+    /// After `:fork`: the run left behind, continued without the fork's
+    /// changes, whose curves the dashboard draws faintly under the fork's.
+    public var parent: ParentRun?
 
     /// An empty snapshot (what the store holds before the first report).
     public init() {}
@@ -72,6 +75,24 @@ public struct MetricsSnapshot: Sendable {
     public func alignmentTrend(_ type: String) -> [Double] {
         alignmentHistory.compactMap { $0.value.cellType(type)?.validCorrelation }
     }
+}
+
+/// The counterfactual of a fork: the parent run's epochs and eigenvalues,
+/// its own history up to the fork and its continuation's after it.
+public struct ParentRun: Sendable {
+    public var name: String
+    public var forkStep: Int
+    public var epochs: [Stamped<EpochMetrics>]
+    public var earlyStopping: [Stamped<EarlyStoppingReport>]
+
+    public init(name: String, forkStep: Int, epochs: [Stamped<EpochMetrics>], earlyStopping: [Stamped<EarlyStoppingReport>]) {
+        self.name = name
+        self.forkStep = forkStep
+        self.epochs = epochs
+        self.earlyStopping = earlyStopping
+    }
+
+    public var eigenvalues: [Double] { earlyStopping.map(\.value.eigenvalue) }
 }
 
 /// The one place a producer's thread and the UI thread share metrics: the
@@ -162,6 +183,36 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
     private func post(_ message: String) {
         messages.append(message)
         current.messageCount += 1
+    }
+
+    /// Starts the counterfactual of a fork at `step`: the parent's history is
+    /// the run's up to there (replacing an earlier fork's).
+    public func beginParent(name: String, forkStep step: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        changes += 1
+        current.parent = ParentRun(name: name, forkStep: step, epochs: current.epochs.filter { $0.step <= step },
+                                   earlyStopping: current.earlyStopping.filter { $0.step <= step })
+    }
+
+    /// An event of the parent's continuation; only what it adds after the
+    /// fork counts (a resumed run repeats nothing, but a restarted one may).
+    public func recordParent(_ event: TelemetryEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard var parent = current.parent, event.step > parent.forkStep else { return }
+        switch event.payload {
+        case .epoch(let metrics):
+            guard event.step > (parent.epochs.last?.step ?? -1) else { return }
+            parent.epochs.append(Stamped(event, metrics))
+        case .earlyStopping(let report):
+            guard event.step > (parent.earlyStopping.last?.step ?? -1) else { return }
+            parent.earlyStopping.append(Stamped(event, report))
+        default:
+            return
+        }
+        changes += 1
+        current.parent = parent
     }
 
     /// Producer-side updates that are not metric events.

@@ -24,7 +24,6 @@ final class ExperimentScheduler {
 
     let layout: ExperimentLayout
     let parallel: Int
-    private let executable: String
     private var tasks: [Task] = []
     private var succeeded: Set<String> = []
     private var failed: [String: String] = [:]
@@ -36,7 +35,6 @@ final class ExperimentScheduler {
     init(layout: ExperimentLayout, parallel: Int) {
         self.layout = layout
         self.parallel = parallel
-        executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         totalRuns = layout.plan.runs.count
     }
 
@@ -117,20 +115,8 @@ final class ExperimentScheduler {
     private func launch(_ task: Task) throws -> Process {
         try prepareMetrics(task)
         let logPath = layout.log(task.run)
-        if task.startStep == 0 || !FileManager.default.fileExists(atPath: logPath) {
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        }
-        guard let logFile = FileHandle(forWritingAtPath: logPath) else { throw ExperimentFailure("cannot write \(logPath)") }
-        logFile.seekToEndOfFile()
-        logFile.write(Data("$ dartscope \(task.arguments.joined(separator: " "))\n".utf8))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = task.arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = logFile
-        process.standardError = logFile
-        try process.run()
-        return process
+        if task.startStep == 0 { try? FileManager.default.removeItem(atPath: logPath) }
+        return try launchDartscope(task.arguments, log: logPath)
     }
 
     /// A task starts from a known step: the metrics file keeps the events up
@@ -236,7 +222,3 @@ final class ExperimentScheduler {
     }
 }
 
-struct ExperimentFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

@@ -7,11 +7,17 @@ struct HeadlessRun {
     var engine: SearchEngine
     var replay: JournalReplay?
     var stepLimit: Int?
+    /// Stop (after the current step) when the process that launched this one
+    /// is gone: a fork's counterfactual must not outlive its dashboard, even
+    /// one killed without the chance to stop it.
+    var stopsWithParent = false
 
     func run() throws {
         let progress = ProgressLine(engine: engine)
         engine.addSink(progress)
-        do { try SearchRun(engine: engine, replay: replay, stepLimit: stepLimit).runToCompletion() } catch {
+        let runner = SearchRun(engine: engine, replay: replay, stepLimit: stepLimit)
+        if stopsWithParent { Self.watchParent(of: runner) }
+        do { try runner.runToCompletion() } catch {
             progress.finish()
             throw error
         }
@@ -23,6 +29,17 @@ struct HeadlessRun {
         print(genotype.description)
         log("dartscope: normal-cell skip connections: \(genotype.normalSkipCount)")
         summarise()
+    }
+
+    /// Sends `stop` once this process is re-parented (its launcher died).
+    static func watchParent(of runner: SearchRun) {
+        let launcher = getppid()
+        let thread = Thread {
+            while getppid() == launcher { Thread.sleep(forTimeInterval: 1) }
+            runner.send(.stop)
+        }
+        thread.name = "dartscope-parent-watch"
+        thread.start()
     }
 
     /// The end-of-run report: DARTS-ES verdict and the eigenvalue trajectory.

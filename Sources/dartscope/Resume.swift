@@ -28,6 +28,9 @@ struct Resume: ParsableCommand {
     @Option(help: "Run this many steps from the snapshot, then write snapshot steps-STEP and stop (the dashboard pauses instead).")
     var steps: Int?
 
+    @Flag(help: .hidden)
+    var stopWithParent = false
+
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
     }
@@ -39,7 +42,8 @@ struct Resume: ParsableCommand {
         do {
             var changed = config
             try changed.apply(overrides: overrides)
-            for spec in SearchParameters.all where !spec.isLive && spec.key != "run.name" {
+            // Threads change no number (the kernels are bit-identical at any count).
+            for spec in SearchParameters.all where !spec.isLive && spec.key != "run.name" && spec.key != "search.threads" {
                 if try changed.value(of: spec.key) != config.value(of: spec.key) {
                     throw ConfigError.notLive(spec.key)
                 }
@@ -55,7 +59,7 @@ struct Resume: ParsableCommand {
             try engine.restore(loaded)
             for override in overrides {
                 let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
-                if parts.count == 2, parts[0] != "run.name" { try engine.apply(.set(key: parts[0], value: ConfigValue.parse(parts[1]))) }
+                if parts.count == 2, parts[0] != "run.name", parts[0] != "search.threads" { try engine.apply(.set(key: parts[0], value: ConfigValue.parse(parts[1]))) }
             }
         } catch {
             throw ValidationError("\(error)")
@@ -65,7 +69,7 @@ struct Resume: ParsableCommand {
         if !headless && isatty(STDOUT_FILENO) == 1 {
             try runDashboard(engine: engine, theme: "dark", replay: nil, stepLimit: steps)
         } else {
-            try HeadlessRun(engine: engine, replay: nil, stepLimit: steps).run()
+            try HeadlessRun(engine: engine, replay: nil, stepLimit: steps, stopsWithParent: stopWithParent).run()
         }
     }
 }

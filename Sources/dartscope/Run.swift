@@ -98,7 +98,7 @@ func makeEngine(config: SearchConfig, metrics: String?, freshRun: Bool) throws -
     let writer = try JSONLinesWriter(path: path, append: !freshRun)
     writer.include = JSONLinesWriter.decimating([AlignmentMetrics.type], every: config.alignmentEvery)
     engine.addSink(writer)
-    log("dartscope: \(config.runName): \(config.space) on \(dataset.name) (\(dataset.count) images, \(engine.stepsPerEpoch) steps/epoch, \(config.epochs) epochs), C=\(config.initialChannels), \(config.layers) cells, \(engine.supernet.parameters.weightCount) weights; run folder \(directory)")
+    log("dartscope: \(config.runName): \(config.space) on \(dataset.name) (\(dataset.count) images, \(engine.stepsPerEpoch) steps/epoch, \(config.epochs) epochs), C=\(config.initialChannels), \(config.layers) cells, \(engine.supernet.parameters.weightCount) weights; OpenBLAS \(blasCoreName); run folder \(directory)")
     return engine
 }
 
@@ -107,10 +107,13 @@ func runDashboard(engine: SearchEngine, theme name: String, replay: JournalRepla
     let theme: Theme
     do { theme = try Theme.load(name) } catch { throw ValidationError("\(error)") }
     let runner = SearchRun(engine: engine, replay: replay, stepLimit: stepLimit)
+    let counterfactual = ParentContinuation(store: runner.store)
+    engine.addSink(counterfactual)
     SignalFlag.install()
     let app = DashboardApp(connection: runner, theme: theme)
     runner.start()
     app.run()
+    counterfactual.stop()
     if let frames = app.frameTimes.summary {
         log(String(format: "dartscope: dashboard drew %d frames, redraw median %.2f ms, 95th percentile %.2f ms; UI thread %.2f s CPU in %.0f s (%.2f %% of a core)",
                    frames.samples.count, frames.median * 1e3, frames.percentile(0.95) * 1e3,

@@ -56,12 +56,17 @@ struct Tabulate: ParsableCommand {
                                                 withIntermediateDirectories: true)
         let partialPath = output + ".partial.jsonl"
         let seedList = (0..<seeds).map { config.seed + $0 }
-        var finished = try Self.finishedEntries(at: partialPath, defaultSeed: config.seed)
+        let budget = Dictionary(uniqueKeysWithValues: SearchParameters.all.compactMap { spec in
+            (try? config.value(of: spec.key)).map { (spec.key, $0.description) }
+        })
+        let header = TabulationHeader(space: config.space, dataset: config.dataset, budget: budget)
+        var finished = try Self.finishedEntries(at: partialPath, defaultSeed: config.seed, expecting: header)
         let jobs = seedList.flatMap { seed in architectures.map { (architecture: $0, seed: seed) } }
         if !finished.isEmpty { log("dartscope: continuing \(partialPath): \(finished.count) of \(jobs.count) done (architecture × seed runs)") }
         log("dartscope: tabulating \(architectures.count) architectures of \(config.space) on \(dataset.name) (\(dataset.count) images), \(config.epochs) epochs each, seeds \(seedList.map(String.init).joined(separator: ", "))")
 
         let pending = jobs.filter { finished[Self.runKey(TabularBenchmark.name(of: $0.architecture, in: space), $0.seed)] == nil }
+        if finished.isEmpty { try Self.start(partialPath, with: header) }
         let progress = TabulationProgress(finished: finished, total: jobs.count, partialPath: partialPath)
         // Several architectures at a time, each on one thread, or one at a
         // time on search.threads: the parallel loops serve one engine at a
@@ -83,9 +88,6 @@ struct Tabulate: ParsableCommand {
         if let error = progress.error { throw ValidationError("\(error)") }
         finished = progress.finished
 
-        let budget = Dictionary(uniqueKeysWithValues: SearchParameters.all.compactMap { spec in
-            (try? config.value(of: spec.key)).map { (spec.key, $0.description) }
-        })
         let table = TabularTable.combining(
             Array(finished.values), architectures: architectures.map { TabularBenchmark.name(of: $0, in: space) }, seeds: seedList,
             space: config.space, dataset: config.dataset,
@@ -114,19 +116,38 @@ struct Tabulate: ParsableCommand {
 
     /// Runs of an interrupted tabulation by `ARCHITECTURE@SEED` (entries
     /// written before seeds were recorded count as `defaultSeed`'s); a torn
-    /// last line (the interruption) is dropped.
-    static func finishedEntries(at path: String, defaultSeed: Int) throws -> [String: TabularEntry] {
+    /// last line (the interruption) is dropped. A partial file that starts
+    /// with a header must have been made for `expected`'s space, dataset and
+    /// budget: entries trained under another budget would be averaged with
+    /// this one's into a table that is neither.
+    static func finishedEntries(at path: String, defaultSeed: Int, expecting expected: TabulationHeader) throws -> [String: TabularEntry] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [:] }
         var result: [String: TabularEntry] = [:]
-        let lines = text.split(separator: "\n")
+        var lines = text.split(separator: "\n")
+        var headerLines = 0
+        if let first = lines.first, let header = try? JSONDecoder().decode(TabulationHeader.self, from: Data(first.utf8)) {
+            let differences = header.differences(from: expected)
+            guard differences.isEmpty else {
+                throw ValidationError("\(path) was made for another budget (\(differences.joined(separator: "; "))); "
+                                      + "tabulate with its budget to continue it, or delete it to start over")
+            }
+            lines.removeFirst()
+            headerLines = 1
+        }
         for (number, line) in lines.enumerated() {
             guard let entry = try? JSONDecoder().decode(TabularEntry.self, from: Data(line.utf8)) else {
                 if number == lines.count - 1 { continue }
-                throw ValidationError("\(path) line \(number + 1) is not a tabular entry; delete the file to start over")
+                throw ValidationError("\(path) line \(headerLines + number + 1) is not a tabular entry; delete the file to start over")
             }
             result[runKey(entry.architecture, entry.seed ?? defaultSeed)] = entry
         }
         return result
+    }
+
+    /// Starts a partial file with the header its entries are trained under.
+    static func start(_ path: String, with header: TabulationHeader) throws {
+        try? FileManager.default.removeItem(atPath: path)
+        do { try DurableFiles.appendLine(try JSONEncoder().encode(header), to: path) } catch { throw ValidationError("\(error)") }
     }
 
     /// A run of one architecture under one seed, as finished runs are keyed.
@@ -200,5 +221,32 @@ final class TabulationProgress: @unchecked Sendable {
         log(Tabulate.progressBar(done: finished.count, of: total)
             + String(format: " %d/%d  %@ seed %d  acc %.4f  %.1f s  ETA %@", finished.count, total, entry.architecture, entry.seed ?? 0,
                      entry.validAccuracy, entry.trainSeconds, formatDuration(eta)))
+    }
+}
+
+/// The first line of a tabulation's partial file: what its entries are
+/// trained under, so a continuation with another budget is refused.
+struct TabulationHeader: Codable, Equatable {
+    var space: String
+    var dataset: String
+    var budget: [String: String]
+
+    /// Parameters that do not change what an architecture's entry measures:
+    /// the seed (entries carry their own), threads (bit-identical), and
+    /// where files come from and go.
+    static let irrelevantKeys: Set<String> = ["search.seed", "search.threads", "run.name", "tabular.table", "data.dir"]
+
+    /// "key: partial file A, now B" for every relevant difference.
+    func differences(from other: TabulationHeader) -> [String] {
+        var result: [String] = []
+        if space != other.space { result.append("space: partial file \(space), now \(other.space)") }
+        if dataset != other.dataset { result.append("dataset: partial file \(dataset), now \(other.dataset)") }
+        let keys = Set(budget.keys).union(other.budget.keys).filter {
+            !Self.irrelevantKeys.contains($0) && !$0.hasPrefix("snapshot.") && !$0.hasPrefix("metrics.")
+        }
+        for key in keys.sorted() where budget[key] != other.budget[key] {
+            result.append("\(key): partial file \(budget[key] ?? "unset"), now \(other.budget[key] ?? "unset")")
+        }
+        return result
     }
 }

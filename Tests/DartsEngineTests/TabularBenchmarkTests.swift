@@ -101,7 +101,14 @@ struct TabularBenchmarkTests {
         #expect(epoch.fields["tabular_acc"]?.doubleValue == Double(index) / 100)
         #expect(epoch.fields["regret"]?.doubleValue == 0.8 - Double(index) / 100)
 
-        config.space = "s3"
-        #expect(throws: ConfigError.self) { _ = try SearchEngine(config: config, dataset: EngineFixture.dataset(config)) }
+        func refusal(_ config: SearchConfig) -> String {
+            do { _ = try SearchEngine(config: config, dataset: EngineFixture.dataset(config)); return "accepted" } catch { return "\(error)" }
+        }
+        var otherSpace = config
+        otherSpace.space = "s3"
+        #expect(refusal(otherSpace).contains("a table of space s3 on synthetic (this one is tiny on synthetic)"), "\(refusal(otherSpace))")
+        var otherDataset = config
+        otherDataset.dataset = "fashion-mnist"
+        #expect(refusal(otherDataset).contains("(this one is tiny on synthetic)"), "\(refusal(otherDataset))")
     }
 }

@@ -244,6 +244,38 @@ struct TmuxDashboardTests {
         #expect(FileManager.default.fileExists(atPath: session.directory + "/runs/tmux-fork/journal.jsonl"))
     }
 
+    /// The run a fork leaves behind goes on as a headless child, drawn faintly, and stops with the dashboard.
+    @Test func aForksParentContinuesAsItsCounterfactualUntilTheDashboardCloses() throws {
+        let (session, _) = try pausedSession()
+        let parentMetrics = session.directory + "/runs/tmux/metrics.jsonl"
+        session.sendLiteral(":fork tmux-cf")
+        session.send("Enter")
+        let screen = session.waitFor { $0.contains("faint: tmux") }
+        #expect(screen.contains("faint: tmux"), "\(screen)")
+        let sizeAtFork = (try? FileManager.default.attributesOfItem(atPath: parentMetrics)[.size] as? Int) ?? 0
+        let deadline = Date().addingTimeInterval(60)
+        var grew = false
+        while Date() < deadline && !grew {
+            Thread.sleep(forTimeInterval: 0.5)
+            grew = ((try? FileManager.default.attributesOfItem(atPath: parentMetrics)[.size] as? Int) ?? 0) > sizeAtFork + 200
+        }
+        let log = (try? String(contentsOfFile: session.directory + "/runs/tmux/continuation.log", encoding: .utf8)) ?? ""
+        #expect(grew, "the parent's continuation appends to its metrics file; its log: \(log)")
+        #expect(log.contains("resume") && log.contains("search.threads=1"))
+        session.send("q")
+        _ = session.waitFor { $0.contains("take a snapshot first?") }
+        session.send("n")
+        _ = session.waitFor { $0.contains("DASHBOARD-EXITED") }
+        // The child is gone within a few seconds of the dashboard.
+        var running = true
+        for _ in 0..<20 where running {
+            Thread.sleep(forTimeInterval: 0.5)
+            let listing = (try? Spawn.run(["/bin/sh", "-c", "ps -eo args"], captureOutput: true).output) ?? ""
+            running = listing.contains("fork-tmux-cf")
+        }
+        #expect(!running, "the counterfactual outlived the dashboard")
+    }
+
     @Test func quitAsksFirstAndRestoresTheTerminal() throws {
         let (session, _) = try pausedSession()
         session.send("q")

@@ -191,3 +191,66 @@ struct RegretPanelTests {
         #expect(!DashboardView(glyphs: .ascii, shaded: true).render(plain, ViewState(), width: 160, height: 50).text.contains("regret 0.0400 vs"))
     }
 }
+
+/// After `:fork`, the parent's continuation is drawn faintly under the fork's curves.
+@Suite("the counterfactual of a fork")
+struct CounterfactualTests {
+    static func epoch(regret: Double, free: Int) -> EpochMetrics {
+        var metrics = EpochMetrics(trainLoss: 1, trainAccuracy: 0.5, validLoss: 1, validAccuracy: 0.5, genotype: "G", skipCount: free, learningRate: 0.02)
+        metrics.regret = regret
+        metrics.parameterFreeCount = free
+        metrics.normalEdgeCount = 4
+        return metrics
+    }
+
+    static func event(_ step: Int, _ payload: TelemetryEvent.Payload) -> TelemetryEvent {
+        TelemetryEvent(step: step, epoch: step / 10, wallTime: 0, payload: payload)
+    }
+
+    static func report(_ eigenvalue: Double) -> EarlyStoppingReport {
+        EarlyStoppingReport(eigenvalue: eigenvalue, localAverage: nil, localAverageEpoch: 0, threshold: nil, triggered: false, action: "notify")
+    }
+
+    @Test func theStoreKeepsTheParentsHistoryUpToTheForkAndItsContinuationAfter() throws {
+        let store = MetricsStore()
+        for step in [10, 20] {
+            store.record(Self.event(step, .epoch(Self.epoch(regret: 0.01, free: 1))))
+            store.record(Self.event(step, .earlyStopping(Self.report(0.5))))
+        }
+        store.beginParent(name: "plain", forkStep: 15)
+        store.record(Self.event(30, .epoch(Self.epoch(regret: 0.02, free: 2))))   // the fork's own: not the parent's
+        store.recordParent(Self.event(12, .epoch(Self.epoch(regret: 9, free: 9))))  // before the fork: ignored
+        store.recordParent(Self.event(20, .epoch(Self.epoch(regret: 0.3, free: 4))))
+        store.recordParent(Self.event(20, .earlyStopping(Self.report(1.5))))
+        store.recordParent(Self.event(20, .epoch(Self.epoch(regret: 0.7, free: 4))))  // a repeat: ignored
+        let parent = try #require(store.snapshot().parent)
+        #expect(parent.name == "plain" && parent.forkStep == 15)
+        #expect(parent.epochs.map(\.value.regret) == [0.01, 0.3])
+        #expect(parent.eigenvalues == [0.5, 1.5])
+        #expect(store.snapshot().epochs.count == 3)
+    }
+
+    @Test func theParentsCurvesAreDrawnFaintlyWithItsName() {
+        var snapshot = MetricsSnapshot.described(SearchConfig())
+        snapshot.run.groundTruth = "tiny-s3-fashion-mnist.json"
+        for (index, regret) in [0.01, 0.02, 0.03].enumerated() {
+            snapshot.epochs.append(Stamped(step: index * 10, epoch: index, wallTime: 0, value: Self.epoch(regret: regret, free: 1)))
+            snapshot.earlyStopping.append(Stamped(step: index * 10, epoch: index, wallTime: 0, value: Self.report(0.4)))
+        }
+        let view = DashboardView(glyphs: .ascii, shaded: true)
+        let alone = view.render(snapshot, ViewState(), width: 160, height: 50)
+        snapshot.parent = ParentRun(name: "plain", forkStep: 10, epochs: snapshot.epochs.prefix(2) + [
+            Stamped(step: 30, epoch: 2, wallTime: 0, value: Self.epoch(regret: 0.5, free: 4)),
+        ], earlyStopping: snapshot.earlyStopping.prefix(2) + [Stamped(step: 30, epoch: 2, wallTime: 0, value: Self.report(2))])
+        let forked = view.render(snapshot, ViewState(), width: 160, height: 50)
+        #expect(forked.text.contains("faint: plain"))
+        #expect(forked.text.contains("regret 0.0300 (parent 0.5000) vs tiny-s3"), "\(forked.text.prefix(3000))")
+        #expect(forked.text.contains("parameter-free edges 1/4"))
+        func dimDots(_ grid: CellGrid) -> Int {
+            var count = 0
+            for y in 0..<grid.height { for x in 0..<grid.width where grid[x, y].style.foreground == .dim && grid[x, y].character != " " { count += 1 } }
+            return count
+        }
+        #expect(dimDots(forked) > dimDots(alone) + 3, "the parent's three curves add faint cells")
+    }
+}

@@ -102,14 +102,16 @@ public final class SearchEngine {
     }
 
     /// The table named by `tabular.table`, or the shipped one of the space
-    /// and dataset; a named table must exist and be for this space.
+    /// and dataset; a named table must exist and be for this space and
+    /// dataset (regret against another dataset's accuracies means nothing).
     static func tabularTable(_ config: SearchConfig) throws -> TabularTable? {
         guard config.tabularTable != "none" else { return nil }
         let shipped = "tabular/\(config.space)-\(config.dataset).json"
         guard let path = config.tabularTable.isEmpty ? SearchConfig.shippedFile(shipped) : config.tabularTable else { return nil }
         let table = try TabularTable.load(path)
-        guard table.space == config.space else {
-            throw ConfigError.invalidValue(key: "tabular.table", value: path, allowed: "a table of space \(config.space) (this one is for \(table.space))")
+        guard table.space == config.space, table.dataset == config.dataset else {
+            throw ConfigError.invalidValue(key: "tabular.table", value: path,
+                                           allowed: "a table of space \(config.space) on \(config.dataset) (this one is \(table.space) on \(table.dataset))")
         }
         return table
     }

@@ -68,6 +68,14 @@ extension Double: TensorScalar {
         reluKernel: dk_relu_d, reluBackwardKernel: dk_relu_backward_d, maskMultiplyKernel: dk_mask_multiply_d, scaleKernel: dk_scale_d, addScaledKernel: dk_add_scaled_d)
 }
 
+/// The kernel family OpenBLAS chose for this CPU at start (Haswell,
+/// SkylakeX, ...). Runs are bit-identical on one family; another family
+/// rounds gemm differently, which a search amplifies within epochs, so two
+/// machines agree on a run's statistics, not its digits.
+public var blasCoreName: String {
+    openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+}
+
 /// Sets the number of threads OpenBLAS may use for gemm.
 public func setBLASThreadCount(_ count: Int) {
     openblas_set_num_threads(Int32(max(1, count)))

@@ -156,9 +156,11 @@ public struct DashboardView {
         var title = "dominant eigenvalue λmax"
         if let value = s.lastHessian?.value.eigenvalue { title += String(format: " = %.4g", value) }
         if es?.triggered == true { title += " · ES TRIGGERED" }
+        if let parent = s.parent { title += " · faint: \(parent.name)" }
         grid.box(rect, title: title, glyphs: glyphs)
         let eigenvalues = s.eigenvalues
-        var chart = LineChart(series: [.init(eigenvalues.map(\.value), role: .accent), .init(eigenvalues.map(\.localAverage), role: .warning)])
+        var chart = LineChart(series: Self.parentSeries(s.parent?.eigenvalues)
+                                  + [.init(eigenvalues.map(\.value), role: .accent), .init(eigenvalues.map(\.localAverage), role: .warning)])
         chart.reference = es?.threshold
         chart.markers = eigenvalues.indices.filter { eigenvalues[$0].triggered }
         let inner = rect.inner
@@ -169,10 +171,12 @@ public struct DashboardView {
         let half = inner.width / 2
         chart.draw(into: &grid, at: Rect(x: inner.x, y: inner.y, width: half - 1, height: inner.height), glyphs: glyphs)
         let regrets = s.epochs.compactMap(\.value.regret)
-        let caption = "regret" + (regrets.last.map { String(format: " %.4f", $0) } ?? "") + " vs " + groundTruth
+        let parentRegrets = s.parent?.epochs.compactMap(\.value.regret)
+        let caption = "regret" + (regrets.last.map { String(format: " %.4f", $0) } ?? "")
+            + (parentRegrets?.last.map { String(format: " (parent %.4f)", $0) } ?? "") + " vs " + groundTruth
         let right = Rect(x: inner.x + half, y: inner.y, width: inner.width - half, height: inner.height)
         grid.write(caption, x: right.x, y: right.y, style: CellStyle(.dim), maxWidth: right.width)
-        LineChart(series: [.init(regrets, role: .bad)])
+        LineChart(series: Self.parentSeries(parentRegrets) + [.init(regrets, role: .bad)])
             .draw(into: &grid, at: Rect(x: right.x, y: right.y + 1, width: right.width, height: max(1, right.height - 1)), glyphs: glyphs)
     }
 
@@ -217,11 +221,30 @@ public struct DashboardView {
         let inner = rect.inner
         let losses = s.steps.map(\.value.trainLoss)
         let validLosses = s.steps.map(\.value.validLoss)
+        // Losses of recent steps on the left; parameter-free normal edges per
+        // epoch on the right (the collapse itself, with the parent's faint).
+        let lossWidth = inner.width >= 60 ? inner.width * 2 / 3 : inner.width
+        let chartHeight = max(1, inner.height - 1)
         LineChart(series: [.init(losses, role: .accent), .init(validLosses, role: .good)])
-            .draw(into: &grid, at: Rect(x: inner.x, y: inner.y, width: inner.width, height: max(1, inner.height - 1)), glyphs: glyphs)
+            .draw(into: &grid, at: Rect(x: inner.x, y: inner.y, width: lossWidth, height: chartHeight), glyphs: glyphs)
+        if lossWidth < inner.width {
+            let right = Rect(x: inner.x + lossWidth + 1, y: inner.y, width: inner.width - lossWidth - 1, height: chartHeight)
+            // Files written before the count was recorded have the skip count.
+            let count = { (epoch: Stamped<EpochMetrics>) in Double(epoch.value.parameterFreeCount ?? epoch.value.skipCount) }
+            let freeEdges = s.epochs.map(count)
+            let caption = "parameter-free edges" + (freeEdges.last.map { " \(Int($0))/\(epoch?.normalEdgeCount ?? 8)" } ?? "")
+            grid.write(caption, x: right.x, y: right.y, style: CellStyle(.dim), maxWidth: right.width)
+            LineChart(series: Self.parentSeries(s.parent?.epochs.map(count)) + [.init(freeEdges, role: .bad)])
+                .draw(into: &grid, at: Rect(x: right.x, y: right.y + 1, width: right.width, height: max(1, right.height - 1)), glyphs: glyphs)
+        }
         if let genotype = epoch?.genotype {
             grid.write(genotype, x: inner.x, y: inner.y + inner.height - 1, style: CellStyle(.dim), maxWidth: inner.width)
         }
+    }
+
+    /// The parent run's line of a chart, drawn first and faint so the fork's lies on it.
+    static func parentSeries(_ values: [Double]?) -> [LineChart.Series] {
+        values.map { [.init($0, role: .dim)] } ?? []
     }
 
     func parameterPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
