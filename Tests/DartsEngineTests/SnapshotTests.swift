@@ -166,7 +166,6 @@ struct SnapshotTests {
             .init(name: "n", shape: [], data: .int64([42])),
         ]
         let data = SafeTensors.encode(entries, metadata: ["k": "v"])
-        #expect((data.count - 8 - 24 - 8) % 8 == 0 || true)
         let (decoded, metadata) = try SafeTensors.decode(data)
         #expect(decoded["a"] == entries[0])
         #expect(decoded["n"] == entries[1])
@@ -175,5 +174,46 @@ struct SnapshotTests {
         var lying = data
         lying[0] = 0xFF  // header length beyond the file
         #expect(throws: SafeTensors.Error.self) { try SafeTensors.decode(lying) }
+    }
+
+    /// A file with this header and `bodyBytes` zero bytes of data.
+    static func crafted(_ header: String, bodyBytes: Int) -> Data {
+        var data = Data()
+        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(Data(header.utf8))
+        data.append(Data(count: bodyBytes))
+        return data
+    }
+
+    /// Crafted headers are refused with a message naming what is wrong,
+    /// before anything is allocated from their numbers — never a trap.
+    @Test(arguments: [
+        (#"{"a":{"dtype":"F32","shape":[-1,4],"data_offsets":[0,16]}}"#, 16, "negative dimension"),
+        (#"{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}}"#, 16, "overflows"),
+        (#"{"a":{"dtype":"F32","shape":[2305843009213693952],"data_offsets":[0,16]}}"#, 16, "overflows"),
+        (#"{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#, 4096, "cover 16 of the 4096-byte"),
+        (#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, 8, "cover 16 of the 8-byte"),
+        (#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[8,0]}}"#, 16, "outside"),
+        (#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,12]}}"#, 16, "12 bytes for F32 shape [4]"),
+        (#"{"a":{"dtype":"BF16","shape":[4],"data_offsets":[0,8]}}"#, 8, "unsupported dtype BF16"),
+        (#"{"a":{"dtype":"F32","shape":"four","data_offsets":[0,16]}}"#, 16, "lacks dtype, shape or data_offsets"),
+        (#"[1,2,3]"#, 0, "not a JSON object"),
+    ])
+    func hostileHeadersAreRefused(_ header: String, _ bodyBytes: Int, _ reason: String) {
+        do {
+            _ = try SafeTensors.decode(Self.crafted(header, bodyBytes: bodyBytes))
+            Issue.record("accepted \(header)")
+        } catch {
+            #expect("\(error)".contains(reason), "\(error)")
+        }
+    }
+
+    @Test func aHeaderLengthOverTheLimitIsRefused() {
+        var data = Data()
+        withUnsafeBytes(of: UInt64(SafeTensors.maximumHeaderBytes + 1).littleEndian) { data.append(contentsOf: $0) }
+        data.append(Data(count: 64))
+        #expect(throws: SafeTensors.Error.malformed("header length \(SafeTensors.maximumHeaderBytes + 1) is over the \(SafeTensors.maximumHeaderBytes)-byte limit")) {
+            try SafeTensors.decode(data)
+        }
     }
 }

@@ -75,21 +75,35 @@ public enum SafeTensors {
         return result
     }
 
-    /// Parses a file's bytes, checking that every byte range is in bounds and
-    /// matches its dtype and shape.
+    /// The largest header accepted, as in the reference implementation: a
+    /// header is names and shapes, so anything bigger is not a tensor file.
+    public static let maximumHeaderBytes = 100_000_000
+
+    /// Parses a file's bytes. Everything is checked before anything is
+    /// allocated from it: the header length against the file and
+    /// ``maximumHeaderBytes``, each shape for negative dimensions and for a
+    /// product (and byte count) that overflows, each byte range against the
+    /// data section and its dtype's size, and that the ranges cover the data
+    /// section exactly — so a file with bytes the header does not account
+    /// for (appended, or a sparse giant) is refused rather than half-read.
     public static func decode(_ data: Data) throws -> (entries: [String: Entry], metadata: [String: String]) {
         guard data.count >= 8 else { throw Error.malformed("\(data.count) bytes, too short for the 8-byte header length") }
         let headerLength = data.prefix(8).withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard headerLength <= UInt64(maximumHeaderBytes) else {
+            throw Error.malformed("header length \(headerLength) is over the \(maximumHeaderBytes)-byte limit")
+        }
         guard headerLength <= UInt64(data.count - 8) else {
             throw Error.malformed("header length \(headerLength) exceeds the file size \(data.count)")
         }
-        let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
+        let bodyStart = data.startIndex + 8 + Int(headerLength)
+        let headerData = data.subdata(in: (data.startIndex + 8)..<bodyStart)
         guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
             throw Error.malformed("the header is not a JSON object")
         }
-        let body = data.subdata(in: (8 + Int(headerLength))..<data.count)
+        let bodyCount = data.endIndex - bodyStart
         var entries: [String: Entry] = [:]
         var metadata: [String: String] = [:]
+        var covered = 0
         for (name, value) in header {
             if name == "__metadata__" {
                 metadata = value as? [String: String] ?? [:]
@@ -99,28 +113,45 @@ public enum SafeTensors {
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
                 throw Error.malformed("entry '\(name)' lacks dtype, shape or data_offsets")
             }
-            let (begin, end) = (offsets[0], offsets[1])
-            guard begin >= 0, begin <= end, end <= body.count else {
-                throw Error.malformed("entry '\(name)' has byte range \(begin)..<\(end) outside the \(body.count)-byte data section")
+            let width: Int
+            switch dtype {
+            case "F32": width = 4
+            case "F64", "I64": width = 8
+            default: throw Error.malformed("entry '\(name)' has unsupported dtype \(dtype)")
             }
-            let count = shape.reduce(1, *)
-            let bytes = body.subdata(in: begin..<end)
+            guard shape.allSatisfy({ $0 >= 0 }) else { throw Error.malformed("entry '\(name)' has a negative dimension in shape \(shape)") }
+            var count = 1
+            for dimension in shape + [width] {
+                let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+                guard !overflow else { throw Error.malformed("entry '\(name)' has shape \(shape), whose size overflows") }
+                count = product
+            }
+            let byteCount = count
+            count /= width
+            let (begin, end) = (offsets[0], offsets[1])
+            guard begin >= 0, begin <= end, end <= bodyCount else {
+                throw Error.malformed("entry '\(name)' has byte range \(begin)..<\(end) outside the \(bodyCount)-byte data section")
+            }
+            guard end - begin == byteCount else {
+                throw Error.malformed("entry '\(name)' has \(end - begin) bytes for \(dtype) shape \(shape)")
+            }
+            covered += byteCount
+            let bytes = data.subdata(in: (bodyStart + begin)..<(bodyStart + end))
             switch dtype {
             case "F32":
-                guard bytes.count == count * 4 else { throw Error.malformed("entry '\(name)' has \(bytes.count) bytes for F32 shape \(shape)") }
                 let values = bytes.withUnsafeBytes { raw in (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
                 entries[name] = Entry(name: name, shape: shape, data: .float32(values))
             case "F64":
-                guard bytes.count == count * 8 else { throw Error.malformed("entry '\(name)' has \(bytes.count) bytes for F64 shape \(shape)") }
                 let values = bytes.withUnsafeBytes { raw in (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) } }
                 entries[name] = Entry(name: name, shape: shape, data: .float64(values))
-            case "I64":
-                guard bytes.count == count * 8 else { throw Error.malformed("entry '\(name)' has \(bytes.count) bytes for I64 shape \(shape)") }
+            default:
                 let values = bytes.withUnsafeBytes { raw in (0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) } }
                 entries[name] = Entry(name: name, shape: shape, data: .int64(values))
-            default:
-                throw Error.malformed("entry '\(name)' has unsupported dtype \(dtype)")
             }
+        }
+        // Overlapping ranges would cover more than the section; a gap or a tail, less.
+        guard covered == bodyCount else {
+            throw Error.malformed("the entries' byte ranges cover \(covered) of the \(bodyCount)-byte data section")
         }
         return (entries, metadata)
     }

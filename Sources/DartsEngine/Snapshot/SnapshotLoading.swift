@@ -55,14 +55,19 @@ public struct LoadedSnapshot {
     /// against the manifest.
     private static func verified(_ file: String, in path: String, manifest: SnapshotManifest) throws -> [String: SafeTensors.Entry] {
         let filePath = path + "/" + file
-        guard let data = FileManager.default.contents(atPath: filePath) else {
-            throw SnapshotError.damaged(path: path, reason: "\(file) is missing")
-        }
         guard let record = manifest.files[file] else {
             throw SnapshotError.damaged(path: path, reason: "the manifest lists no checksum for \(file)")
         }
-        guard data.count == record.bytes else {
-            throw SnapshotError.damaged(path: filePath, reason: "\(data.count) bytes, the manifest says \(record.bytes) (truncated or replaced)")
+        // The size first, from the file system: a replaced or sparse giant is
+        // refused without being read.
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: filePath))?[.size] as? Int else {
+            throw SnapshotError.damaged(path: path, reason: "\(file) is missing")
+        }
+        guard size == record.bytes else {
+            throw SnapshotError.damaged(path: filePath, reason: "\(size) bytes, the manifest says \(record.bytes) (truncated or replaced)")
+        }
+        guard let data = FileManager.default.contents(atPath: filePath), data.count == size else {
+            throw SnapshotError.damaged(path: filePath, reason: "cannot read its \(size) bytes")
         }
         let crc = DurableFiles.crc32(data)
         guard crc == record.crc32 else {
