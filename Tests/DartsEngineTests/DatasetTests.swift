@@ -50,6 +50,51 @@ struct DatasetTests {
         }
     }
 
+    /// An IDX pair whose image header declares `dimensions` (words as given,
+    /// so 0xFFFFFFFF is possible) over `imageBytes` data bytes, and labels.
+    func writeHostileIDX(dimensions: [UInt32], imageBytes: Int, labels: [UInt8], gzip: Bool = true) throws -> String {
+        let directory = EngineFixture.temporaryDirectory()
+        func words(_ values: [UInt32]) -> Data {
+            var data = Data()
+            for word in values { data.append(contentsOf: withUnsafeBytes(of: word.bigEndian) { Array($0) }) }
+            return data
+        }
+        var images = words([0x0803] + dimensions)
+        images.append(Data(count: imageBytes))
+        var labelData = words([0x0801, UInt32(labels.count)])
+        labelData.append(contentsOf: labels)
+        for (name, data) in [("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labelData)] {
+            if gzip {
+                let file = gzopen(directory + "/" + name + ".gz", "wb")!
+                _ = data.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
+                gzclose(file)
+            } else {
+                try data.write(to: URL(fileURLWithPath: directory + "/" + name))
+            }
+        }
+        return directory
+    }
+
+    /// Crafted headers and labels: a one-line error naming the file and what
+    /// is wrong, before the data is inflated — never a trap.
+    @Test(arguments: [
+        ([2, 0, 0] as [UInt32], 0, [0, 1] as [UInt8], "dimensions [2, 0, 0]: every one must be at least 1"),
+        ([0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF], 0, [0, 1], "declare more than 2147483648 bytes"),
+        ([2, 2, 2], 8, [0, 200], "label 200 of image 1 outside 0..<10"),
+        // A bomb: 8 bytes declared, 64 MB of zeros behind them (64 kB gzip'd).
+        ([2, 2, 2], 64 << 20, [0, 1], "more than 24 bytes, expected 24 for dimensions [2, 2, 2]"),
+    ])
+    func hostileIDXFilesAreRefused(_ dimensions: [UInt32], _ imageBytes: Int, _ labels: [UInt8], _ reason: String) throws {
+        let directory = try writeHostileIDX(dimensions: dimensions, imageBytes: imageBytes, labels: labels)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            _ = try DatasetLoader.loadTrainingSet("mnist", directory: directory)
+            Issue.record("accepted \(dimensions)")
+        } catch {
+            #expect("\(error)".contains(reason) && "\(error)".contains("-idx"), "\(error)")
+        }
+    }
+
     @Test func truncatedFileNamesTheSizeMismatch() throws {
         let directory = try writeIDX(gzip: false, truncate: 5)
         do {

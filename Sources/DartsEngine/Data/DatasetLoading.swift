@@ -46,8 +46,10 @@ public enum DatasetLoader {
         }
     }
 
-    /// `train-images-idx3-ubyte[.gz]` and `train-labels-idx1-ubyte[.gz]` from `directory`.
-    static func loadIDX(name: String, directory: String, hint: String) throws -> Dataset {
+    /// `train-images-idx3-ubyte[.gz]` and `train-labels-idx1-ubyte[.gz]` from
+    /// `directory`; every label must be one of the dataset's `classes` (a
+    /// corrupted label would otherwise silently widen the classifier).
+    static func loadIDX(name: String, directory: String, hint: String, classes: Int = 10) throws -> Dataset {
         let imagesPath = try locate("\(directory)/train-images-idx3-ubyte", hint: hint)
         let labelsPath = try locate("\(directory)/train-labels-idx1-ubyte", hint: hint)
         let images = try readIDX(imagesPath, expectedMagic: 0x0000_0803, rank: 3)
@@ -55,9 +57,11 @@ public enum DatasetLoader {
         guard images.dimensions[0] == labels.dimensions[0] else {
             throw DatasetError.malformed(path: labelsPath, reason: "\(labels.dimensions[0]) labels for \(images.dimensions[0]) images in \(imagesPath)")
         }
-        let classes = (labels.bytes.max().map(Int.init) ?? 0) + 1
+        if let index = labels.bytes.firstIndex(where: { Int($0) >= classes }) {
+            throw DatasetError.malformed(path: labelsPath, reason: "label \(labels.bytes[index]) of image \(index) outside 0..<\(classes)")
+        }
         return Dataset(name: name, channels: 1, height: images.dimensions[1], width: images.dimensions[2],
-                       classes: max(classes, 2), pixels: images.bytes, labels: labels.bytes.map(Int.init))
+                       classes: classes, pixels: images.bytes, labels: labels.bytes.map(Int.init))
     }
 
     /// The file itself, or its `.gz` sibling.
@@ -68,40 +72,73 @@ public enum DatasetLoader {
         throw DatasetError.missingFile(path: path + ".gz", hint: hint)
     }
 
+    /// The most data an IDX file may declare (Fashion-MNIST's training
+    /// images are 47 MB): a bound on what its header can make us inflate.
+    static let maximumIDXBytes = 1 << 31
+
     /// Parses an IDX file: magic (0x00000800 | type 0x08 | rank), big-endian
-    /// dimensions, then unsigned bytes.
+    /// dimensions, then unsigned bytes. The header is read and checked first
+    /// — every dimension at least 1, their product without overflow and
+    /// within ``maximumIDXBytes`` — and then no more than the declared data
+    /// (and one byte to notice a longer file) is inflated, so a gzip bomb
+    /// costs what its header admits to, not what it expands to.
     static func readIDX(_ path: String, expectedMagic: UInt32, rank: Int) throws -> (dimensions: [Int], bytes: [UInt8]) {
-        let data = try readPossiblyCompressed(path)
+        guard let file = gzopen(path, "rb") else {
+            throw DatasetError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { gzclose(file) }
         let headerSize = 4 + 4 * rank
-        guard data.count >= headerSize else {
-            throw DatasetError.malformed(path: path, reason: "\(data.count) bytes, shorter than the \(headerSize)-byte IDX header")
+        let header = try read(file, upTo: headerSize, path: path)
+        guard header.count == headerSize else {
+            throw DatasetError.malformed(path: path, reason: "\(header.count) bytes, shorter than the \(headerSize)-byte IDX header")
         }
         func word(_ offset: Int) -> UInt32 {
-            data[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
+            header[offset..<(offset + 4)].reduce(0) { $0 << 8 | UInt32($1) }
         }
         let magic = word(0)
         guard magic == expectedMagic else {
             throw DatasetError.malformed(path: path, reason: String(format: "magic number 0x%08X, expected 0x%08X (IDX unsigned bytes, rank %d)", magic, expectedMagic, rank))
         }
         let dimensions = (0..<rank).map { Int(word(4 + 4 * $0)) }
-        let expected = headerSize + dimensions.reduce(1, *)
-        guard data.count == expected else {
-            throw DatasetError.malformed(path: path, reason: "\(data.count) bytes, expected \(expected) for dimensions \(dimensions)")
+        guard dimensions.allSatisfy({ $0 >= 1 }) else {
+            throw DatasetError.malformed(path: path, reason: "dimensions \(dimensions): every one must be at least 1")
         }
-        return (dimensions, Array(data[headerSize...]))
+        var declared = 1
+        for dimension in dimensions {
+            let (product, overflow) = declared.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= maximumIDXBytes else {
+                throw DatasetError.malformed(path: path, reason: "dimensions \(dimensions) declare more than \(maximumIDXBytes) bytes")
+            }
+            declared = product
+        }
+        let bytes = try read(file, upTo: declared + 1, path: path)
+        guard bytes.count == declared else {
+            let found = bytes.count > declared ? "more than \(headerSize + declared)" : "\(headerSize + bytes.count)"
+            throw DatasetError.malformed(path: path, reason: "\(found) bytes, expected \(headerSize + declared) for dimensions \(dimensions)")
+        }
+        return (dimensions, bytes)
     }
 
-    /// The file's bytes, gunzipped when it is gzip data (zlib's gzread reads
-    /// plain files through unchanged).
-    static func readPossiblyCompressed(_ path: String) throws -> [UInt8] {
+    /// A whole file, gunzipped when it is gzip data, refused past `limit`
+    /// bytes without inflating more than one byte beyond them.
+    static func readPossiblyCompressed(_ path: String, atMost limit: Int) throws -> [UInt8] {
         guard let file = gzopen(path, "rb") else {
             throw DatasetError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
         defer { gzclose(file) }
+        let bytes = try read(file, upTo: limit + 1, path: path)
+        guard bytes.count <= limit else { throw DatasetError.malformed(path: path, reason: "more than \(limit) bytes") }
+        return bytes
+    }
+
+    /// Up to `limit` bytes from a zlib stream (gzip data is inflated, a plain
+    /// file read through unchanged).
+    static func read(_ file: gzFile, upTo limit: Int, path: String) throws -> [UInt8] {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let read = chunk.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32($0.count)) }
+        while result.count < limit {
+            let wanted = min(chunk.count, limit - result.count)
+            let read = chunk.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32(wanted)) }
             if read < 0 {
                 var code: Int32 = 0
                 let message = gzerror(file, &code).map { String(cString: $0) } ?? "zlib error \(code)"
@@ -121,7 +158,8 @@ public enum DatasetLoader {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw DatasetError.missingFile(path: path, hint: "expected the extracted \(name) binary version")
             }
-            let data = try readPossiblyCompressed(path)
+            // CIFAR's largest file holds 50 000 records.
+            let data = try readPossiblyCompressed(path, atMost: 60_000 * recordSize)
             guard !data.isEmpty, data.count % recordSize == 0 else {
                 throw DatasetError.malformed(path: path, reason: "\(data.count) bytes is not a multiple of the \(recordSize)-byte record size")
             }
