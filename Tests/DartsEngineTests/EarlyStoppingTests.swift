@@ -1,4 +1,5 @@
 import DartsEngine
+import Foundation
 import Testing
 
 /// DARTS-ES on synthetic eigenvalue sequences, checked against the R-DARTS
@@ -114,5 +115,25 @@ struct EarlyStoppingEngineTests {
         try engine.apply(.set(key: "optim.weight_decay", value: .real(0.0243)))
         engine.act(on: .init(epoch: 2, stopEpoch: 0, currentAverage: 2, previousAverage: 1, genotype: "g0"))
         #expect(engine.stoppedEarly)
+    }
+
+    /// `snapshot.keep = 0` (as experiments set) must not leave DARTS-ADA
+    /// without the snapshot it rolls back to: it keeps frequency × (window/2
+    /// + delta) + 1 of them, and a run without ADA keeps none.
+    @Test func adaKeepsTheSnapshotsItMayRollBackToWhateverSnapshotKeepSays() throws {
+        for action in [EarlyStoppingAction.ada, .stop] {
+            let directory = EngineFixture.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var config = EngineFixture.config(epochs: 9)
+            config.snapshotKeep = 0
+            config.esAction = action
+            config.esWindow = 3
+            config.esDelta = 2
+            config.esStartEpoch = 1000  // never triggers: only the keeping is measured
+            let (engine, _) = try EngineFixture.engine(config, snapshots: directory)
+            while !engine.isFinished { engine.runStep() }
+            let kept = LoadedSnapshot.names(in: directory).filter { $0.hasPrefix("epoch-") }.sorted()
+            #expect(kept == (action == .ada ? ["epoch-0006", "epoch-0007", "epoch-0008", "epoch-0009"] : []), "\(action): \(kept)")
+        }
     }
 }

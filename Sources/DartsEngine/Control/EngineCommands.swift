@@ -126,9 +126,11 @@ extension SearchEngine {
     }
 
     /// Epoch-end snapshot `epoch-NNNN` (epochs completed), keeping the newest
-    /// `snapshot.keep` of them.
+    /// `snapshot.keep` of them, or more when a remedy may roll back further
+    /// (DARTS-ADA).
     func writeEpochSnapshot() {
-        guard let directory = snapshotDirectory, config.snapshotKeep > 0 else { return }
+        let keep = max(config.snapshotKeep, remedies.map { $0.epochSnapshotsNeeded(engine: self) }.max() ?? 0)
+        guard let directory = snapshotDirectory, keep > 0 else { return }
         let name = String(format: "epoch-%04d", epoch)
         do {
             try writeSnapshot(name: name, in: directory)
@@ -137,7 +139,7 @@ extension SearchEngine {
             emit(.error(ErrorReport(message: "epoch snapshot failed: \(error)")))
         }
         let automatic = LoadedSnapshot.names(in: directory).filter { $0.hasPrefix("epoch-") }.sorted()
-        for old in automatic.dropLast(config.snapshotKeep) {
+        for old in automatic.dropLast(keep) {
             try? FileManager.default.removeItem(atPath: directory + "/" + old)
         }
     }

@@ -97,6 +97,13 @@ public struct EarlyStoppingPolicy: Remedy {
             break
         }
     }
+
+    /// DARTS-ADA rolls back to the stop epoch: frequency × (window / 2 +
+    /// delta) epochs before the trigger, whose own snapshot is the newest.
+    public func epochSnapshotsNeeded(engine: SearchEngine) -> Int {
+        let config = engine.config
+        return config.esAction == .ada ? config.esFrequency * (config.esWindow / 2 + config.esDelta) + 1 : 0
+    }
 }
 
 /// What a DARTS-ES trigger does (DESIGN §5).

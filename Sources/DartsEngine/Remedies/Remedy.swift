@@ -46,6 +46,11 @@ public protocol Remedy: Sendable {
 
     /// The epoch's snapshot is written (a roll-back target for the policy).
     func epochEnded(_ end: EpochEnd, engine: SearchEngine)
+
+    /// How many of the newest epoch snapshots the remedy may roll back to:
+    /// the engine writes and keeps at least that many, whatever
+    /// `snapshot.keep` says.
+    func epochSnapshotsNeeded(engine: SearchEngine) -> Int
 }
 
 extension Remedy {
@@ -56,6 +61,7 @@ extension Remedy {
     public func adjustWeightGradient(_ gradients: inout [String: Tensor<Float>], step: WeightStepContext, engine: SearchEngine) -> WeightTermReport? { nil }
     public func epochEnding(_ end: inout EpochEnd, engine: SearchEngine) {}
     public func epochEnded(_ end: EpochEnd, engine: SearchEngine) {}
+    public func epochSnapshotsNeeded(engine: SearchEngine) -> Int { 0 }
 }
 
 /// What a step perturbs, set by the remedies' ``Remedy/schedule(_:engine:)``.
