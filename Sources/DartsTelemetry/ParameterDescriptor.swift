@@ -11,6 +11,8 @@ public struct ParameterDescriptor: Codable, Sendable, Equatable {
         case flag
         case choice([String])
         case text
+        /// A name that becomes one folder (`runs/NAME/`): never a path.
+        case folderName
     }
 
     public let key: String
@@ -34,7 +36,20 @@ public struct ParameterDescriptor: Codable, Sendable, Equatable {
         case .flag: "true or false"
         case .choice(let options): "one of " + options.joined(separator: ", ")
         case .text: "text"
+        case .folderName: "a folder name: 1–100 characters, no '/', no control characters, not starting with '.'"
         }
+    }
+
+    /// Why `name` cannot be a run's folder, or nil when it can: the name is
+    /// joined to `runs/`, so `..`, `/` or an empty name would write
+    /// elsewhere, and control characters would garble every listing.
+    public static func folderNameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "it is empty" }
+        if name.count > 100 { return "it is longer than 100 characters" }
+        if name.contains("/") { return "it contains '/'" }
+        if name.hasPrefix(".") { return "it starts with '.'" }
+        if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return "it contains control characters" }
+        return nil
     }
 
     /// The options of a choice parameter (empty for other kinds).
@@ -58,6 +73,8 @@ public struct ParameterDescriptor: Codable, Sendable, Equatable {
         case (.choice(let options), .text(let v)) where options.contains(v):
             return value
         case (.text, .text):
+            return value
+        case (.folderName, .text(let v)) where Self.folderNameProblem(v) == nil:
             return value
         default:
             throw ConfigError.invalidValue(key: key, value: value.description, allowed: allowed)

@@ -11,6 +11,21 @@ struct ConfigTests {
         #expect(SearchSpace.named(config.space) != nil)
     }
 
+    /// The run name becomes `runs/NAME/`: anything but one plain folder is refused.
+    @Test(arguments: ["../../x", "", "a/b", ".hidden", "line\nbreak", "tab\tname", String(repeating: "n", count: 101)])
+    func runNamesThatAreNotOneFolderAreRefused(_ name: String) {
+        var config = SearchConfig()
+        #expect(throws: ConfigError.self) { try config.set("run.name", to: .text(name)) }
+        #expect(throws: ConfigError.self) { try config.apply(overrides: ["run.name=\(name)"]) }
+        #expect(config.runName == SearchConfig().runName)
+    }
+
+    @Test func aPlainRunNameIsAccepted() throws {
+        var config = SearchConfig()
+        try config.set("run.name", to: .text("lambda-on_2 (copy)"))
+        #expect(config.runName == "lambda-on_2 (copy)")
+    }
+
     @Test func unknownKeysAreRejectedWithASuggestion() {
         do {
             _ = try SearchConfig.parse(toml: "[optim]\nlr_mn = 0.1\n", source: "t.toml")

@@ -18,7 +18,7 @@ public enum SearchParameters {
     }
 
     static let core: [ParameterSpec] = [
-        text("run.name", \.runName, "Name of the run; snapshots and metrics go to runs/NAME/."),
+        text("run.name", \.runName, "Name of the run; snapshots and metrics go to runs/NAME/.", kind: .folderName),
 
         choice("data.dataset", \.dataset, ["fashion-mnist", "mnist", "cifar10", "cifar100", "synthetic"],
                "Training set; its training split is divided into search-train and search-validation."),
@@ -119,8 +119,9 @@ public enum SearchParameters {
                       })
     }
 
-    private static func text(_ key: String, _ path: WritableKeyPath<SearchConfig, String> & Sendable, _ doc: String) -> ParameterSpec {
-        ParameterSpec(key: key, kind: .text, isLive: false, documentation: doc,
+    private static func text(_ key: String, _ path: WritableKeyPath<SearchConfig, String> & Sendable, _ doc: String,
+                             kind: ParameterDescriptor.Kind = .text) -> ParameterSpec {
+        ParameterSpec(key: key, kind: kind, isLive: false, documentation: doc,
                       read: { .text($0[keyPath: path]) },
                       write: { config, value in if case .text(let v) = value { config[keyPath: path] = v } })
     }

@@ -88,8 +88,8 @@ extension SearchEngine {
         guard let directory = snapshotDirectory else { throw .noSnapshotDirectory }
         let runFolder = (directory as NSString).deletingLastPathComponent
         let newFolder = ((runFolder as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
-        guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else {
-            throw .invalidRunName(name, reason: "a run name is one folder name (no '/', not starting with '.')")
+        if let problem = ParameterDescriptor.folderNameProblem(name) {
+            throw .invalidRunName(name, reason: "a run name is one folder name, and \(problem)")
         }
         guard !FileManager.default.fileExists(atPath: newFolder) else {
             throw .invalidRunName(name, reason: "\(newFolder) already exists")
