@@ -12,11 +12,11 @@ import Foundation
 /// half speed while both do); it stops when the dashboard closes, resumable
 /// from its last epoch snapshot. A second fork replaces the first's child.
 final class ParentContinuation: MetricsSink, @unchecked Sendable {
-    // @unchecked: `child`, `follower` and `stopped` are guarded by `lock`.
+    // @unchecked: `child` and `generation` are guarded by `lock`; a follower
+    // thread runs while its generation is the current one.
     private let store: MetricsStore
     private let lock = NSLock()
     private var child: Process?
-    private var follower: Thread?
     private var generation = 0
 
     init(store: MetricsStore) { self.store = store }
@@ -41,7 +41,6 @@ final class ParentContinuation: MetricsSink, @unchecked Sendable {
             child = process
             let thread = Thread { [self] in follow(metricsPath, from: offset, generation: mine) }
             thread.name = "dartscope-parent-follower"
-            follower = thread
             lock.unlock()
             thread.start()
             store.update(message: "\(fork.from) continues without the fork's changes (1 thread, \(runFolder)): drawn faintly under \(fork.to)'s curves")
@@ -50,14 +49,13 @@ final class ParentContinuation: MetricsSink, @unchecked Sendable {
         }
     }
 
-    /// Stops the child (it keeps its epoch snapshots) and its follower.
+    /// Stops the child (it keeps its epoch snapshots); its follower ends at its next poll.
     func stop() {
         lock.lock()
         defer { lock.unlock() }
         generation += 1
         if let child, child.isRunning { child.terminate() }
         child = nil
-        follower = nil
     }
 
     private func isCurrent(_ generation: Int) -> Bool {

@@ -31,6 +31,12 @@ struct Resume: ParsableCommand {
     @Flag(help: .hidden)
     var stopWithParent = false
 
+    /// Structural parameters `--set` may still change on resume: the name (a
+    /// fork) and the thread count, which changes no number (the kernels are
+    /// bit-identical at any count). They go into the config, not through
+    /// the engine's live `set`.
+    static let structuralButResumable: Set<String> = ["run.name", "search.threads"]
+
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
     }
@@ -42,8 +48,7 @@ struct Resume: ParsableCommand {
         do {
             var changed = config
             try changed.apply(overrides: overrides)
-            // Threads change no number (the kernels are bit-identical at any count).
-            for spec in SearchParameters.all where !spec.isLive && spec.key != "run.name" && spec.key != "search.threads" {
+            for spec in SearchParameters.all where !spec.isLive && !Self.structuralButResumable.contains(spec.key) {
                 if try changed.value(of: spec.key) != config.value(of: spec.key) {
                     throw ConfigError.notLive(spec.key)
                 }
@@ -59,7 +64,7 @@ struct Resume: ParsableCommand {
             try engine.restore(loaded)
             for override in overrides {
                 let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
-                if parts.count == 2, parts[0] != "run.name", parts[0] != "search.threads" { try engine.apply(.set(key: parts[0], value: ConfigValue.parse(parts[1]))) }
+                if parts.count == 2, !Self.structuralButResumable.contains(parts[0]) { try engine.apply(.set(key: parts[0], value: ConfigValue.parse(parts[1]))) }
             }
         } catch {
             throw ValidationError("\(error)")

@@ -7,27 +7,12 @@ import Testing
 struct DatasetTests {
     /// Writes a small IDX pair (optionally gzip'd) and returns the folder.
     func writeIDX(images: Int = 3, size: Int = 4, gzip: Bool, imageMagic: UInt32 = 0x0803, truncate: Int = 0) throws -> String {
-        let directory = EngineFixture.temporaryDirectory()
-        func header(_ magic: UInt32, _ dims: [Int]) -> Data {
-            var data = Data()
-            for word in [magic] + dims.map(UInt32.init) { data.append(contentsOf: withUnsafeBytes(of: word.bigEndian) { Array($0) }) }
-            return data
-        }
-        var imageData = header(imageMagic, [images, size, size])
+        var imageData = Self.words([imageMagic] + [images, size, size].map(UInt32.init))
         imageData.append(contentsOf: (0..<(images * size * size)).map { UInt8($0 % 256) })
         imageData = imageData.prefix(imageData.count - truncate)
-        var labelData = header(0x0801, [images])
+        var labelData = Self.words([0x0801, UInt32(images)])
         labelData.append(contentsOf: (0..<images).map { UInt8($0 % 10) })
-        for (name, data) in [("train-images-idx3-ubyte", imageData), ("train-labels-idx1-ubyte", labelData)] {
-            if gzip {
-                let file = gzopen(directory + "/" + name + ".gz", "wb")!
-                _ = data.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }
-                gzclose(file)
-            } else {
-                try data.write(to: URL(fileURLWithPath: directory + "/" + name))
-            }
-        }
-        return directory
+        return try Self.writePair(images: imageData, labels: labelData, gzip: gzip)
     }
 
     @Test(arguments: [true, false])
@@ -53,17 +38,24 @@ struct DatasetTests {
     /// An IDX pair whose image header declares `dimensions` (words as given,
     /// so 0xFFFFFFFF is possible) over `imageBytes` data bytes, and labels.
     func writeHostileIDX(dimensions: [UInt32], imageBytes: Int, labels: [UInt8], gzip: Bool = true) throws -> String {
-        let directory = EngineFixture.temporaryDirectory()
-        func words(_ values: [UInt32]) -> Data {
-            var data = Data()
-            for word in values { data.append(contentsOf: withUnsafeBytes(of: word.bigEndian) { Array($0) }) }
-            return data
-        }
-        var images = words([0x0803] + dimensions)
+        var images = Self.words([0x0803] + dimensions)
         images.append(Data(count: imageBytes))
-        var labelData = words([0x0801, UInt32(labels.count)])
+        var labelData = Self.words([0x0801, UInt32(labels.count)])
         labelData.append(contentsOf: labels)
-        for (name, data) in [("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labelData)] {
+        return try Self.writePair(images: images, labels: labelData, gzip: gzip)
+    }
+
+    /// Big-endian 32-bit words, as IDX headers hold them.
+    static func words(_ values: [UInt32]) -> Data {
+        var data = Data()
+        for word in values { data.append(contentsOf: withUnsafeBytes(of: word.bigEndian) { Array($0) }) }
+        return data
+    }
+
+    /// The IDX image and label files in a fresh folder (gzip'd or plain); returns the folder.
+    static func writePair(images: Data, labels: Data, gzip: Bool) throws -> String {
+        let directory = EngineFixture.temporaryDirectory()
+        for (name, data) in [("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels)] {
             if gzip {
                 let file = gzopen(directory + "/" + name + ".gz", "wb")!
                 _ = data.withUnsafeBytes { gzwrite(file, $0.baseAddress, UInt32($0.count)) }

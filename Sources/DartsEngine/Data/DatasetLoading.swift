@@ -83,9 +83,7 @@ public enum DatasetLoader {
     /// (and one byte to notice a longer file) is inflated, so a gzip bomb
     /// costs what its header admits to, not what it expands to.
     static func readIDX(_ path: String, expectedMagic: UInt32, rank: Int) throws -> (dimensions: [Int], bytes: [UInt8]) {
-        guard let file = gzopen(path, "rb") else {
-            throw DatasetError.unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
+        let file = try openStream(path)
         defer { gzclose(file) }
         let headerSize = 4 + 4 * rank
         let header = try read(file, upTo: headerSize, path: path)
@@ -122,13 +120,19 @@ public enum DatasetLoader {
     /// A whole file, gunzipped when it is gzip data, refused past `limit`
     /// bytes without inflating more than one byte beyond them.
     static func readPossiblyCompressed(_ path: String, atMost limit: Int) throws -> [UInt8] {
-        guard let file = gzopen(path, "rb") else {
-            throw DatasetError.unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
+        let file = try openStream(path)
         defer { gzclose(file) }
         let bytes = try read(file, upTo: limit + 1, path: path)
         guard bytes.count <= limit else { throw DatasetError.malformed(path: path, reason: "more than \(limit) bytes") }
         return bytes
+    }
+
+    /// A zlib stream on `path` (the caller closes it).
+    static func openStream(_ path: String) throws -> gzFile {
+        guard let file = gzopen(path, "rb") else {
+            throw DatasetError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        return file
     }
 
     /// Up to `limit` bytes from a zlib stream (gzip data is inflated, a plain

@@ -113,21 +113,30 @@ public enum SafeTensors {
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
                 throw Error.malformed("entry '\(name)' lacks dtype, shape or data_offsets")
             }
+            // One dispatch on the dtype: its element size and how its bytes decode.
             let width: Int
+            let element: (UnsafeRawBufferPointer, Int) -> Element
             switch dtype {
-            case "F32": width = 4
-            case "F64", "I64": width = 8
-            default: throw Error.malformed("entry '\(name)' has unsupported dtype \(dtype)")
+            case "F32":
+                width = 4
+                element = { raw, n in .float32((0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) }) }
+            case "F64":
+                width = 8
+                element = { raw, n in .float64((0..<n).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }) }
+            case "I64":
+                width = 8
+                element = { raw, n in .int64((0..<n).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }) }
+            default:
+                throw Error.malformed("entry '\(name)' has unsupported dtype \(dtype)")
             }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw Error.malformed("entry '\(name)' has a negative dimension in shape \(shape)") }
-            var count = 1
+            var byteCount = 1
             for dimension in shape + [width] {
-                let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+                let (product, overflow) = byteCount.multipliedReportingOverflow(by: dimension)
                 guard !overflow else { throw Error.malformed("entry '\(name)' has shape \(shape), whose size overflows") }
-                count = product
+                byteCount = product
             }
-            let byteCount = count
-            count /= width
+            let count = byteCount / width
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, begin <= end, end <= bodyCount else {
                 throw Error.malformed("entry '\(name)' has byte range \(begin)..<\(end) outside the \(bodyCount)-byte data section")
@@ -137,17 +146,7 @@ public enum SafeTensors {
             }
             covered += byteCount
             let bytes = data.subdata(in: (bodyStart + begin)..<(bodyStart + end))
-            switch dtype {
-            case "F32":
-                let values = bytes.withUnsafeBytes { raw in (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self) } }
-                entries[name] = Entry(name: name, shape: shape, data: .float32(values))
-            case "F64":
-                let values = bytes.withUnsafeBytes { raw in (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) } }
-                entries[name] = Entry(name: name, shape: shape, data: .float64(values))
-            default:
-                let values = bytes.withUnsafeBytes { raw in (0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) } }
-                entries[name] = Entry(name: name, shape: shape, data: .int64(values))
-            }
+            entries[name] = Entry(name: name, shape: shape, data: bytes.withUnsafeBytes { element($0, count) })
         }
         // Overlapping ranges would cover more than the section; a gap or a tail, less.
         guard covered == bodyCount else {
