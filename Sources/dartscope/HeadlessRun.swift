@@ -1,3 +1,4 @@
+import ArgumentParser
 import DartsEngine
 import Foundation
 
@@ -22,13 +23,15 @@ struct HeadlessRun {
             throw error
         }
         progress.finish()
-        if let reason = engine.divergence {
-            log("dartscope: run diverged: \(reason)")
-        }
         let genotype = engine.supernet.genotype()
         print(genotype.description)
         log("dartscope: normal-cell skip connections: \(genotype.normalSkipCount)")
         summarise()
+        if let reason = engine.divergence {
+            // Last, so that the line a launcher reads as the error (an experiment's table) is this one.
+            log("dartscope: run diverged: \(reason) (exit status \(SearchEngine.divergedExitCode); no snapshot after the divergence)")
+            throw ExitCode(SearchEngine.divergedExitCode)
+        }
     }
 
     /// Sends `stop` once this process is re-parented (its launcher died).

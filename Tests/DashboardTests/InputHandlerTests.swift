@@ -117,4 +117,13 @@ struct InputHandlerTests {
         _ = type(":quit", into: &handler)
         #expect(handler.handle(.character("n"), snapshot) == [.quit(snapshotFirst: false)])
     }
+
+    /// A diverged run writes no snapshot, so quitting one never asks for it.
+    @Test func quittingADivergedRunTakesNoSnapshot() {
+        var handler = InputHandler()
+        var diverged = snapshot
+        diverged.state = .diverged
+        _ = handler.handle(.character("q"), diverged)
+        #expect(handler.handle(.character("y"), diverged) == [.quit(snapshotFirst: false)])
+    }
 }

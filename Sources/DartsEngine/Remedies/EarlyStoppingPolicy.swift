@@ -43,6 +43,7 @@ public struct EarlyStoppingPolicy: Remedy {
         let config = engine.config
         guard end.epoch % max(config.esFrequency, 1) == 0 else { return }
         let eigenvalue = engine.measureCurvature(atEpochEnd: true)
+        guard engine.divergence == nil else { return }
         var state = engine.state.remedyState(State.self, of: Self.self) ?? State()
         state.rule.record(epoch: end.epoch, eigenvalue: eigenvalue, genotype: end.genotype.description)
         engine.state.setRemedyState(state, of: Self.self)

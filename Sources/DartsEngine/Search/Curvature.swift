@@ -19,6 +19,7 @@ extension SearchEngine {
         var products = curvatureProducts(on: batch, noise: noise)
         let (value, iterations) = products.dominantEigenvalue(tolerance: config.hessianTolerance,
                                                              maxIterations: config.hessianMaxIterations, seed: UInt64(step))
+        guard requireFinite(value, "the dominant α-Hessian eigenvalue") else { return value }
         emit(.hessian(HessianMetrics(eigenvalue: value, productCount: products.count, lanczosIterations: iterations,
                                      seconds: Date().timeIntervalSince(started), batchLoss: products.loss, atEpochEnd: atEpochEnd)))
         return value

@@ -163,6 +163,8 @@ public final class SearchEngine {
         guard weights.loss.isFinite, weights.clip.norm.isFinite else {
             return diverge("training loss \(weights.loss) or weight-gradient norm \(weights.clip.norm) is not finite at step \(step)")
         }
+        // Finite gradients can still overflow a weight, a BN statistic or a moment.
+        guard requireFiniteState(after: "the weight step") else { return }
         state.epochTotals.add(loss: weights.loss, accuracy: weights.accuracy, count: train.labels.count)
         step += 1
         stepInEpoch += 1
@@ -252,11 +254,6 @@ public final class SearchEngine {
         }
     }
 
-    private func diverge(_ reason: String) {
-        state.divergence = reason
-        emit(.diverged(Divergence(reason: reason)))
-    }
-
     struct ArchitectureGradient {
         var gradients: [String: Tensor<Float>]
         var loss: Double
@@ -319,9 +316,12 @@ public final class SearchEngine {
     /// Epoch end: evaluation on the whole validation split, genotype, α.
     func finishEpoch() {
         let evaluation = evaluate(indices: validationIndices)
+        // Evaluation uses the BN running statistics the steps never read.
+        guard requireFinite(evaluation.loss, "the epoch-end validation loss") else { return }
         let genotype = supernet.genotype()
         var end = EpochEnd(epoch: epoch, genotype: genotype)
         for remedy in remedies { remedy.epochEnding(&end, engine: self) }
+        guard divergence == nil else { return }  // a remedy's measurement (λmax) was not finite
         var metrics = EpochMetrics(
             trainLoss: state.epochTotals.meanLoss, trainAccuracy: state.epochTotals.meanAccuracy,
             validLoss: evaluation.loss, validAccuracy: evaluation.accuracy,
@@ -332,6 +332,7 @@ public final class SearchEngine {
             // The same weights with the derived genotype's one-hot mixing
             // weights: how much accuracy the discretisation step costs.
             let discrete = evaluateDiscrete(genotype)
+            guard requireFinite(discrete.loss, "the discrete network's validation loss") else { return }
             metrics.discreteValidAccuracy = discrete.accuracy
             metrics.discreteValidLoss = discrete.loss
             metrics.discretisationGap = evaluation.accuracy - discrete.accuracy

@@ -7,6 +7,8 @@ public enum SnapshotError: Error, CustomStringConvertible, Equatable {
     case damaged(path: String, reason: String)
     case foreign(path: String, reason: String)
     case incompatible(String)
+    /// A diverged run, or one holding a non-finite tensor, writes no snapshot.
+    case notWritten(reason: String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum SnapshotError: Error, CustomStringConvertible, Equatable {
         case .damaged(let path, let reason): "damaged snapshot \(path): \(reason)"
         case .foreign(let path, let reason): "\(path) is not a dartscope snapshot: \(reason)"
         case .incompatible(let reason): "snapshot does not fit this run: \(reason)"
+        case .notWritten(let reason): "no snapshot written: \(reason)"
         }
     }
 }
@@ -66,6 +69,12 @@ extension SearchEngine {
     public func writeSnapshot(name: String, in directory: String) throws -> String {
         guard !name.isEmpty, !name.contains("/"), !name.hasPrefix(".") else {
             throw SnapshotError.io(path: name, reason: "snapshot names must be non-empty, without '/' and not start with '.'")
+        }
+        if let reason = divergence {
+            throw SnapshotError.notWritten(reason: "the run diverged (\(reason)); roll back to an earlier snapshot to go on")
+        }
+        if let name = firstNonFiniteTensor() {
+            throw SnapshotError.notWritten(reason: "\(name) holds a non-finite value")
         }
         let manager = FileManager.default
         do {

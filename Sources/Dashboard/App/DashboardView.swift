@@ -62,7 +62,9 @@ public struct DashboardView {
         statusLine(&grid, s, view, y: height - 1, width: width)
         if view.mode == .help { helpOverlay(&grid, s, width: width, height: height) }
         if view.mode == .confirmQuit {
-            let text = " Quit: take a snapshot first? [y]es / [n]o / [c]ancel "
+            let text = s.state == .diverged
+                ? " Diverged: quit without a snapshot (:rollback goes on)? [y] / [c]ancel "
+                : " Quit: take a snapshot first? [y]es / [n]o / [c]ancel "
             grid.box(Rect(x: (width - text.count) / 2 - 1, y: height / 2 - 1, width: text.count + 2, height: 3), glyphs: glyphs)
             grid.write(text, x: (width - text.count) / 2, y: height / 2, style: CellStyle(.warning, bold: true))
         }

@@ -37,7 +37,8 @@ public struct InputHandler: Sendable {
         case .confirmQuit:
             view.mode = .normal
             switch key {
-            case .character("y"), .character("Y"): return [.quit(snapshotFirst: true)]
+            // A diverged run writes no snapshot (the overlay says so): y quits as n does.
+            case .character("y"), .character("Y"): return [.quit(snapshotFirst: s.state != .diverged)]
             case .character("n"), .character("N"): return [.quit(snapshotFirst: false)]
             default: return []
             }
