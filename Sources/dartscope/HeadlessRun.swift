@@ -87,6 +87,7 @@ final class ProgressLine: MetricsSink {
         case .step(let step):
             lastLoss = step.trainLoss
             lastAccuracy = step.trainAccuracy
+            if let last = recentSteps.last, event.step <= last.step { recentSteps.removeAll() }  // a rollback
             recentSteps.append((event.wallTime, event.step))
             if recentSteps.count > 50 { recentSteps.removeFirst() }
             let now = Date()

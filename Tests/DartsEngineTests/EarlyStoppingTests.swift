@@ -117,6 +117,40 @@ struct EarlyStoppingEngineTests {
         #expect(engine.stoppedEarly)
     }
 
+    /// The sequence that failed in experiments/remedies (ada, seed 3): after
+    /// two adaptations the next trigger's stop epoch lies before the last
+    /// rollback, whose older snapshots are gone; DARTS-ADA then rolls back to
+    /// where it last did instead of giving up.
+    @Test func aLaterAdaptationRollsBackNoFurtherThanTheLastOne() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var config = EngineFixture.config(epochs: 12)
+        config.snapshotKeep = 0
+        config.esAction = .ada
+        config.esWindow = 2
+        config.esDelta = 1
+        config.esStartEpoch = 1000  // triggers come only from the test, each at stop = epoch − 2 as the rule gives
+        let (engine, recorder) = try EngineFixture.engine(config, snapshots: directory)
+        // keep = 1 × (1 + 1) + 1 = 3 epoch snapshots.
+        func runEpochs(_ n: Int) { for _ in 0..<(n * engine.stepsPerEpoch) { engine.runStep() } }
+        func trigger() {
+            let epoch = engine.epoch - 1
+            engine.act(on: .init(epoch: epoch, stopEpoch: epoch - 2, currentAverage: 2, previousAverage: 1, genotype: "g"))
+        }
+        runEpochs(6)
+        trigger()
+        #expect(engine.epoch == 4)
+        runEpochs(3)
+        trigger()
+        #expect(engine.epoch == 5)
+        runEpochs(1)
+        trigger()  // stop epoch 3: its snapshot epoch-0004 was pruned at epoch 7
+        #expect(engine.epoch == 5, "rolled back to the last rollback's epoch-0005")
+        #expect(!recorder.events.contains { $0.type == "error" }, "\(recorder.events.filter { $0.type == "error" })")
+        #expect(!engine.stoppedEarly)
+        #expect(abs(engine.config.weightDecay - 3e-4 * 27) < 1e-12)
+    }
+
     /// `snapshot.keep = 0` (as experiments set) must not leave DARTS-ADA
     /// without the snapshot it rolls back to: it keeps frequency × (window/2
     /// + delta) + 1 of them, and a run without ADA keeps none.

@@ -24,6 +24,12 @@ public struct EarlyStoppingPolicy: Remedy {
     public struct State: Codable, Sendable, Equatable {
         public var rule = EarlyStopping()
         public var verdict: EarlyStopping.Verdict?
+        /// The epoch-snapshot number DARTS-ADA last rolled back to. A later
+        /// trigger rolls back no further than this: the eigenvalues before it
+        /// were measured under the old weight decay, and going earlier would
+        /// need snapshots no bounded keep can promise (the ADA seed-3 run of
+        /// experiments/remedies lost its target this way).
+        public var rollbackFloor: Int?
     }
 
     public init() {}
@@ -85,9 +91,14 @@ public struct EarlyStoppingPolicy: Remedy {
                                                  reason: "weight decay already at the DARTS-ADA cap \(formatReal(config.adaMaxWeightDecay))")))
                 return
             }
-            let name = String(format: "epoch-%04d", verdict.stopEpoch + 1)
+            let target = max(verdict.stopEpoch + 1, state.rollbackFloor ?? 0)
+            let name = String(format: "epoch-%04d", target)
             do {
                 try engine.apply(.rollback(name: name))
+                // The rollback restored the policy's state as it was then; the floor is news to it.
+                var restored = engine.state.remedyState(State.self, of: Self.self) ?? State()
+                restored.rollbackFloor = target
+                engine.state.setRemedyState(restored, of: Self.self)
                 try engine.apply(.set(key: "optim.weight_decay", value: .real(raised)))
                 engine.emit(.adaptation(Adaptation(rolledBackTo: name, weightDecay: engine.config.weightDecay)))
             } catch {
