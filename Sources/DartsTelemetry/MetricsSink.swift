@@ -21,6 +21,8 @@ public final class JSONLinesWriter: MetricsSink {
     /// Which events reach the file (all when nil); the store still sees every one.
     public var include: ((TelemetryEvent) -> Bool)?
     private let encoder = TelemetryCoding.lineEncoder()
+    /// Bytes of a torn last line (a killed writer's) dropped before appending.
+    public private(set) var droppedTornBytes = 0
 
     public init(path: String, append: Bool = false) throws {
         let manager = FileManager.default
@@ -31,7 +33,8 @@ public final class JSONLinesWriter: MetricsSink {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
             }
         }
-        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        droppedTornBytes = try JSONLines.dropTornLastLine(of: handle.fileDescriptor)
         try handle.seekToEnd()
         self.path = path
     }

@@ -40,7 +40,7 @@ struct Run: ParsableCommand {
         var config = try loadConfig(name: self.config, overrides: overrides, data: data)
         var replay: JournalReplay?
         if let journal {
-            do { replay = JournalReplay(try JournalReplay.load(path: journal)) } catch { throw ValidationError("\(error)") }
+            do { replay = JournalReplay(try JournalReplay.load(path: journal, warn: log)) } catch { throw ValidationError("\(error)") }
             if !overrides.contains(where: { $0.hasPrefix("run.name=") }) { config.runName += "-replay" }
         }
         let engine = try makeEngine(config: config, metrics: metrics, freshRun: true)
@@ -92,10 +92,13 @@ func makeEngine(config: SearchConfig, metrics: String?, freshRun: Bool) throws -
     let directory = "runs/\(config.runName)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     engine.snapshotDirectory = directory + "/snapshots"
+    let abandoned = DurableFiles.removeAbandonedPartials(in: directory + "/snapshots")
+    if !abandoned.isEmpty { log("dartscope: removed \(abandoned.count) snapshot write(s) a killed process left unfinished (\(abandoned.joined(separator: ", ")))") }
     engine.journalPath = directory + "/journal.jsonl"
     if freshRun { try? FileManager.default.removeItem(atPath: directory + "/journal.jsonl") }
     let path = metrics ?? directory + "/metrics.jsonl"
     let writer = try JSONLinesWriter(path: path, append: !freshRun)
+    if writer.droppedTornBytes > 0 { log("dartscope: \(path): dropped its torn last line (\(writer.droppedTornBytes) bytes a killed process left)") }
     writer.include = JSONLinesWriter.decimating([AlignmentMetrics.type], every: config.alignmentEvery)
     engine.addSink(writer)
     log("dartscope: \(config.runName): \(config.space) on \(dataset.name) (\(dataset.count) images, \(engine.stepsPerEpoch) steps/epoch, \(config.epochs) epochs), C=\(config.initialChannels), \(config.layers) cells, \(engine.supernet.parameters.weightCount) weights; OpenBLAS \(blasCoreName); run folder \(directory)")

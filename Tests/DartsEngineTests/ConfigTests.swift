@@ -64,7 +64,7 @@ struct ConfigTests {
         try config.apply(overrides: ["search.epochs=7", "optim.lr=0.05", "data.augment=true", "network.space=s2"])
         #expect(config.epochs == 7 && config.learningRate == 0.05 && config.randomCropAndFlip && config.space == "s2")
         #expect(throws: ConfigError.malformedOverride("epochs")) { try config.apply(overrides: ["epochs"]) }
-        #expect(throws: ConfigError.invalidValue(key: "search.batch_size", value: "-1", allowed: "an integer in 1…4096")) {
+        #expect(throws: ConfigError.invalidValue(key: "search.batch_size", value: "-1", allowed: "an integer in 2…4096")) {
             try config.apply(overrides: ["search.batch_size=-1"])
         }
         #expect(config.batchSize == 64)

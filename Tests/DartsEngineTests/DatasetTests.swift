@@ -143,4 +143,14 @@ struct DatasetTests {
         #expect(pass.count == 10 && Set(pass) == Set(0..<10))
         #expect(sampler.batchesPerPass(batchSize: 4) == 3)
     }
+
+    /// Batch norm in training mode cannot normalise one value per channel, so
+    /// a pass whose remainder is one image ends a batch early.
+    @Test func aLastBatchOfOneImageIsDropped() {
+        var sampler = BatchSampler(indices: Array(0..<9), generator: RandomGenerator(seed: 3))
+        #expect(sampler.batchesPerPass(batchSize: 4) == 2)
+        let sizes = (0..<6).map { _ in sampler.nextBatch(size: 4).count }
+        #expect(sizes == [4, 4, 4, 4, 4, 4])
+        #expect(BatchSampler(indices: Array(0..<10), generator: RandomGenerator(seed: 3)).batchesPerPass(batchSize: 4) == 3)
+    }
 }

@@ -77,7 +77,7 @@ struct SnapshotTests {
         let original = try LoadedSnapshot(path: root + "/a/snapshots/fork-b")
         #expect(original.step == 2 && original.config.runName == config.runName)
         #expect(FileManager.default.fileExists(atPath: root + "/b/snapshots/fork-b"))
-        let copiedJournal = try JournalReplay.load(path: root + "/b/journal.jsonl")
+        let copiedJournal = try JournalReplay.load(path: root + "/b/journal.jsonl", warn: { Issue.record("unexpected warning: \($0)") })
         #expect(copiedJournal.map(\.command) == [.set(key: "optim.lr", value: .real(0.05)), .snapshot(name: "fork-b"), .fork(name: "b")])
 
         while !engine.isFinished { engine.runStep() }

@@ -34,7 +34,7 @@ public enum SearchParameters {
         integer("network.layers", \.layers, 1...64, "L: cells; those at L/3 and 2L/3 are reduction cells."),
 
         integer("search.epochs", \.epochs, 1...10_000, "Epochs (passes over the search-train split)."),
-        integer("search.batch_size", \.batchSize, 1...4096, "Batch size of both steps."),
+        integer("search.batch_size", \.batchSize, 2...4096, "Batch size of both steps (at least 2: batch norm needs two values per channel)."),
         integer("search.seed", \.seed, 0...Int.max, "Seed of the run's random number generator."),
         integer("search.threads", \.threads, 1...256, "Threads for the numerical kernels."),
         choice("search.order", \.order, "first: first-order DARTS; second: unrolled (implicit-gradient) DARTS."),

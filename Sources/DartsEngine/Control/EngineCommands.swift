@@ -170,16 +170,21 @@ public struct JournalReplay {
         return false
     }
 
-    public static func load(path: String) throws -> [JournalEntry] {
+    /// The entries of a journal file (JSON Lines) or of a snapshot manifest.
+    /// A torn last line — no newline after it, as a killed writer leaves — is
+    /// dropped and reported through `warn`; any other unreadable line is damage.
+    public static func load(path: String, warn: (String) -> Void) throws -> [JournalEntry] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SnapshotError.notFound(path, available: [])
         }
-        // A journal file is JSON Lines of entries, or a snapshot manifest.
         if let manifest = try? TelemetryCoding.decoder().decode(SnapshotManifest.self, from: data) { return manifest.state.journal }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         var entries: [JournalEntry] = []
-        for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() where !line.isEmpty {
+        for (number, line) in lines.enumerated() where !line.isEmpty {
             do {
                 entries.append(try JSONDecoder().decode(JournalEntry.self, from: Data(line.utf8)))
+            } catch where number == lines.count - 1 {
+                warn("\(path): dropped its torn last line (line \(number + 1), \(line.utf8.count) bytes without a newline)")
             } catch {
                 throw SnapshotError.damaged(path: path, reason: "line \(number + 1) is not a journal entry")
             }

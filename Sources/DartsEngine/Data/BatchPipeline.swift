@@ -66,9 +66,12 @@ public struct BatchPipeline: Sendable {
 }
 
 /// Walks through a fixed set of indices in a fresh random order each pass,
-/// handing out batches (the last one of a pass may be smaller, like a
-/// PyTorch DataLoader without drop_last). Its state is plain data so a
-/// snapshot can store the exact position.
+/// handing out batches. The last one of a pass may be smaller, like a
+/// PyTorch DataLoader without drop_last — except that a last batch of a
+/// single image is dropped: batch norm in training mode needs two values per
+/// channel, and PyTorch stops with an error there. No run that worked before
+/// sees a different batch. Its state is plain data so a snapshot can store
+/// the exact position.
 public struct BatchSampler: Codable, Sendable, Equatable {
     public let indices: [Int]
     public private(set) var order: [Int]
@@ -94,11 +97,13 @@ public struct BatchSampler: Codable, Sendable, Equatable {
         position = 0
     }
 
-    /// Batches per pass over the indices.
-    public func batchesPerPass(batchSize: Int) -> Int { (indices.count + batchSize - 1) / batchSize }
+    /// Batches per pass over the indices (a lone last image is no batch).
+    public func batchesPerPass(batchSize: Int) -> Int {
+        indices.count / batchSize + (indices.count % batchSize > 1 ? 1 : 0)
+    }
 
     public mutating func nextBatch(size: Int) -> [Int] {
-        if position >= order.count { reshuffle() }
+        if position >= order.count || (order.count - position == 1 && order.count > 1) { reshuffle() }
         let end = min(position + size, order.count)
         defer { position = end }
         return Array(order[position..<end])

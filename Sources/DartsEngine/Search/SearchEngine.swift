@@ -50,6 +50,8 @@ public final class SearchEngine {
     public var journal: [JournalEntry] { state.journal }
     public var history: [TelemetryEvent] { state.history }
     static let historyLimit = 4000
+    /// Remembered events other than steps: some 500 epochs of epoch ends, α and eigenvalues.
+    static let otherHistoryLimit = 2000
     var sinks: [MetricsSink] = []
     let clockStart = Date()
     /// Where snapshots go (epoch-end ones and those asked for); nil = none.
@@ -77,9 +79,10 @@ public final class SearchEngine {
             generator: &initialisation)
         pipeline = BatchPipeline(dataset: dataset, randomCropAndFlip: config.randomCropAndFlip, cutoutLength: config.cutoutLength)
         let split = Int((Double(dataset.count) * config.trainPortion).rounded(.down))
-        guard split >= 1, split < dataset.count else {
+        // Two images a side: a training-mode batch norm needs two values per channel.
+        guard split >= 2, dataset.count - split >= 2 else {
             throw ConfigError.invalidValue(key: "data.train_portion", value: formatReal(config.trainPortion),
-                                           allowed: "a portion leaving at least one image on each side of the split of \(dataset.count) images")
+                                           allowed: "a portion leaving at least two images on each side of the split of \(dataset.count) images")
         }
         let trainSampler = BatchSampler(indices: Array(0..<split), generator: master.split())
         validationIndices = Array(split..<dataset.count)
@@ -245,12 +248,18 @@ public final class SearchEngine {
     /// (The `run` description is rebuilt from the engine, not remembered.)
     static let unrememberedTypes: Set<String> = [AlignmentMetrics.type, LambdaHealth.type, RunDescription.type]
 
+    /// Keeps the newest ``historyLimit`` step events and the newest
+    /// ``otherHistoryLimit`` of the rest (epoch ends, α, eigenvalues,
+    /// commands), so a manifest — rewritten at every epoch end — stays a few
+    /// megabytes however long the run (SearchState's `history`).
     private func remember(_ event: TelemetryEvent) {
         guard !Self.unrememberedTypes.contains(event.type) else { return }
         state.history.append(event)
-        let stepEvents = state.history.lazy.filter { $0.type == StepMetrics.type }.count
-        if stepEvents > Self.historyLimit, let first = state.history.firstIndex(where: { $0.type == StepMetrics.type }) {
-            state.history.remove(at: first)
+        let isStep = event.type == StepMetrics.type
+        let kept = state.history.lazy.filter { ($0.type == StepMetrics.type) == isStep }.count
+        if kept > (isStep ? Self.historyLimit : Self.otherHistoryLimit),
+           let oldest = state.history.firstIndex(where: { ($0.type == StepMetrics.type) == isStep }) {
+            state.history.remove(at: oldest)
         }
     }
 

@@ -46,3 +46,35 @@ public struct SearchState: Codable, Sendable, Equatable {
         self.hessianSampler = hessianSampler
     }
 }
+
+extension SearchState {
+    /// What makes a stored state impossible for a run with `stepsPerEpoch`
+    /// steps per epoch and these validation images, or nil. A manifest is
+    /// untrusted input: a counter or sampler position out of range would
+    /// index past an array, never end an epoch, or run a negative loop.
+    func inconsistency(stepsPerEpoch: Int, validationIndices: [Int]) -> String? {
+        guard epoch >= 0, epoch <= config.epochs else { return "epoch \(epoch) lies outside 0…\(config.epochs) (search.epochs)" }
+        guard stepInEpoch >= 0, stepInEpoch < stepsPerEpoch else {
+            return "step in epoch \(stepInEpoch) lies outside 0..<\(stepsPerEpoch) (steps per epoch)"
+        }
+        let (expected, overflow) = epoch.multipliedReportingOverflow(by: stepsPerEpoch)
+        guard !overflow, step == expected + stepInEpoch else {
+            return "step \(step) is not epoch \(epoch) × \(stepsPerEpoch) steps + \(stepInEpoch)"
+        }
+        guard adamSteps >= 0, adamSteps <= step else { return "Adam step count \(adamSteps) lies outside 0…\(step)" }
+        for (name, sampler) in [("train", trainSampler), ("validation", validSampler), ("Hessian", hessianSampler)] {
+            if let problem = sampler.inconsistency { return "the \(name) sampler's \(problem)" }
+        }
+        guard hessianSampler.indices == validationIndices else { return "the Hessian sampler does not draw from the validation split" }
+        return nil
+    }
+}
+
+extension BatchSampler {
+    /// Why this sampler's order or position cannot be this sampler's, or nil.
+    var inconsistency: String? {
+        guard order.count == indices.count, Set(order) == Set(indices) else { return "order is not a permutation of its \(indices.count) indices" }
+        guard position >= 0, position <= order.count else { return "position \(position) lies outside 0…\(order.count)" }
+        return nil
+    }
+}

@@ -14,10 +14,14 @@ public enum DurableFiles {
     /// Appends `line` and a newline to `path` (created if missing) and
     /// flushes it: the journal and resumable result files are read back
     /// after an interruption, so every line that was written must be there.
+    /// A torn last line left by a killed writer is dropped first.
     public static func appendLine(_ line: Data, to path: String) throws {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_APPEND, 0o644)
         guard descriptor >= 0 else { throw SnapshotError.io(path: path, reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
+        do { try JSONLines.dropTornLastLine(of: descriptor) } catch {
+            throw SnapshotError.io(path: path, reason: "cannot drop its torn last line: \(String(cString: strerror(errno)))")
+        }
         try writeAll(line + Data("\n".utf8), to: descriptor, path: path)
     }
 

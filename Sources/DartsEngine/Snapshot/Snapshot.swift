@@ -33,6 +33,9 @@ public enum SnapshotError: Error, CustomStringConvertible, Equatable {
 struct SnapshotManifest: Codable {
     static let formatName = "dartscope-snapshot"
     static let currentVersion = 2
+    /// A manifest's size bound: its history is bounded (4 000 step events and
+    /// 2 000 others, a few MB), so anything near this is not one of ours.
+    static let maximumBytes = 64 << 20
 
     struct FileRecord: Codable, Equatable {
         var bytes: Int
@@ -152,5 +155,20 @@ extension SearchEngine {
             }
         }
         return entries
+    }
+}
+
+extension DurableFiles {
+    /// Removes the temporary folders (`.NAME.partial-PID`) of snapshot writes
+    /// whose process is gone — killed mid-write — and returns their names. A
+    /// live process's folder stays: it may be writing it now.
+    public static func removeAbandonedPartials(in directory: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { name in
+            guard name.hasPrefix("."), let marker = name.range(of: ".partial-", options: .backwards),
+                  let pid = Int32(name[marker.upperBound...]), pid > 0 else { return false }
+            guard kill(pid, 0) != 0 && errno == ESRCH else { return false }
+            return (try? FileManager.default.removeItem(atPath: directory + "/" + name)) != nil
+        }
     }
 }

@@ -27,6 +27,10 @@ public struct LoadedSnapshot {
         self.path = path
 
         let manifestPath = path + "/" + SnapshotFile.manifest
+        // Bounded before it is read: the state's history is bounded, so a giant is no manifest of ours.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: manifestPath))?[.size] as? Int, size > SnapshotManifest.maximumBytes {
+            throw SnapshotError.damaged(path: manifestPath, reason: "\(size) bytes, more than a manifest's \(SnapshotManifest.maximumBytes)")
+        }
         guard let manifestData = FileManager.default.contents(atPath: manifestPath) else {
             throw SnapshotError.foreign(path: path, reason: "no \(SnapshotFile.manifest)")
         }
@@ -145,6 +149,9 @@ extension SearchEngine {
             guard case .int64(let tracked)? = snapshot.model[prefix + ".num_batches_tracked"]?.data, tracked.count == 1 else {
                 throw SnapshotError.incompatible("\(SnapshotFile.model) lacks \(prefix).num_batches_tracked")
             }
+            guard tracked[0] >= 0, tracked[0] <= Int64(Int32.max) else {
+                throw SnapshotError.damaged(path: snapshot.path + "/" + SnapshotFile.model, reason: "\(prefix).num_batches_tracked is \(tracked[0])")
+            }
             batchNorms.append((statistics, mean, variance, Int(tracked[0])))
         }
         var momentum = MomentumSGD()
@@ -160,6 +167,9 @@ extension SearchEngine {
         let saved = snapshot.state
         guard saved.trainSampler.indices == state.trainSampler.indices, saved.validSampler.indices == state.validSampler.indices else {
             throw SnapshotError.incompatible("the snapshot's train/validation split (\(saved.trainSampler.indices.count)/\(saved.validSampler.indices.count) images) differs from this run's (\(state.trainSampler.indices.count)/\(state.validSampler.indices.count))")
+        }
+        if let problem = saved.inconsistency(stepsPerEpoch: stepsPerEpoch, validationIndices: validationIndices) {
+            throw SnapshotError.damaged(path: snapshot.path + "/" + SnapshotFile.manifest, reason: problem)
         }
 
         store.weights = weights
