@@ -37,7 +37,12 @@ struct Tabulate: ParsableCommand {
     @Option(help: "Train only N architectures drawn from the space, the same ones every time (a pilot for choosing a budget: its seed agreement, its cost).")
     var sample: Int?
 
+    @Option(name: .customLong("architecture"), help: "Train only this architecture (its operations per edge, comma separated; repeatable): a pilot on the architectures a budget must tell apart.")
+    var onlyArchitectures: [String] = []
+
     func validate() throws {
+        if sample != nil, !onlyArchitectures.isEmpty { throw ValidationError("--sample and --architecture choose the architectures two ways; give one") }
+        if onlyArchitectures.count == 1 { throw ValidationError("--architecture needs at least 2 architectures to rank, got 1") }
         if let sample, sample < 2 { throw ValidationError("--sample needs at least 2 architectures to rank, got \(sample)") }
         guard (1...20).contains(seeds) else { throw ValidationError("--seeds must be in 1…20, got \(seeds)") }
         guard (1...64).contains(parallelJobs) else { throw ValidationError("--jobs must be in 1…64, got \(parallelJobs)") }
@@ -48,8 +53,16 @@ struct Tabulate: ParsableCommand {
         config.tabularTable = "none"
         setThreadCount(config.threads)
         guard let space = SearchSpace.named(config.space) else { throw ValidationError("unknown space \(config.space)") }
-        let architectures: [[Int]]
+        var architectures: [[Int]]
         do { architectures = try TabularBenchmark.architectures(of: space, sample: sample) } catch { throw ValidationError("\(error)") }
+        let chosen = try onlyArchitectures.map { name in
+            guard let architecture = TabularBenchmark.architecture(named: name, in: space), architectures.contains(architecture) else {
+                throw ValidationError("--architecture \(name) is not an architecture of \(space.name): one of "
+                                      + "\(space.normalOperations[0].map(\.rawValue).joined(separator: ", ")) per edge, \(space.normalOperations.count) edges, comma separated")
+            }
+            return architecture
+        }
+        if !chosen.isEmpty { architectures = architectures.filter(chosen.contains) }
         let dataset = try loadDataset(for: config)
         let output = self.output ?? TabularTable.defaultPath(space: config.space, dataset: config.dataset)
         try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: output).deletingLastPathComponent().path,

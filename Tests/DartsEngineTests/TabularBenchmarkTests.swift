@@ -16,6 +16,17 @@ struct TabularBenchmarkTests {
         #expect(try TabularBenchmark.architectures(of: .tiny, sample: 500) == architectures)
     }
 
+    /// `tabulate --architecture NAME` reads back what the table writes, and
+    /// nothing that is not one of the space's architectures.
+    @Test func architectureNamesReadBackAsTheyAreWritten() throws {
+        for architecture in try TabularBenchmark.architectures(of: .tinyS3) {
+            #expect(TabularBenchmark.architecture(named: TabularBenchmark.name(of: architecture, in: .tinyS3), in: .tinyS3) == architecture)
+        }
+        for bad in ["", "none,none,none", "none,none,none,none,none", "none,none,none,max_pool_3x3", "none,,none,none", "none,none,none,none,"] {
+            #expect(TabularBenchmark.architecture(named: bad, in: .tinyS3) == nil, "\(bad)")
+        }
+    }
+
     /// In tiny-s3 `none` is an architecture's operation like any other: the
     /// genotype (and so the discretisation gap's network) derives it where it
     /// is strongest, as the tabular argmax does; DARTS spaces still pass it over.

@@ -173,6 +173,20 @@ public enum TabularBenchmark {
         return Array(result.indices).shuffled(using: &generator).prefix(sample).sorted().map { result[$0] }
     }
 
+    /// The architecture `name` spells (one operation per edge, comma
+    /// separated, as `name(of:in:)` writes it), or nil if it is not one of
+    /// the space's.
+    public static func architecture(named name: String, in space: SearchSpace) -> [Int]? {
+        let operations = name.split(separator: ",", omittingEmptySubsequences: false)
+        guard operations.count == space.normalOperations.count else { return nil }
+        var architecture: [Int] = []
+        for (edge, operation) in operations.enumerated() {
+            guard let index = space.normalOperations[edge].firstIndex(where: { $0.rawValue == operation }) else { return nil }
+            architecture.append(index)
+        }
+        return architecture
+    }
+
     public static func name(of architecture: [Int], in space: SearchSpace) -> String {
         architecture.enumerated().map { space.normalOperations[$0.offset][$0.element].rawValue }.joined(separator: ",")
     }
