@@ -42,7 +42,9 @@ struct Tabulate: ParsableCommand {
 
     func validate() throws {
         if sample != nil, !onlyArchitectures.isEmpty { throw ValidationError("--sample and --architecture choose the architectures two ways; give one") }
-        if onlyArchitectures.count == 1 { throw ValidationError("--architecture needs at least 2 architectures to rank, got 1") }
+        if !onlyArchitectures.isEmpty, Set(onlyArchitectures).count < 2 {
+            throw ValidationError("--architecture needs at least 2 different architectures to rank, got 1")
+        }
         if let sample, sample < 2 { throw ValidationError("--sample needs at least 2 architectures to rank, got \(sample)") }
         guard (1...20).contains(seeds) else { throw ValidationError("--seeds must be in 1…20, got \(seeds)") }
         guard (1...64).contains(parallelJobs) else { throw ValidationError("--jobs must be in 1…64, got \(parallelJobs)") }
@@ -56,7 +58,7 @@ struct Tabulate: ParsableCommand {
         var architectures: [[Int]]
         do { architectures = try TabularBenchmark.architectures(of: space, sample: sample) } catch { throw ValidationError("\(error)") }
         let chosen = try onlyArchitectures.map { name in
-            guard let architecture = TabularBenchmark.architecture(named: name, in: space), architectures.contains(architecture) else {
+            guard let architecture = TabularBenchmark.architecture(named: name, in: space) else {
                 throw ValidationError("--architecture \(name) is not an architecture of \(space.name): one of "
                                       + "\(space.normalOperations[0].map(\.rawValue).joined(separator: ", ")) per edge, \(space.normalOperations.count) edges, comma separated")
             }
