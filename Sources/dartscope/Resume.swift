@@ -71,11 +71,7 @@ struct Resume: ParsableCommand {
         }
         log("dartscope: resumed \(loaded.path) at step \(engine.step) (epoch \(engine.epoch))")
         engine.emitRunDescription()  // marks the resume in the metrics file
-        if !headless && isatty(STDOUT_FILENO) == 1 {
-            try runDashboard(engine: engine, theme: "dark", replay: nil, stepLimit: steps)
-        } else {
-            try HeadlessRun(engine: engine, replay: nil, stepLimit: steps, stopsWithParent: stopWithParent).run()
-        }
+        try runSearch(engine: engine, headless: headless, theme: "dark", replay: nil, stepLimit: steps, stopsWithParent: stopWithParent)
     }
 }
 

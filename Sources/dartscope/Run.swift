@@ -45,11 +45,7 @@ struct Run: ParsableCommand {
         }
         let engine = try makeEngine(config: config, metrics: metrics, freshRun: true)
         engine.emitRunDescription()
-        if !headless && isatty(STDOUT_FILENO) == 1 {
-            try runDashboard(engine: engine, theme: theme, replay: replay, stepLimit: steps)
-        } else {
-            try HeadlessRun(engine: engine, replay: replay, stepLimit: steps).run()
-        }
+        try runSearch(engine: engine, headless: headless, theme: theme, replay: replay, stepLimit: steps)
     }
 }
 
@@ -105,15 +101,31 @@ func makeEngine(config: SearchConfig, metrics: String?, freshRun: Bool) throws -
     return engine
 }
 
+/// Runs the search under the dashboard, or headless when asked to or when
+/// stdout is not a terminal (the ordinary pipe or CI case, silently) or the
+/// terminal cannot show it (no key input, `TERM=dumb`: said on stderr).
+func runSearch(engine: SearchEngine, headless: Bool, theme themeName: String, replay: JournalReplay?, stepLimit: Int?,
+               stopsWithParent: Bool = false) throws {
+    if !headless && isatty(STDOUT_FILENO) == 1 {
+        let theme: Theme
+        do { theme = try Theme.load(themeName) } catch { throw ValidationError("\(error)") }
+        let terminal: Terminal
+        do { terminal = try Terminal(theme: theme) } catch let unavailable {
+            log("dartscope: no dashboard: \(unavailable.reason); running headless")
+            return try HeadlessRun(engine: engine, replay: replay, stepLimit: stepLimit, stopsWithParent: stopsWithParent).run()
+        }
+        return try runDashboard(engine: engine, terminal: terminal, replay: replay, stepLimit: stepLimit)
+    }
+    try HeadlessRun(engine: engine, replay: replay, stepLimit: stepLimit, stopsWithParent: stopsWithParent).run()
+}
+
 /// Runs the engine on its own thread under the dashboard until the user quits.
-func runDashboard(engine: SearchEngine, theme name: String, replay: JournalReplay?, stepLimit: Int? = nil) throws {
-    let theme: Theme
-    do { theme = try Theme.load(name) } catch { throw ValidationError("\(error)") }
+private func runDashboard(engine: SearchEngine, terminal: Terminal, replay: JournalReplay?, stepLimit: Int?) throws {
     let runner = SearchRun(engine: engine, replay: replay, stepLimit: stepLimit)
     let counterfactual = ParentContinuation(store: runner.store)
     engine.addSink(counterfactual)
     SignalFlag.install()
-    let app = DashboardApp(connection: runner, theme: theme)
+    let app = DashboardApp(connection: runner, terminal: terminal)
     runner.start()
     app.run()
     counterfactual.stop()

@@ -86,13 +86,18 @@ final class TmuxSession {
         }
     }
 
-    init(arguments: [String]) throws {
+    /// `environment` (NAME=value words) overrides the clean terminal
+    /// environment; `input` redirects standard input. After dartscope
+    /// exits the pane shows its exit status and the terminal's modes.
+    init(arguments: [String], environment: [String] = [], input: String? = nil) throws {
         try Self.requireTmux()
         directory = NSTemporaryDirectory() + name
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // A clean terminal environment for the dashboard, whatever the test runner has.
-        let command = "env -u LINES -u COLUMNS -u NO_COLOR TERM=tmux-256color LANG=C.UTF-8 "
-            + ([Self.executable] + arguments).map { "'\($0)'" }.joined(separator: " ") + "; echo DASHBOARD-EXITED; sleep 120"
+        let command = (["env", "-u", "LINES", "-u", "COLUMNS", "-u", "NO_COLOR", "TERM=tmux-256color", "LANG=C.UTF-8"] + environment).joined(separator: " ")
+            + " " + ([Self.executable] + arguments).map { "'\($0)'" }.joined(separator: " ")
+            + (input.map { " < '\($0)'" } ?? "")
+            + "; echo DASHBOARD-EXITED status $?; echo modes $(stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo|icrnl|onlcr)$'); sleep 120"
         try tmux(["new-session", "-d", "-s", name, "-x", "160", "-y", "50", "-c", directory, command])
     }
 
@@ -103,6 +108,11 @@ final class TmuxSession {
     func tmux(_ arguments: [String], output: Bool = false) throws -> String {
         let result = try Spawn.run(["tmux"] + arguments, captureOutput: output)
         return result.output
+    }
+
+    /// The pseudo-terminal the pane runs on (for reading its modes with stty -F).
+    func paneTTY() -> String {
+        ((try? tmux(["display-message", "-p", "-t", name, "#{pane_tty}"], output: true)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func screen() -> String { (try? tmux(["capture-pane", "-t", name, "-p"], output: true)) ?? "" }
@@ -286,5 +296,57 @@ struct TmuxDashboardTests {
         #expect(screen.contains("DASHBOARD-EXITED"), "\(screen)")
         #expect(!screen.contains("softmax(α) normal"), "the dashboard's screen must be gone after quitting")
         #expect(screen.contains("Genotype(normal="))
+    }
+
+    // MARK: terminals the dashboard cannot or must not trust
+
+    @Test func flowControlIsOffSoControlSDoesNotFreezeTheScreen() throws {
+        let session = try TmuxSession(arguments: Self.search)
+        let running = session.waitFor { (TmuxSession.step($0) ?? 0) >= 16 && $0.contains("RUNNING") }
+        try #require(running.contains("RUNNING"), "\(running)")
+        let modes = try Spawn.run(["stty", "-F", session.paneTTY(), "-a"], captureOutput: true).output
+        #expect(modes.contains("-ixon"), "XON/XOFF is still on: \(modes)")
+        session.send("C-s")
+        let before = try #require(TmuxSession.step(session.waitFor(timeout: 1) { _ in false }))
+        let after = session.waitFor { (TmuxSession.step($0) ?? 0) > before }
+        #expect((TmuxSession.step(after) ?? 0) > before, "the screen stopped updating after C-s: \(after)")
+        session.send("C-q")
+    }
+
+    @Test func aDumbTerminalRunsHeadlessAndSaysWhy() throws {
+        let session = try TmuxSession(arguments: Self.search + ["--set", "search.epochs=1"], environment: ["TERM=dumb"])
+        let screen = session.waitFor { $0.contains("DASHBOARD-EXITED") }
+        #expect(screen.contains("no dashboard: TERM=dumb cannot place the cursor"), "\(screen)")
+        #expect(screen.contains("DASHBOARD-EXITED status 0"), "\(screen)")
+    }
+
+    @Test func standardInputThatIsNotATerminalRunsHeadlessAndSaysWhy() throws {
+        let session = try TmuxSession(arguments: Self.search + ["--set", "search.epochs=1"], input: "/dev/null")
+        let screen = session.waitFor { $0.contains("DASHBOARD-EXITED") }
+        #expect(screen.contains("no dashboard: standard input is not a terminal"), "\(screen)")
+        #expect(screen.contains("DASHBOARD-EXITED status 0"), "\(screen)")
+    }
+
+    @Test func anASCIILocaleDrawsASCIIStandInsForEveryOtherCharacter() throws {
+        let session = try TmuxSession(arguments: Self.search, environment: ["LANG=C", "LC_ALL=C"])
+        let screen = session.waitFor { (TmuxSession.step($0) ?? 0) >= 16 && $0.contains("lmax =") }
+        #expect(screen.contains("lmax ="), "\(screen)")
+        #expect(screen.contains("softmax(a) normal"), "\(screen)")
+        #expect(!screen.unicodeScalars.contains { !$0.isASCII }, "a non-ASCII character reached an ASCII terminal: \(screen)")
+    }
+
+    /// A fatal signal while the dashboard holds the terminal gives the shell
+    /// back its modes and its screen before the process dies. The runtime's
+    /// backtracer is off here: it treats a signal sent with kill as one it
+    /// can return from, where a real fault would come back.
+    @Test func aFatalSignalRestoresTheTerminalBeforeTheProcessDies() throws {
+        let session = try TmuxSession(arguments: Self.search + ["--set", "run.name=tmux-segv"], environment: ["SWIFT_BACKTRACE=enable=no"])
+        let running = session.waitFor { (TmuxSession.step($0) ?? 0) >= 16 && $0.contains("RUNNING") }
+        try #require(running.contains("RUNNING"), "\(running)")
+        _ = try Spawn.run(["/bin/sh", "-c", "pkill -SEGV -f '^\(TmuxSession.executable) .*run.name=tmux-segv'"], captureOutput: false)
+        let screen = session.waitFor { $0.contains("modes ") }
+        #expect(screen.contains("DASHBOARD-EXITED status 139"), "\(screen)")
+        #expect(screen.contains("modes icrnl onlcr icanon echo"), "the terminal was left raw: \(screen)")
+        #expect(!screen.contains("softmax(α) normal"), "the alternate screen was not left: \(screen)")
     }
 }

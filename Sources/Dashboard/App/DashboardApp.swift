@@ -22,9 +22,11 @@ public final class DashboardApp {
     public private(set) var uiTime: (cpu: Double, wall: Double) = (0, 0)
     var seenMessages = 0
 
-    public init(connection: SearchConnection, theme: Theme) {
+    /// Takes over a started terminal (see ``Terminal/init(theme:)`` for why
+    /// one may not start) and gives it back when ``run()`` returns.
+    public init(connection: SearchConnection, terminal: Terminal) {
         self.connection = connection
-        terminal = Terminal(theme: theme)
+        self.terminal = terminal
         layout = DashboardView(glyphs: terminal.glyphs, shaded: terminal.monochrome, rampSteps: terminal.colors >= 256 ? 12 : 5)
     }
 

@@ -7,18 +7,44 @@ public final class Terminal {
     public private(set) var theme: Theme
     public let colors: Int
     public let glyphs: Glyphs
+    /// The locale cannot encode anything beyond ASCII.
+    let asciiOnly: Bool
+    private let screen: OpaquePointer
     private var pairs: [[Int]: Int16] = [:]
 
-    /// Starts curses. `NO_COLOR` or a colourless terminal → monochrome; a
-    /// non-UTF-8 locale → ASCII glyphs.
-    public init(theme: Theme) {
+    /// Starts curses on this process's terminal, or says why it cannot: keys
+    /// come from standard input and the screen is standard output, so both
+    /// must be terminals, and terminfo must know how to place the cursor
+    /// (`TERM=dumb` cannot). `NO_COLOR` or a colourless terminal → monochrome;
+    /// a non-UTF-8 locale → ASCII glyphs, and every other character is drawn
+    /// as its ASCII stand-in.
+    public init(theme: Theme) throws(TerminalUnavailable) {
+        guard isatty(STDOUT_FILENO) == 1 else { throw TerminalUnavailable(reason: "standard output is not a terminal") }
+        guard isatty(STDIN_FILENO) == 1 else { throw TerminalUnavailable(reason: "standard input is not a terminal, so no key could be read") }
+        let termName = ProcessInfo.processInfo.environment["TERM"] ?? ""
+        guard !termName.isEmpty else { throw TerminalUnavailable(reason: "TERM is not set") }
         setlocale(LC_ALL, "")
         let codeset = String(cString: nl_langinfo(nl_item(CODESET)))
-        glyphs = codeset.uppercased().replacingOccurrences(of: "-", with: "") == "UTF8" ? .unicode : .ascii
+        asciiOnly = codeset.uppercased().replacingOccurrences(of: "-", with: "") != "UTF8"
+        glyphs = asciiOnly ? .ascii : .unicode
         use_tioctl(true)  // the terminal's own size wins over stale LINES/COLUMNS variables
-        initscr()
+        CrashRestore.saveShellModes()
+        // newterm, unlike initscr, returns instead of exiting when terminfo has no entry.
+        // Streams of their own on the two descriptors: C's stdout and stdin are shared mutable globals to Swift.
+        guard let output = fdopen(STDOUT_FILENO, "w"), let input = fdopen(STDIN_FILENO, "r"),
+              let screen = newterm(nil, output, input) else {
+            throw TerminalUnavailable(reason: "terminfo has no entry for TERM=\(termName)")
+        }
+        guard Self.hasCapability("cup") && tigetflag("hc") <= 0 else {
+            endwin()
+            delscreen(screen)
+            throw TerminalUnavailable(reason: "TERM=\(termName) cannot place the cursor, which a full-screen dashboard needs")
+        }
+        self.screen = screen
         cbreak()
         noecho()
+        Self.disableFlowControl()
+        CrashRestore.install()
         keypad(dartscope_stdscr(), true)
         curs_set(0)
         timeout(100)
@@ -30,6 +56,26 @@ public final class Terminal {
         }
         self.colors = colors
         self.theme = theme
+    }
+
+    /// Whether terminfo gives the current terminal this string capability
+    /// (tigetstr answers nil for absent, -1 for "not a string capability").
+    private static func hasCapability(_ name: String) -> Bool {
+        guard let value = tigetstr(name) else { return false }
+        return Int(bitPattern: value) != -1
+    }
+
+    /// Turns XON/XOFF off: with it on, `C-s` stops the terminal's output
+    /// and the dashboard looks frozen (only `C-q` thaws it), which is how
+    /// editors and btop treat the two keys too. cbreak leaves IXON alone, and
+    /// raw would also swallow `C-c`; def_prog_mode makes curses keep the
+    /// change when it restores the program's modes (after a suspend).
+    private static func disableFlowControl() {
+        var modes = termios()
+        guard tcgetattr(STDIN_FILENO, &modes) == 0 else { return }
+        modes.c_iflag &= ~tcflag_t(IXON | IXOFF)
+        _ = tcsetattr(STDIN_FILENO, TCSANOW, &modes)
+        def_prog_mode()
     }
 
     /// Monochrome when the theme or the terminal has no colour.
@@ -45,6 +91,7 @@ public final class Terminal {
     /// Restores the terminal (idempotent).
     public func end() {
         if isendwin() == false { endwin() }
+        CrashRestore.uninstall()
     }
 
     /// Copies the grid to the screen, one attribute run at a time.
@@ -57,7 +104,8 @@ public final class Terminal {
                 var run: [wchar_t] = []
                 let start = x
                 while x < grid.width && grid[x, y].style == style {
-                    for scalar in grid[x, y].character.unicodeScalars.prefix(1) { run.append(wchar_t(bitPattern: scalar.value)) }
+                    let character = asciiOnly ? grid[x, y].character.asciiStandIn : grid[x, y].character
+                    for scalar in character.unicodeScalars.prefix(1) { run.append(wchar_t(bitPattern: scalar.value)) }
                     x += 1
                 }
                 run.append(0)
@@ -127,6 +175,13 @@ public final class Terminal {
         default: return UnicodeScalar(UInt32(character)).map { .character(Character($0)) }
         }
     }
+}
+
+/// Why the dashboard cannot draw on this process's terminal; the caller
+/// runs headless instead and says so.
+public struct TerminalUnavailable: Error, CustomStringConvertible {
+    public let reason: String
+    public var description: String { reason }
 }
 
 public enum Key: Equatable, Sendable {
