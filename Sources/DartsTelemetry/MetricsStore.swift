@@ -117,7 +117,10 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
         return changes
     }
 
-    public init(stepHistory: Int = 2000) {
+    /// The recent steps the dashboard's curves draw.
+    public static let defaultStepHistory = 2000
+
+    public init(stepHistory: Int = MetricsStore.defaultStepHistory) {
         steps = RingBuffer(capacity: stepHistory)
     }
 

@@ -1,4 +1,5 @@
 @testable import DartsEngine
+import DartsTelemetry
 import Foundation
 import Testing
 
@@ -14,6 +15,30 @@ struct SearchEngineTests {
         let (c, recordC) = try EngineFixture.engine(EngineFixture.config(seed: 6))
         while !c.isFinished { c.runStep() }
         #expect(recordC.comparable() != recordA.comparable(), "different seeds gave identical runs")
+    }
+
+    /// The history a snapshot carries (and every manifest rewrites) keeps
+    /// the newest steps the dashboard can draw and a bounded number of the
+    /// other events, however long the run.
+    @Test func theRememberedHistoryIsBoundedAndKeepsTheNewestEvents() throws {
+        let (engine, _) = try EngineFixture.engine(EngineFixture.config(epochs: 1))
+        let steps = SearchEngine.historyLimit + 300
+        let others = SearchEngine.otherHistoryLimit + 300
+        for index in 0..<max(steps, others) {
+            engine.state.step = index
+            if index < steps {
+                engine.emit(.step(StepMetrics(trainLoss: 1, trainAccuracy: 0.5, validLoss: 1, validAccuracy: 0.5, learningRate: 0.1,
+                                              gradientNorm: 1, clipFactor: 1, stepTime: 0.01)))
+            }
+            if index < others { engine.emit(.snapshot(SnapshotWritten(name: "s\(index)", command: "test"))) }
+        }
+        let remembered = engine.history.filter { $0.type == StepMetrics.type }
+        #expect(remembered.count == SearchEngine.historyLimit)
+        #expect(remembered.first?.step == steps - SearchEngine.historyLimit && remembered.last?.step == steps - 1)
+        #expect(SearchEngine.historyLimit == MetricsStore.defaultStepHistory, "steps the dashboard cannot draw would be kept")
+        let rest = engine.history.filter { $0.type != StepMetrics.type }
+        #expect(rest.count == SearchEngine.otherHistoryLimit)
+        #expect(rest.first?.step == others - SearchEngine.otherHistoryLimit && rest.last?.step == others - 1)
     }
 
     @Test func weightAndArchitectureStepsMoveTheParameters() throws {

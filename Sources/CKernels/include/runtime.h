@@ -1,7 +1,7 @@
 #ifndef DARTSCOPE_RUNTIME_H
 #define DARTSCOPE_RUNTIME_H
 
-/// The two pieces of the C runtime the engine's thread pool and allocator
+/// The pieces of the C runtime the engine's thread pool and allocator
 /// tuning need that Swift's Glibc module does not expose.
 
 /* Not `#if defined(__GLIBC__)`: that macro comes from a libc header, and
@@ -29,6 +29,14 @@ static inline int dk_set_allocator_thresholds(int mmap_threshold, int trim_thres
 #else
     (void)mmap_threshold; (void)trim_threshold; (void)top_pad;
     return 0;
+#endif
+}
+
+/// Returns the free pages of every glibc arena to the kernel (malloc_trim);
+/// a no-op elsewhere.
+static inline void dk_release_free_memory(void) {
+#if defined(M_TRIM_THRESHOLD)
+    malloc_trim(0);
 #endif
 }
 

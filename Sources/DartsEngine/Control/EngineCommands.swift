@@ -142,6 +142,7 @@ extension SearchEngine {
         for old in automatic.dropLast(keep) {
             try? FileManager.default.removeItem(atPath: directory + "/" + old)
         }
+        AllocatorTuning.releaseFreedMemory()
     }
 }
 

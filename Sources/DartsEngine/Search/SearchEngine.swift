@@ -49,7 +49,10 @@ public final class SearchEngine {
     public var divergence: String? { state.divergence }
     public var journal: [JournalEntry] { state.journal }
     public var history: [TelemetryEvent] { state.history }
-    static let historyLimit = 4000
+    /// As many steps as the dashboard's store draws: a snapshot's history
+    /// only refills that store, so older steps would be rewritten into every
+    /// manifest and never shown.
+    static let historyLimit = MetricsStore.defaultStepHistory
     /// Remembered events other than steps: some 500 epochs of epoch ends, α and eigenvalues.
     static let otherHistoryLimit = 2000
     var sinks: [MetricsSink] = []

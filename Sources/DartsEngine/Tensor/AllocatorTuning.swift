@@ -32,4 +32,15 @@ public enum AllocatorTuning {
     public static func keepFreedBlocks() -> Bool {
         dk_set_allocator_thresholds(mmapThreshold, trimThreshold, topPad) == 1
     }
+
+    /// Hands every free page back to the kernel, once in a while rather than
+    /// after every step. The one place that calls it is the epoch end, after
+    /// the snapshot: encoding the manifest builds megabytes of short-lived
+    /// JSON among the run's long-lived allocations, and with trimming off
+    /// glibc kept each epoch's new high-water mark, so RSS crept up epoch by
+    /// epoch (Benchmarks/soak.py measured it). The next step faults its
+    /// buffers in again once — one step in an epoch.
+    public static func releaseFreedMemory() {
+        dk_release_free_memory()
+    }
 }
