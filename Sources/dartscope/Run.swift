@@ -109,12 +109,8 @@ func runSearch(engine: SearchEngine, headless: Bool, theme themeName: String, re
     if !headless && isatty(STDOUT_FILENO) == 1 {
         let theme: Theme
         do { theme = try Theme.load(themeName) } catch { throw ValidationError("\(error)") }
-        let terminal: Terminal
-        do { terminal = try Terminal(theme: theme) } catch let unavailable {
-            log("dartscope: no dashboard: \(unavailable.reason); running headless")
-            return try HeadlessRun(engine: engine, replay: replay, stepLimit: stepLimit, stopsWithParent: stopsWithParent).run()
-        }
-        return try runDashboard(engine: engine, terminal: terminal, replay: replay, stepLimit: stepLimit)
+        do { return try runDashboard(engine: engine, terminal: try Terminal(theme: theme), replay: replay, stepLimit: stepLimit) }
+        catch let unavailable as TerminalUnavailable { log("dartscope: no dashboard: \(unavailable.reason); running headless") }
     }
     try HeadlessRun(engine: engine, replay: replay, stepLimit: stepLimit, stopsWithParent: stopsWithParent).run()
 }

@@ -307,7 +307,8 @@ struct TmuxDashboardTests {
         let modes = try Spawn.run(["stty", "-F", session.paneTTY(), "-a"], captureOutput: true).output
         #expect(modes.contains("-ixon"), "XON/XOFF is still on: \(modes)")
         session.send("C-s")
-        let before = try #require(TmuxSession.step(session.waitFor(timeout: 1) { _ in false }))
+        Thread.sleep(forTimeInterval: 1)  // long enough for a frozen output to show as a stalled counter
+        let before = try #require(TmuxSession.step(session.screen()))
         let after = session.waitFor { (TmuxSession.step($0) ?? 0) > before }
         #expect((TmuxSession.step(after) ?? 0) > before, "the screen stopped updating after C-s: \(after)")
         session.send("C-q")

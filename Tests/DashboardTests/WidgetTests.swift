@@ -1,4 +1,4 @@
-import Dashboard
+@testable import Dashboard
 import Foundation
 import DartsEngine
 import Testing
@@ -149,6 +149,23 @@ extension MetricsSnapshot {
 
 /// Every parameter a producer declares live must be discoverable: in the help
 /// overlay, and in the generated configuration reference.
+/// What an ASCII-only terminal is sent: one character for each, so a
+/// column never moves, with the answers a reader would expect.
+@Suite("ASCII stand-ins")
+struct ASCIIStandInTests {
+    @Test func knownCharactersGetTheirStandInAndTheRestAQuestionMark() {
+        let drawn = String("λmax α→β · Λ ─│╭█ 漢 x".map(\.asciiStandIn))
+        #expect(drawn == "lmax a>b . L -|+# ? x")
+    }
+
+    @Test func everyStandInIsOneASCIICharacter() {
+        for scalar in (0x370...0x3FF).compactMap(Unicode.Scalar.init) + (0x2190...0x25FF).compactMap(Unicode.Scalar.init) {
+            let standIn = Character(scalar).asciiStandIn
+            #expect(standIn.isASCII && standIn.unicodeScalars.count == 1, "\(scalar) → \(standIn)")
+        }
+    }
+}
+
 @Suite("every live parameter is documented")
 struct LiveParameterDocumentationTests {
     @Test func helpOverlayListsEveryLiveParameter() {

@@ -13,7 +13,7 @@ import Foundation
 enum CrashRestore {
     private static let signals: [Int32] = [SIGILL, SIGTRAP, SIGABRT, SIGSEGV, SIGBUS, SIGFPE]
     nonisolated(unsafe) private static var shellModes = termios()
-    nonisolated(unsafe) private static var previous: [sigaction] = Array(repeating: sigaction(), count: 6)
+    nonisolated(unsafe) private static var previous: [sigaction] = Array(repeating: sigaction(), count: signals.count)
     nonisolated(unsafe) private static var installed = false
 
     private static let restoreAndChain: @convention(c) (Int32) -> Void = { signal in

@@ -9,7 +9,6 @@ public final class Terminal {
     public let glyphs: Glyphs
     /// The locale cannot encode anything beyond ASCII.
     let asciiOnly: Bool
-    private let screen: OpaquePointer
     private var pairs: [[Int]: Int16] = [:]
 
     /// Starts curses on this process's terminal, or says why it cannot: keys
@@ -40,7 +39,6 @@ public final class Terminal {
             delscreen(screen)
             throw TerminalUnavailable(reason: "TERM=\(termName) cannot place the cursor, which a full-screen dashboard needs")
         }
-        self.screen = screen
         cbreak()
         noecho()
         Self.disableFlowControl()
