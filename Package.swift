@@ -60,3 +60,13 @@ let package = Package(
         .testTarget(name: "DartsReportTests", dependencies: ["DartsReport", "DartsTelemetry"]),
     ]
 )
+
+// libFuzzer targets for the readers of untrusted files, built only by
+// scripts/fuzz.sh (which sets DARTSCOPE_FUZZ and the sanitizer flags): an
+// executable whose entry point is libFuzzer's, not part of a normal build.
+if Context.environment["DARTSCOPE_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzSupport", path: "Fuzz/Support"))
+    for reader in ["SafeTensors", "Manifest", "IDX"] {
+        package.targets.append(.executableTarget(name: "Fuzz\(reader)", dependencies: ["DartsEngine", "FuzzSupport"], path: "Fuzz/\(reader)"))
+    }
+}
