@@ -59,9 +59,12 @@ struct Resume: ParsableCommand {
         } catch let error as ConfigError {
             throw ValidationError(error.description)
         }
-        let engine = try makeEngine(config: config, metrics: metrics, freshRun: name != nil)
+        let engine = try makeEngine(config: config)
+        do { try engine.restore(loaded) } catch { throw ValidationError("\(error)") }
+        // Only a snapshot that restored touches the run folder; the live
+        // overrides (already validated above) are then journaled in it.
+        try attachRunFiles(to: engine, config: config, metrics: metrics, freshRun: name != nil)
         do {
-            try engine.restore(loaded)
             for override in overrides {
                 let parts = override.split(separator: "=", maxSplits: 1).map(String.init)
                 if parts.count == 2, !Self.structuralButResumable.contains(parts[0]) { try engine.apply(.set(key: parts[0], value: ConfigValue.parse(parts[1]))) }

@@ -43,7 +43,8 @@ struct Run: ParsableCommand {
             do { replay = JournalReplay(try JournalReplay.load(path: journal, warn: log)) } catch { throw ValidationError("\(error)") }
             if !overrides.contains(where: { $0.hasPrefix("run.name=") }) { config.runName += "-replay" }
         }
-        let engine = try makeEngine(config: config, metrics: metrics, freshRun: true)
+        let engine = try makeEngine(config: config)
+        try attachRunFiles(to: engine, config: config, metrics: metrics, freshRun: true)
         engine.emitRunDescription()
         try runSearch(engine: engine, headless: headless, theme: theme, replay: replay, stepLimit: steps)
     }
@@ -77,14 +78,20 @@ func loadDataset(for config: SearchConfig) throws -> Dataset {
     }
 }
 
-/// Builds the engine for a config with the run folder's files attached:
-/// runs/NAME/{metrics.jsonl, journal.jsonl, snapshots/}.
-func makeEngine(config: SearchConfig, metrics: String?, freshRun: Bool) throws -> SearchEngine {
+/// Builds the engine for a config; nothing is written until
+/// ``attachRunFiles(to:config:metrics:freshRun:)``, so a resume can refuse a
+/// snapshot before it touches the run folder.
+func makeEngine(config: SearchConfig) throws -> SearchEngine {
     let dataset = try loadDataset(for: config)
-    let engine: SearchEngine
-    do { engine = try SearchEngine(config: config, dataset: dataset) } catch let error as ConfigError {
+    do { return try SearchEngine(config: config, dataset: dataset) } catch let error as ConfigError {
         throw ValidationError(error.description)
     }
+}
+
+/// Attaches the run folder's files to the engine —
+/// runs/NAME/{metrics.jsonl, journal.jsonl, snapshots/} — after removing
+/// what a killed process left, and announces the run.
+func attachRunFiles(to engine: SearchEngine, config: SearchConfig, metrics: String?, freshRun: Bool) throws {
     let directory = "runs/\(config.runName)"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     engine.snapshotDirectory = directory + "/snapshots"
@@ -97,8 +104,8 @@ func makeEngine(config: SearchConfig, metrics: String?, freshRun: Bool) throws -
     if writer.droppedTornBytes > 0 { log("dartscope: \(path): dropped its torn last line (\(writer.droppedTornBytes) bytes a killed process left)") }
     writer.include = JSONLinesWriter.decimating([AlignmentMetrics.type], every: config.alignmentEvery)
     engine.addSink(writer)
+    let dataset = engine.dataset
     log("dartscope: \(config.runName): \(config.space) on \(dataset.name) (\(dataset.count) images, \(engine.stepsPerEpoch) steps/epoch, \(config.epochs) epochs), C=\(config.initialChannels), \(config.layers) cells, \(engine.supernet.parameters.weightCount) weights; OpenBLAS \(blasCoreName); run folder \(directory)")
-    return engine
 }
 
 /// Runs the search under the dashboard, or headless when asked to or when

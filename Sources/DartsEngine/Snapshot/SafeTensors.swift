@@ -18,6 +18,15 @@ public enum SafeTensors {
             }
         }
 
+        /// Whether every value is finite (integers always are).
+        var isFinite: Bool {
+            switch self {
+            case .float32(let v): v.allSatisfy(\.isFinite)
+            case .float64(let v): v.allSatisfy(\.isFinite)
+            case .int64: true
+            }
+        }
+
         var byteCount: Int {
             switch self {
             case .float32(let v): v.count * 4

@@ -77,17 +77,25 @@ public struct LoadedSnapshot {
         guard crc == record.crc32 else {
             throw SnapshotError.damaged(path: filePath, reason: String(format: "crc32 %08x, the manifest says %08x (corrupted)", crc, record.crc32))
         }
-        do {
-            return try SafeTensors.decode(data).entries
-        } catch {
+        let entries: [String: SafeTensors.Entry]
+        do { entries = try SafeTensors.decode(data).entries } catch {
             throw SnapshotError.damaged(path: filePath, reason: "\(error)")
         }
+        // The divergence guard never lets a non-finite value into a snapshot,
+        // so one here is damage, not a state to resume or export.
+        if let poisoned = entries.values.filter({ !$0.data.isFinite }).map(\.name).min() {
+            throw SnapshotError.damaged(path: filePath, reason: "\(poisoned) holds a non-finite value (NaN or ±∞)")
+        }
+        return entries
     }
 
     /// softmax(α) of the snapshot's α matrices (`alphas_normal`, then
     /// `alphas_reduce` when the space has one).
     public func mixingWeights() throws -> [[[Double]]] {
-        try ["alphas_normal", "alphas_reduce"].compactMap { name -> [[Double]]? in
+        guard model["alphas_normal"] != nil else {
+            throw SnapshotError.damaged(path: path + "/" + SnapshotFile.model, reason: "no alphas_normal (every space has a normal cell)")
+        }
+        return try ["alphas_normal", "alphas_reduce"].compactMap { name -> [[Double]]? in
             guard let entry = model[name] else { return nil }
             guard case .float32(let values) = entry.data, entry.shape.count == 2 else {
                 throw SnapshotError.damaged(path: path, reason: "\(name) is not a float matrix")
