@@ -37,6 +37,9 @@ let package = Package(
             name: "Dashboard",
             dependencies: ["DartsTelemetry", "CNCurses"]
         ),
+        // A search in another process: a PyTorch probe over a socket
+        // (`dartscope attach`), or a metrics file (`dartscope view`).
+        .target(name: "DartsRemote", dependencies: ["DartsTelemetry"]),
         // Reading metrics files back: run summaries, experiment tables, SVG figures.
         .target(name: "DartsReport", dependencies: ["DartsTelemetry"]),
         .executableTarget(
@@ -45,6 +48,7 @@ let package = Package(
                 "DartsEngine",
                 "Dashboard",
                 "DartsReport",
+                "DartsRemote",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,6 +62,9 @@ let package = Package(
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "DartsTelemetry", "DartsEngine"]),
         .testTarget(name: "DartsTelemetryTests", dependencies: ["DartsTelemetry"]),
         .testTarget(name: "DartsReportTests", dependencies: ["DartsReport", "DartsTelemetry"]),
+        // The probe's own words (recorded by probe/tests/record_session.py) must decode here.
+        .testTarget(name: "DartsRemoteTests", dependencies: ["DartsRemote", "DartsTelemetry"],
+                    resources: [.copy("Fixtures/probe_session.jsonl")]),
     ]
 )
 

@@ -52,6 +52,10 @@ public struct MetricsSnapshot: Sendable {
     /// changes, whose curves the dashboard draws faintly under the fork's.
     public var parent: ParentRun?
 
+    /// Where the metrics come from when that is not this process: an
+    /// attached probe or a metrics file (nil for the in-process engine).
+    public var source: RemoteSource?
+
     /// An empty snapshot (what the store holds before the first report).
     public init() {}
 
@@ -219,10 +223,12 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
     }
 
     /// Producer-side updates that are not metric events.
-    public func update(state: RunState? = nil, values: [String: ConfigValue]? = nil, snapshots: [String]? = nil, message: String? = nil) {
+    public func update(state: RunState? = nil, values: [String: ConfigValue]? = nil, snapshots: [String]? = nil, message: String? = nil,
+                       source: RemoteSource? = nil) {
         lock.lock()
         defer { lock.unlock() }
         changes += 1
+        if let source { current.source = source }
         if let state { current.state = state }
         if let values { current.values = values }
         if let snapshots { current.snapshots = snapshots }

@@ -6,6 +6,8 @@ public enum RunState: String, Sendable, Codable {
     case stopped = "STOPPED"
     case finished = "FINISHED"
     case diverged = "DIVERGED"
+    /// An attached dashboard lost its probe and is retrying.
+    case disconnected = "DISCONNECTED"
 }
 
 /// A fixed-capacity buffer that keeps the newest elements.

@@ -25,6 +25,6 @@ struct DartScope: ParsableCommand {
         commandName: "dartscope",
         abstract: "Watch differentiable architecture search collapse, live.",
         subcommands: [Run.self, Resume.self, GenotypeCommand.self, Export.self, ConfigCommand.self, Tabulate.self, HessianCommand.self,
-                      ExperimentCommand.self, ReportCommand.self, Bench.self],
+                      ExperimentCommand.self, ReportCommand.self, AttachCommand.self, ViewCommand.self, Bench.self],
         defaultSubcommand: Run.self)
 }

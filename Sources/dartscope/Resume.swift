@@ -86,7 +86,7 @@ struct GenotypeCommand: ParsableCommand {
     var snapshot: String
 
     func run() throws {
-        do { print(try LoadedSnapshot(path: snapshot).derivedGenotype()) } catch { throw ValidationError("\(error)") }
+        do { print(try SnapshotArchitecture(path: snapshot).genotype) } catch { throw ValidationError("\(error)") }
     }
 }
 
@@ -102,16 +102,10 @@ struct Export: ParsableCommand {
 
     func run() throws {
         guard format == "dot" || format == "json" else { throw ValidationError("unknown format '\(format)': expected dot or json") }
-        let loaded: LoadedSnapshot
-        let genotype: Genotype
-        let mixing: [[[Double]]]
-        do {
-            loaded = try LoadedSnapshot(path: snapshot)
-            genotype = try loaded.derivedGenotype()
-            mixing = try loaded.mixingWeights()
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        let loaded: SnapshotArchitecture
+        do { loaded = try SnapshotArchitecture(path: snapshot) } catch { throw ValidationError("\(error)") }
+        let genotype = loaded.genotype
+        let mixing = loaded.mixing
         if format == "dot" {
             print(genotype.dot)
         } else {

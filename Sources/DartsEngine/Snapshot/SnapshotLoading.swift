@@ -18,24 +18,11 @@ public struct LoadedSnapshot {
     /// Reads the snapshot folder at `path` (or the folder holding the given
     /// manifest or safetensors file).
     public init(path given: String) throws {
-        var path = given
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw SnapshotError.notFound(given, available: [])
-        }
-        if !isDirectory.boolValue { path = (path as NSString).deletingLastPathComponent }
-        self.path = path
-
+        let (folder, manifestData, object) = try Self.readManifest(at: given)
+        path = folder
         let manifestPath = path + "/" + SnapshotFile.manifest
-        // Bounded before it is read: the state's history is bounded, so a giant is no manifest of ours.
-        if let size = (try? FileManager.default.attributesOfItem(atPath: manifestPath))?[.size] as? Int, size > SnapshotManifest.maximumBytes {
-            throw SnapshotError.damaged(path: manifestPath, reason: "\(size) bytes, more than a manifest's \(SnapshotManifest.maximumBytes)")
-        }
-        guard let manifestData = FileManager.default.contents(atPath: manifestPath) else {
-            throw SnapshotError.foreign(path: path, reason: "no \(SnapshotFile.manifest)")
-        }
-        guard let object = try? JSONSerialization.jsonObject(with: manifestData) as? [String: Any] else {
-            throw SnapshotError.damaged(path: manifestPath, reason: "the manifest is not valid JSON (truncated?)")
+        if object["format"] as? String == ProbeSnapshotManifest.formatName {
+            throw SnapshotError.foreign(path: manifestPath, reason: "it is a probe's snapshot of a PyTorch search: `dartscope genotype` and `export` read it; resume and hessian need a snapshot of dartscope's own engine")
         }
         guard object["format"] as? String == SnapshotManifest.formatName else {
             throw SnapshotError.foreign(path: manifestPath, reason: "its format field is \(object["format"].map { "\($0)" } ?? "missing"), expected \(SnapshotManifest.formatName)")
@@ -51,15 +38,39 @@ public struct LoadedSnapshot {
             throw SnapshotError.damaged(path: manifestPath, reason: "manifest fields do not decode: \(error)")
         }
 
-        model = try Self.verified(SnapshotFile.model, in: path, manifest: manifest)
-        optimizer = try Self.verified(SnapshotFile.optimizer, in: path, manifest: manifest)
+        model = try Self.verified(SnapshotFile.model, in: path, records: manifest.files)
+        optimizer = try Self.verified(SnapshotFile.optimizer, in: path, records: manifest.files)
+    }
+
+    /// The snapshot folder of `given` (a folder, or a file inside one), its
+    /// manifest's bytes and their JSON object — the manifest's size bounded
+    /// before it is read, whichever writer it claims.
+    static func readManifest(at given: String) throws -> (folder: String, data: Data, object: [String: Any]) {
+        var path = given
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw SnapshotError.notFound(given, available: [])
+        }
+        if !isDirectory.boolValue { path = (path as NSString).deletingLastPathComponent }
+        let manifestPath = path + "/" + SnapshotFile.manifest
+        // Bounded before it is read: the state's history is bounded, so a giant is no manifest of ours.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: manifestPath))?[.size] as? Int, size > SnapshotManifest.maximumBytes {
+            throw SnapshotError.damaged(path: manifestPath, reason: "\(size) bytes, more than a manifest's \(SnapshotManifest.maximumBytes)")
+        }
+        guard let data = FileManager.default.contents(atPath: manifestPath) else {
+            throw SnapshotError.foreign(path: path, reason: "no \(SnapshotFile.manifest)")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw SnapshotError.damaged(path: manifestPath, reason: "the manifest is not valid JSON (truncated?)")
+        }
+        return (path, data, object)
     }
 
     /// A tensor file of the snapshot, after checking its size and crc32
-    /// against the manifest.
-    private static func verified(_ file: String, in path: String, manifest: SnapshotManifest) throws -> [String: SafeTensors.Entry] {
+    /// against the manifest's record of it.
+    static func verified(_ file: String, in path: String, records: [String: SnapshotManifest.FileRecord]) throws -> [String: SafeTensors.Entry] {
         let filePath = path + "/" + file
-        guard let record = manifest.files[file] else {
+        guard let record = records[file] else {
             throw SnapshotError.damaged(path: path, reason: "the manifest lists no checksum for \(file)")
         }
         // The size first, from the file system: a replaced or sparse giant is
@@ -92,28 +103,22 @@ public struct LoadedSnapshot {
     /// softmax(α) of the snapshot's α matrices (`alphas_normal`, then
     /// `alphas_reduce` when the space has one).
     public func mixingWeights() throws -> [[[Double]]] {
-        guard model["alphas_normal"] != nil else {
-            throw SnapshotError.damaged(path: path + "/" + SnapshotFile.model, reason: "no alphas_normal (every space has a normal cell)")
+        try Self.mixingWeights(["alphas_normal", "alphas_reduce"], in: model, path: path)
+    }
+
+    /// softmax(α) of the named matrices (the first, the normal cell's, must
+    /// exist; later ones are skipped when absent).
+    static func mixingWeights(_ names: [String], in model: [String: SafeTensors.Entry], path: String) throws -> [[[Double]]] {
+        guard let first = names.first, model[first] != nil else {
+            throw SnapshotError.damaged(path: path + "/" + SnapshotFile.model, reason: "no \(names.first ?? "α") (every space has a normal cell)")
         }
-        return try ["alphas_normal", "alphas_reduce"].compactMap { name -> [[Double]]? in
+        return try names.compactMap { name -> [[Double]]? in
             guard let entry = model[name] else { return nil }
             guard case .float32(let values) = entry.data, entry.shape.count == 2 else {
                 throw SnapshotError.damaged(path: path, reason: "\(name) is not a float matrix")
             }
             return softmaxRows(Tensor(shape: entry.shape, scalars: values))
         }
-    }
-
-    /// The genotype the snapshot's α derives in its search space.
-    public func derivedGenotype() throws -> Genotype {
-        guard let space = SearchSpace.named(config.space) else {
-            throw SnapshotError.incompatible("unknown search space \(config.space)")
-        }
-        let mixing = try mixingWeights()
-        guard !mixing.isEmpty, mixing[0].count == space.topology.edgeCount, mixing[0].first?.count == space.operationsPerEdge else {
-            throw SnapshotError.damaged(path: path, reason: "α does not fit the \(space.name) space")
-        }
-        return Genotype(space: space, mixing: mixing)
     }
 
     /// The names of the snapshots in a run's snapshot folder, oldest first.

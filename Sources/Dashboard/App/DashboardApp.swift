@@ -65,7 +65,7 @@ public final class DashboardApp {
                 for effect in input.handle(key, snapshot) where !quitting { perform(effect, snapshot) }
             }
             viewChanged = !keys.isEmpty
-            if SignalFlag.received { quit(snapshotFirst: true) }
+            if SignalFlag.received { quit(snapshotFirst: snapshot.source == nil) }  // a remote search is left as it is
         }
     }
 

@@ -8,6 +8,8 @@ public struct ViewState: Sendable {
         case command(String)
         case editing(key: String, text: String)
         case confirmQuit
+        /// `:stop`: ending the search (of an attached probe, too) is confirmed.
+        case confirmStop
         case help
     }
 
@@ -61,10 +63,15 @@ public struct DashboardView {
         parameterPanel(&grid, s, view, Rect(x: rightX, y: used, width: rightWidth, height: height - 1 - used))
         statusLine(&grid, s, view, y: height - 1, width: width)
         if view.mode == .help { helpOverlay(&grid, s, width: width, height: height) }
-        if view.mode == .confirmQuit {
-            let text = s.state == .diverged
+        if view.mode == .confirmQuit || view.mode == .confirmStop {
+            let text = switch (view.mode, s.source?.kind) {
+            case (.confirmStop, _): " Stop the search? It ends for good (snapshots stay). [y] / [c]ancel "
+            case (_, .probe?): " Detach? The search goes on (:stop ends it). [y] / [c]ancel "
+            case (_, .metricsFile?): " Close the viewer? [y] / [c]ancel "
+            default: s.state == .diverged
                 ? " Diverged: quit without a snapshot (:rollback goes on)? [y] / [c]ancel "
                 : " Quit: take a snapshot first? [y]es / [n]o / [c]ancel "
+            }
             grid.box(Rect(x: (width - text.count) / 2 - 1, y: height / 2 - 1, width: text.count + 2, height: 3), glyphs: glyphs)
             grid.write(text, x: (width - text.count) / 2, y: height / 2, style: CellStyle(.warning, bold: true))
         }
@@ -84,7 +91,7 @@ public struct DashboardView {
         case .running: triggered ? .warning : .good
         case .paused, .stepping: .warning
         case .stopped, .finished: .dim
-        case .diverged: .bad
+        case .diverged, .disconnected: .bad
         }
         let lambdaOn = s.flag("lambda.enabled")
         let lambda = " " + (lambdaOn
@@ -96,6 +103,9 @@ public struct DashboardView {
         let epochs = s.run.epochs
         let runName = s.text("run.name") ?? s.run.runName
         var x = grid.write("dartscope ", x: 0, y: 0, style: CellStyle(.title, bold: true), maxWidth: rightX)
+        if let source = s.source {
+            x += grid.write("[\(source.label)] ", x: x, y: 0, style: CellStyle(.accent), maxWidth: rightX - x)
+        }
         x += grid.write("\(runName) · \(s.run.space) · \(s.run.dataset) · epoch \(min(s.epoch + 1, epochs))/\(epochs) step \(s.step)/\(s.totalSteps) ",
                         x: x, y: 0, style: CellStyle(.text), maxWidth: rightX - x)
         let rate = (s.stepsPerSecond.isFinite ? String(format: "%.2f steps/s", s.stepsPerSecond) : "– steps/s")
@@ -283,7 +293,7 @@ public struct DashboardView {
         "",
         ":set KEY VALUE     change a live parameter (:set lambda.value 0.3)",
         ":snapshot NAME     :rollback NAME     :fork NAME     :theme NAME",
-        ":export genotype|dot|metrics FILE     :help     :quit",
+        ":export genotype|dot|metrics FILE     :help     :quit     :stop",
     ]
 
     /// The keys and commands, then every live parameter `:set` accepts —

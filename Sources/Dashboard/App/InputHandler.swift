@@ -37,11 +37,16 @@ public struct InputHandler: Sendable {
         case .confirmQuit:
             view.mode = .normal
             switch key {
-            // A diverged run writes no snapshot (the overlay says so): y quits as n does.
-            case .character("y"), .character("Y"): return [.quit(snapshotFirst: s.state != .diverged)]
+            // A diverged run writes no snapshot (the overlay says so): y quits as n
+            // does; so does detaching from a probe or closing a viewer.
+            case .character("y"), .character("Y"): return [.quit(snapshotFirst: s.state != .diverged && s.source == nil)]
             case .character("n"), .character("N"): return [.quit(snapshotFirst: false)]
             default: return []
             }
+        case .confirmStop:
+            view.mode = .normal
+            if key == .character("y") || key == .character("Y") { return send(.stop, s) }
+            return []
         case .command(let text):
             let handler = self  // completion reads a copy: it only looks
             guard let line = editLine(key, text: text, history: true, completion: { handler.complete($0, s) }, update: { .command($0) }) else {
@@ -96,7 +101,7 @@ public struct InputHandler: Sendable {
         let words = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         let candidates: [String]
         if words.count <= 1 {
-            candidates = ["set", "snapshot", "rollback", "fork", "theme", "export", "help", "quit"].filter { $0.hasPrefix(words.first ?? "") }
+            candidates = ["set", "snapshot", "rollback", "fork", "theme", "export", "help", "quit", "stop"].filter { $0.hasPrefix(words.first ?? "") }
         } else if words.count == 2 && words[0] == "set" {
             candidates = s.run.liveParameters.map(\.key).filter { $0.hasPrefix(words[1]) }.map { "set " + $0 }
         } else if words.count == 2 && words[0] == "theme" {
@@ -114,13 +119,13 @@ public struct InputHandler: Sendable {
     mutating func normalKey(_ key: Key, _ s: MetricsSnapshot) -> [InputEffect] {
         let live = s.run.liveParameters
         switch key {
-        case .character(" "): return send(s.state == .paused || s.state == .stepping ? .resume : .pause)
-        case .character("n"): return send(.step(count: 1))
-        case .character("N"): return send(.stepEpoch)
-        case .character("s"): return send(.snapshot(name: "manual-step\(s.step)"))
-        case .character("l"): return send(.set(key: "lambda.enabled", value: .flag(!s.flag("lambda.enabled"))))
-        case .character("+"): return send(.set(key: "lambda.value", value: .real(max(s.real("lambda.value") ?? 0, 1e-3) * 2)))
-        case .character("-"): return send(.set(key: "lambda.value", value: .real((s.real("lambda.value") ?? 0) / 2)))
+        case .character(" "): return send(s.state == .paused || s.state == .stepping ? .resume : .pause, s)
+        case .character("n"): return send(.step(count: 1), s)
+        case .character("N"): return send(.stepEpoch, s)
+        case .character("s"): return send(.snapshot(name: "manual-step\(s.step)"), s)
+        case .character("l"): return send(.set(key: "lambda.enabled", value: .flag(!s.flag("lambda.enabled"))), s)
+        case .character("+"): return send(.set(key: "lambda.value", value: .real(max(s.real("lambda.value") ?? 0, 1e-3) * 2)), s)
+        case .character("-"): return send(.set(key: "lambda.value", value: .real((s.real("lambda.value") ?? 0) / 2)), s)
         case .character("v"): return cycle("lambda.variant", s)
         case .character("e"): return cycle("es.action", s)
         case .character("r"): view.showReduce.toggle()
@@ -145,10 +150,14 @@ public struct InputHandler: Sendable {
         let options = s.run.descriptor(key)?.options ?? []
         guard !options.isEmpty else { return [] }
         let next = options[((options.firstIndex(of: s.text(key) ?? "") ?? -1) + 1) % options.count]
-        return send(.set(key: key, value: .text(next)))
+        return send(.set(key: key, value: .text(next)), s)
     }
 
-    mutating func send(_ command: ControlCommand) -> [InputEffect] {
+    mutating func send(_ command: ControlCommand, _ s: MetricsSnapshot) -> [InputEffect] {
+        if let source = s.source, !source.acceptsCommands {
+            view.status = "read-only: a metrics file takes no commands (resume a snapshot, or attach to a probe)"
+            return []
+        }
         view.status = "sent: \(command)"
         return [.send(command)]
     }
@@ -165,7 +174,7 @@ public struct InputHandler: Sendable {
             view.status = "error: \(error)"
             return []
         }
-        return send(.set(key: key, value: value))
+        return send(.set(key: key, value: value), s)
     }
 
     /// `:` commands.
@@ -174,13 +183,14 @@ public struct InputHandler: Sendable {
         guard let verb = words.first else { return [] }
         switch (verb, words.count) {
         case ("set", 3): return sendSet(key: Self.aliases[words[1]] ?? words[1], value: words[2], s)
-        case ("snapshot", 2): return send(.snapshot(name: words[1]))
-        case ("rollback", 2): return send(.rollback(name: words[1]))
-        case ("fork", 2): return send(.fork(name: words[1]))
+        case ("snapshot", 2): return send(.snapshot(name: words[1]), s)
+        case ("rollback", 2): return send(.rollback(name: words[1]), s)
+        case ("fork", 2): return send(.fork(name: words[1]), s)
         case ("theme", 2): return [.applyTheme(words[1])]
         case ("export", 3): return [.export(what: words[1], path: words[2])]
         case ("help", 1): view.mode = .help
         case ("quit", 1), ("q", 1): view.mode = .confirmQuit
+        case ("stop", 1): view.mode = .confirmStop
         default: view.status = "error: unknown command ':\(line)' (try :help)"
         }
         return []

@@ -1,0 +1,117 @@
+import Foundation
+
+/// The architecture a snapshot holds — softmax(α), the space it lives in,
+/// where the search was — read from a snapshot of dartscope's engine or
+/// from one a PyTorch probe wrote (docs/attach.md). What `genotype` and
+/// `export` need, and nothing that would need the network itself.
+public struct SnapshotArchitecture {
+    public let path: String
+    public let space: SearchSpace
+    /// softmax(α) per α matrix: the normal cell's, then the reduction cell's
+    /// unless the space shares one.
+    public let mixing: [[[Double]]]
+    public let step: Int
+    public let epoch: Int
+
+    public var genotype: Genotype { Genotype(space: space, mixing: mixing) }
+
+    public init(path given: String) throws {
+        let (folder, data, object) = try LoadedSnapshot.readManifest(at: given)
+        path = folder
+        if object["format"] as? String == ProbeSnapshotManifest.formatName {
+            let manifest = try ProbeSnapshotManifest.decode(data, path: folder + "/" + SnapshotFile.manifest)
+            space = try manifest.searchSpace()
+            let model = try LoadedSnapshot.verified(SnapshotFile.model, in: folder, records: manifest.files)
+            let names = ["normal", "reduce"].compactMap { manifest.alphas[$0] }
+            mixing = try LoadedSnapshot.mixingWeights(names, in: model, path: folder)
+            (step, epoch) = (manifest.step, manifest.epoch)
+        } else {
+            let loaded = try LoadedSnapshot(path: folder)
+            guard let known = SearchSpace.named(loaded.config.space) else {
+                throw SnapshotError.incompatible("unknown search space \(loaded.config.space)")
+            }
+            space = known
+            mixing = try loaded.mixingWeights()
+            (step, epoch) = (loaded.step, loaded.epoch)
+        }
+        // Every matrix must fit the space before the genotype rule indexes it.
+        let expected = space.sharesAlphaAcrossCellTypes ? 1 : 2
+        guard mixing.count == expected, mixing.allSatisfy({ $0.count == space.topology.edgeCount && $0.allSatisfy { $0.count == space.operationsPerEdge } }) else {
+            throw SnapshotError.damaged(path: path, reason: "α (\(mixing.map { "\($0.count)×\($0.first?.count ?? 0)" }.joined(separator: ", "))) does not fit the \(space.name) space (\(expected) matrices of \(space.topology.edgeCount)×\(space.operationsPerEdge))")
+        }
+    }
+}
+
+/// The manifest of a probe's snapshot (`format` "dartscope-probe-snapshot",
+/// version 1; written by probe/src/dartscope_probe/snapshot.py): the search's
+/// position, its space as operation names and wiring, which state_dict
+/// entries are α, and the tensor files' sizes and checksums.
+struct ProbeSnapshotManifest: Decodable {
+    static let formatName = "dartscope-probe-snapshot"
+    static let currentVersion = 1
+
+    var version: Int
+    var producer: String?
+    var space: String?
+    var step: Int
+    var epoch: Int
+    /// Per cell type, per edge, the candidate operations' DARTS names.
+    var operations: [String: [[String]]]
+    enum CodingKeys: String, CodingKey { case version, producer, space, step, epoch, operations, nodeInputs = "node_inputs", alphas, files }
+    /// For each intermediate node, the states it reads (0, 1: the cell's inputs).
+    var nodeInputs: [[Int]]
+    /// Cell type → the state_dict name of its α.
+    var alphas: [String: String]
+    var files: [String: SnapshotManifest.FileRecord]
+
+    static func decode(_ data: Data, path: String) throws -> ProbeSnapshotManifest {
+        let manifest: ProbeSnapshotManifest
+        do { manifest = try JSONDecoder().decode(ProbeSnapshotManifest.self, from: data) } catch {
+            throw SnapshotError.damaged(path: path, reason: "probe manifest fields do not decode: \(error)")
+        }
+        guard manifest.version == currentVersion else {
+            throw SnapshotError.incompatible("\(path) has probe snapshot version \(manifest.version); this dartscope reads version \(currentVersion)")
+        }
+        guard manifest.step >= 0, manifest.epoch >= 0 else {
+            throw SnapshotError.damaged(path: path, reason: "step \(manifest.step), epoch \(manifest.epoch): a position is never negative")
+        }
+        return manifest
+    }
+
+    /// The space the names describe, validated before any initialiser that
+    /// insists on consistency sees it.
+    func searchSpace() throws -> SearchSpace {
+        let manifestName = "the probe manifest"
+        guard !nodeInputs.isEmpty, nodeInputs.count <= 64 else { throw SnapshotError.damaged(path: manifestName, reason: "\(nodeInputs.count) intermediate nodes") }
+        for (node, inputs) in nodeInputs.enumerated() {
+            guard !inputs.isEmpty, inputs.allSatisfy({ $0 >= 0 && $0 < 2 + node }) else {
+                throw SnapshotError.damaged(path: manifestName, reason: "node \(node) reads \(inputs); it may read states 0..<\(2 + node)")
+            }
+        }
+        let topology = CellTopology(nodeInputs: nodeInputs)
+        guard alphas["normal"] != nil, let normalNames = operations["normal"] else {
+            throw SnapshotError.damaged(path: manifestName, reason: "no normal cell in alphas and operations")
+        }
+        func parse(_ names: [[String]], _ cell: String) throws -> [[Operation]] {
+            guard names.count == topology.edgeCount else {
+                throw SnapshotError.damaged(path: manifestName, reason: "\(names.count) \(cell) edges, the wiring has \(topology.edgeCount)")
+            }
+            return try names.map { edge in
+                try edge.map { name in
+                    guard let operation = Operation(rawValue: name) else {
+                        throw SnapshotError.incompatible("operation '\(name)' of the \(cell) cell is not one dartscope knows (\(Operation.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    return operation
+                }
+            }
+        }
+        let normal = try parse(normalNames, "normal")
+        let shared = alphas["reduce"] == nil
+        let reduce = shared ? normal : try parse(operations["reduce"] ?? [], "reduce")
+        let width = normal[0].count
+        guard width > 0, (normal + reduce).allSatisfy({ $0.count == width }) else {
+            throw SnapshotError.damaged(path: manifestName, reason: "every edge needs the same number of candidate operations")
+        }
+        return SearchSpace(name: space ?? "probe", topology: topology, normal: normal, reduce: reduce, sharesAlphaAcrossCellTypes: shared)
+    }
+}

@@ -1,0 +1,138 @@
+"""A compact DARTS supernet written for dartscope's probe examples: cells of
+four intermediate nodes, every edge a softmax(α)-weighted mixture of
+candidate operations, one α matrix for normal cells and one for reduction
+cells (Liu et al., 2019). Small enough to search on a CPU."""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+PRIMITIVES = ["none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
+              "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"]
+
+
+class ReLUConvBN(nn.Sequential):
+    def __init__(self, c_in, c_out, kernel, stride, padding):
+        super().__init__(nn.ReLU(), nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False), nn.BatchNorm2d(c_out, affine=False))
+
+
+class DilatedConv(nn.Sequential):
+    def __init__(self, c, kernel, stride, padding, dilation):
+        super().__init__(nn.ReLU(), nn.Conv2d(c, c, kernel, stride, padding, dilation=dilation, groups=c, bias=False),
+                         nn.Conv2d(c, c, 1, bias=False), nn.BatchNorm2d(c, affine=False))
+
+
+class SeparableConv(nn.Sequential):
+    """Two depthwise-separable convolutions in a row, the first carrying the stride."""
+
+    def __init__(self, c, kernel, stride, padding):
+        super().__init__(DilatedConv(c, kernel, stride, padding, 1), DilatedConv(c, kernel, 1, padding, 1))
+
+
+class Zero(nn.Module):
+    def __init__(self, stride):
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x):
+        return x[:, :, :: self.stride, :: self.stride] * 0.0
+
+
+class FactorizedReduce(nn.Module):
+    """Halves the resolution with two offset 1×1 convolutions (a strided skip)."""
+
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.relu = nn.ReLU()
+        self.even = nn.Conv2d(c_in, c_out // 2, 1, 2, bias=False)
+        self.odd = nn.Conv2d(c_in, c_out - c_out // 2, 1, 2, bias=False)
+        self.bn = nn.BatchNorm2d(c_out, affine=False)
+
+    def forward(self, x):
+        x = self.relu(x)
+        shifted = F.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
+        return self.bn(torch.cat([self.even(x), self.odd(shifted)], dim=1))
+
+
+def operation(name, c, stride):
+    if name == "none":
+        return Zero(stride)
+    if name == "max_pool_3x3":
+        return nn.Sequential(nn.MaxPool2d(3, stride, 1), nn.BatchNorm2d(c, affine=False))
+    if name == "avg_pool_3x3":
+        return nn.Sequential(nn.AvgPool2d(3, stride, 1, count_include_pad=False), nn.BatchNorm2d(c, affine=False))
+    if name == "skip_connect":
+        return nn.Identity() if stride == 1 else FactorizedReduce(c, c)
+    kind, size = name.rsplit("_", 1)
+    kernel = int(size.split("x")[0])
+    if kind == "sep_conv":
+        return SeparableConv(c, kernel, stride, kernel // 2)
+    return DilatedConv(c, kernel, stride, kernel - 1, 2)  # dil_conv
+
+
+class MixedEdge(nn.Module):
+    def __init__(self, c, stride, primitives):
+        super().__init__()
+        self.candidates = nn.ModuleList(operation(p, c, stride) for p in primitives)
+
+    def forward(self, x, weights):
+        return sum(w * op(x) for w, op in zip(weights, self.candidates))
+
+
+class Cell(nn.Module):
+    def __init__(self, nodes, c_prev_prev, c_prev, c, reduction, reduction_prev, primitives):
+        super().__init__()
+        self.reduction = reduction
+        self.nodes = nodes
+        self.pre0 = FactorizedReduce(c_prev_prev, c) if reduction_prev else ReLUConvBN(c_prev_prev, c, 1, 1, 0)
+        self.pre1 = ReLUConvBN(c_prev, c, 1, 1, 0)
+        self.edges = nn.ModuleList()
+        for node in range(nodes):
+            for state in range(2 + node):
+                self.edges.append(MixedEdge(c, 2 if reduction and state < 2 else 1, primitives))
+
+    def forward(self, s0, s1, weights):
+        states = [self.pre0(s0), self.pre1(s1)]
+        edge = 0
+        for _ in range(self.nodes):
+            states.append(sum(self.edges[edge + i](h, weights[edge + i]) for i, h in enumerate(states)))
+            edge += len(states) - 1
+        return torch.cat(states[2:], dim=1)
+
+
+class Supernet(nn.Module):
+    def __init__(self, channels=8, layers=5, classes=10, nodes=4, in_channels=1, primitives=PRIMITIVES):
+        super().__init__()
+        self.primitives = list(primitives)
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, 3 * channels, 3, padding=1, bias=False), nn.BatchNorm2d(3 * channels))
+        c_prev_prev, c_prev, c = 3 * channels, 3 * channels, channels
+        self.cells = nn.ModuleList()
+        reduction_prev = False
+        for layer in range(layers):
+            reduction = layer in (layers // 3, 2 * layers // 3)
+            if reduction:
+                c *= 2
+            self.cells.append(Cell(nodes, c_prev_prev, c_prev, c, reduction, reduction_prev, self.primitives))
+            reduction_prev = reduction
+            c_prev_prev, c_prev = c_prev, nodes * c
+        self.classifier = nn.Linear(c_prev, classes)
+        edges = sum(2 + i for i in range(nodes))
+        self.alphas_normal = nn.Parameter(1e-3 * torch.randn(edges, len(self.primitives)))
+        self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(edges, len(self.primitives)))
+
+    def cell_types(self):
+        return ["reduce" if cell.reduction else "normal" for cell in self.cells]
+
+    def weights(self):
+        return [p for name, p in self.named_parameters() if not name.startswith("alphas_")]
+
+    def arch_parameters(self):
+        return [self.alphas_normal, self.alphas_reduce]
+
+    def forward(self, x):
+        s0 = s1 = self.stem(x)
+        normal = F.softmax(self.alphas_normal, dim=-1)
+        reduce = F.softmax(self.alphas_reduce, dim=-1)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1, reduce if cell.reduction else normal)
+        return self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))

@@ -1,0 +1,410 @@
+"""The probe a PyTorch DARTS search wires in (docs/attach.md)."""
+
+import collections
+import json
+import math
+import os
+import sys
+import threading
+import time
+
+import torch
+
+from . import genotype as rule
+from . import hessian, snapshot, wire
+from .knobs import Knob, optimizer_knob
+from .server import ProbeServer
+
+VERSION = "0.1.0"
+DARTS_PRIMITIVES = ["none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
+                    "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"]
+
+
+def darts_arch_parameters(model) -> dict:
+    """The common layout of DARTS-style models: `alphas_normal` and
+    `alphas_reduce` attributes (or an `arch_parameters()` method returning
+    them in that order)."""
+    if hasattr(model, "alphas_normal"):
+        found = {"normal": model.alphas_normal}
+        if getattr(model, "alphas_reduce", None) is not None:
+            found["reduce"] = model.alphas_reduce
+        return found
+    if hasattr(model, "arch_parameters"):
+        return dict(zip(["normal", "reduce"], model.arch_parameters()))
+    raise ValueError("the model has neither alphas_normal nor arch_parameters(); pass arch_parameters={'normal': ..., 'reduce': ...}")
+
+
+def _number(value) -> float:
+    if value is None:
+        return math.nan
+    if torch.is_tensor(value):
+        return float(value.detach().item())
+    return float(value)
+
+
+class Probe:
+    """Connects a running search to `dartscope attach`.
+
+    Call `arch_step(...)` after the architecture step, `weight_step(...)`
+    after the weight step (the step boundary: commands are applied there)
+    and `epoch_end(...)` at each epoch's end; check `stopped` in the loop.
+    Under torch.distributed every rank constructs the probe and makes the
+    same calls; rank 0 owns the socket and reports its own batch's metrics
+    (not reduced), and every command is applied on every rank at the same
+    boundary.
+    """
+
+    def __init__(self, model, arch_parameters=None, weight_optimizer=None, arch_optimizer=None, *,
+                 listen="127.0.0.1:7797", token=None, run_name="probe", space="darts", dataset="",
+                 epochs=0, steps_per_epoch=0, operations=None, node_inputs=None, cells=None,
+                 alphas_every=1, hessian_every=0, lanczos_iterations=20, run_dir=None, history=2000, quiet=False):
+        self.model = model
+        arch = arch_parameters if arch_parameters is not None else darts_arch_parameters(model)
+        if not isinstance(arch, dict):
+            arch = dict(zip(["normal", "reduce"], arch))
+        self.arch = {name: tensor for name, tensor in arch.items() if tensor is not None}
+        if "normal" not in self.arch:
+            raise ValueError("arch_parameters needs a 'normal' entry (every space has a normal cell)")
+        for name, tensor in self.arch.items():
+            if tensor.dim() != 2:
+                raise ValueError(f"α of the {name} cell must be a matrix (edges × operations), not of shape {tuple(tensor.shape)}")
+        edges, width = self.arch["normal"].shape
+        if operations is None:
+            if width != len(DARTS_PRIMITIVES):
+                raise ValueError(f"α has {width} operations per edge, not DARTS's 8: pass operations=[names]")
+            operations = DARTS_PRIMITIVES
+        if isinstance(operations, (list, tuple)) and operations and isinstance(operations[0], str):
+            operations = {name: [list(operations)] * int(self.arch[name].shape[0]) for name in self.arch}
+        self.operations = {name: [list(ops) for ops in operations[name]] for name in self.arch}
+        for name, tensor in self.arch.items():
+            if len(self.operations[name]) != tensor.shape[0] or any(len(o) != tensor.shape[1] for o in self.operations[name]):
+                raise ValueError(f"operations of the {name} cell do not match its α of shape {tuple(tensor.shape)}")
+        self.node_inputs = node_inputs or rule.darts_node_inputs(int(edges))
+        self.weight_optimizer = weight_optimizer
+        self.arch_optimizer = arch_optimizer
+        self.run_name = run_name
+        self.space = space
+        self.dataset = dataset
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.cells = list(cells or [])
+        self.alphas_every = alphas_every
+        self.hessian_every = hessian_every
+        self.lanczos_iterations = lanczos_iterations
+        self.run_dir = run_dir or os.path.join("runs", run_name)
+        self.quiet = quiet
+
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        self.rank = torch.distributed.get_rank() if distributed else 0
+        self.world_size = torch.distributed.get_world_size() if distributed else 1
+        self.distributed = distributed and self.world_size > 1
+
+        self.step = 0
+        self.epoch = 0
+        self.stopped = False
+        self.state = "RUNNING"
+        self.snapshots = []
+        self._paused = False
+        self._steps_left = None
+        self._pause_at_epoch_end = False
+        self._valid = (math.nan, math.nan)
+        self._start = time.perf_counter()
+        self._last_boundary = self._start
+        self._curvature_loss = None
+        self._sequence = 0
+        self._steps_history = collections.deque(maxlen=history)
+        self._other_history = collections.deque(maxlen=history)
+        self._last_alphas = None
+        self.knobs: dict[str, Knob] = {}
+        if weight_optimizer is not None:
+            self.knob(optimizer_knob("optim.lr", weight_optimizer, "lr", 0.0, 10.0, "Weight learning rate (a scheduler overrides it at its next step)."))
+            if "weight_decay" in weight_optimizer.param_groups[0]:
+                self.knob(optimizer_knob("optim.weight_decay", weight_optimizer, "weight_decay", 0.0, 1.0, "Weight decay of the weight optimiser."))
+        if arch_optimizer is not None:
+            self.knob(optimizer_knob("optim.arch_lr", arch_optimizer, "lr", 0.0, 1.0, "Learning rate of α."))
+        self.knob(Knob("hessian.every", lambda: self.hessian_every, self._set_hessian_every, "integer", 0, 1_000_000,
+                       documentation="Steps between α-Hessian eigenvalue measurements (0: epoch ends only; needs probe.curvature(...))."))
+
+        self.server = None
+        if self.rank == 0:
+            device = str(next(iter(self.arch.values())).device)
+            hello = {"type": "hello", "schema": wire.SCHEMA, "producer": f"dartscope-probe {VERSION}",
+                     "device": device, "world_size": self.world_size}
+            self.server = ProbeServer(listen, token, hello, self._welcome, self._log)
+            self._log(f"listening on {self.server.address} (dartscope attach {self.server.address}"
+                      + (f" --token {self.server.token})" if self.server.token else ")"))
+            if self.server.token:
+                self._log(f"token {self.server.token}")
+            os.makedirs(self.run_dir, exist_ok=True)
+            self._journal = open(os.path.join(self.run_dir, "journal.jsonl"), "a")
+
+    # -- what the search loop calls -------------------------------------------
+
+    def knob(self, knob: Knob) -> Knob:
+        """Declares a live parameter (call before the first step: the run
+        description a dashboard receives lists the knobs)."""
+        self.knobs[knob.key] = knob
+        return knob
+
+    def curvature(self, loss_fn):
+        """Registers `loss_fn()`: the validation loss on a fixed batch, as a
+        function of α with a graph. The dominant eigenvalue of its α-Hessian
+        is measured every `hessian.every` steps and at each epoch end. Under
+        DistributedDataParallel, compute it with the unwrapped module (no
+        collective may run on one rank alone)."""
+        self._curvature_loss = loss_fn
+
+    def arch_step(self, valid_loss, valid_acc=None):
+        self._valid = (_number(valid_loss), _number(valid_acc))
+
+    def weight_step(self, train_loss, train_acc=None, grad_norm=None, clip_factor=1.0, lr=None):
+        """Ends a search step: reports it, measures what is due, then applies
+        the dashboard's commands (and holds here while paused)."""
+        self.step += 1
+        now = time.perf_counter()
+        if self.rank == 0:
+            self._record("step", train_loss=_number(train_loss), train_acc=_number(train_acc), valid_loss=self._valid[0],
+                         valid_acc=self._valid[1], lr=_number(lr) if lr is not None else self._lr(), grad_norm=_number(grad_norm),
+                         clip_factor=_number(clip_factor), step_time=now - self._last_boundary)
+            if self.alphas_every and self.step % self.alphas_every == 0:
+                self._record_alphas()
+            if self.hessian_every and self.step % self.hessian_every == 0:
+                self._measure_curvature(epoch_end=False)
+        if self._steps_left is not None:
+            self._steps_left -= 1
+            if self._steps_left <= 0:
+                self._steps_left = None
+                self._set_paused(True)
+        self._boundary()
+        self._last_boundary = time.perf_counter()
+
+    def epoch_end(self, train_loss=None, train_acc=None, valid_loss=None, valid_acc=None, **extra):
+        """Reports the epoch (means over it, and the validation split's)."""
+        if self.rank == 0:
+            normal, reduce, _ = self._genotype()
+            normal_ops = [op for op, _ in normal]
+            self._record("epoch", train_loss=_number(train_loss), train_acc=_number(train_acc), valid_loss=_number(valid_loss),
+                         valid_acc=_number(valid_acc), genotype=rule.genotype_string(normal, reduce, self._concat()),
+                         skip_count=normal_ops.count("skip_connect"),
+                         parameter_free_count=sum(op in rule.PARAMETER_FREE for op in normal_ops),
+                         normal_edges=len(normal_ops), lr=self._lr(), **{k: _number(v) for k, v in extra.items()})
+            self._record_alphas()
+            self._measure_curvature(epoch_end=True)
+        self.epoch += 1
+        if self._pause_at_epoch_end:
+            self._pause_at_epoch_end = False
+            self._set_paused(True)
+        self._boundary()
+        self._last_boundary = time.perf_counter()
+
+    def close(self, finished=True):
+        """The search is over: dashboards see FINISHED (or STOPPED) and the socket closes."""
+        if self.server is not None:
+            self._set_state("STOPPED" if self.stopped or not finished else "FINISHED")
+            time.sleep(0.2)  # let the writers deliver the last status
+            self.server.close()
+            self._journal.close()
+            self.server = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(finished=exc[0] is None)
+
+    # -- the step boundary ------------------------------------------------------
+
+    def _boundary(self):
+        while True:
+            commands = self.server.drain(wait=0.2 if self._paused else 0.0) if self.server is not None else []
+            if self.distributed:
+                box = [commands]
+                torch.distributed.broadcast_object_list(box, src=0)
+                commands = box[0]
+            for verb, arguments in commands:
+                self._apply(verb, arguments)
+            if not self._paused or self.stopped:
+                return
+
+    def _apply(self, verb, arguments):
+        command = {verb: arguments}
+        text = verb
+        try:
+            if verb == "pause":
+                self._set_paused(True)
+            elif verb == "resume":
+                self._steps_left = None
+                self._set_paused(False)
+            elif verb == "step":
+                count = arguments.get("count")
+                if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                    raise ValueError("step takes a count ≥ 1")
+                text = f"step {count}"
+                self._steps_left = count
+                self._set_paused(False, state="STEPPING")
+            elif verb == "stepEpoch":
+                text = "step epoch"
+                self._pause_at_epoch_end = True
+                self._set_paused(False, state="STEPPING")
+            elif verb == "set":
+                key, value = arguments.get("key"), arguments.get("value")
+                text = f"set {key} {value}"
+                knob = self.knobs.get(key)
+                if knob is None:
+                    raise ValueError(f"unknown parameter {key!r}; this probe declares {', '.join(sorted(self.knobs))}")
+                value = knob.coerce(value)
+                knob.set(value)
+                text = f"set {key} {value}"
+                self._log(f"step {self.step}: {text} (in force from step {self.step + 1}; {key} now {knob.value()})", every_rank=True)
+                if self.rank == 0:
+                    self._record("control", command=text, key=key)
+                    self._status()
+            elif verb == "snapshot":
+                name = arguments.get("name")
+                if not isinstance(name, str):
+                    raise ValueError("snapshot takes a name")
+                text = f"snapshot {name}"
+                if self.rank == 0:
+                    path = self.write_snapshot(name)
+                    self._log(f"step {self.step}: snapshot {path}")
+                    self._record("snapshot", name=name, command=text)
+                    if name not in self.snapshots:
+                        self.snapshots.append(name)
+                    self._status()
+            elif verb == "stop":
+                self.stopped = True
+                self._log(f"step {self.step}: stop (asked by the dashboard)", every_rank=True)
+                self._set_state("STOPPED")
+            else:
+                raise ValueError(f"{verb} is not supported by the probe (roll back or fork in the PyTorch script)")
+            if self.rank == 0:
+                if verb != "set":
+                    self._record("control", command=text)
+                self._journal.write(json.dumps({"step": self.step, "epoch": self.epoch, "command": command}, sort_keys=True) + "\n")
+                self._journal.flush()
+        except (ValueError, OSError) as error:
+            if self.rank == 0:
+                self._log(f"step {self.step}: refused {text}: {error}")
+                self._record("error", message=f"refused {text}: {error}")
+
+    def _set_paused(self, paused, state=None):
+        self._paused = paused
+        self._set_state(state or ("PAUSED" if paused else "RUNNING"))
+
+    def _set_state(self, state):
+        self.state = state
+        if self.rank == 0:
+            self._status()
+
+    def _set_hessian_every(self, value):
+        self.hessian_every = int(value)
+
+    # -- telemetry --------------------------------------------------------------
+
+    def _header(self, kind):
+        return {"type": kind, "step": self.step, "epoch": self.epoch, "wall_time": time.perf_counter() - self._start}
+
+    def _record(self, kind, **fields):
+        line = wire.encode(dict(self._header(kind), **fields))
+        with self.server.lock:
+            self._sequence += 1
+            if kind == "step":
+                self._steps_history.append((self._sequence, line))
+            elif kind == "alphas":
+                self._last_alphas = (self._sequence, line)
+            else:
+                self._other_history.append((self._sequence, line))
+            self.server.broadcast(line)
+
+    def _status(self, message=None):
+        fields = {"state": self.state, "values": self.values(), "snapshots": list(self.snapshots)}
+        if message:
+            fields["message"] = message
+        line = wire.encode(dict(type="status", **fields))
+        with self.server.lock:
+            self.server.broadcast(line)
+
+    def _welcome(self, dashboard):
+        """A dashboard attached (called under the server's lock): the run,
+        its recent history in order, the last α and the state, at once."""
+        dashboard.offer(wire.encode(self.run_description()))
+        history = sorted(list(self._steps_history) + list(self._other_history)
+                         + ([self._last_alphas] if self._last_alphas else []))
+        for _, line in history:
+            dashboard.offer(line)
+        dashboard.offer(wire.encode({"type": "status", "state": self.state, "values": self.values(), "snapshots": list(self.snapshots)}))
+
+    def values(self):
+        return {key: knob.value() for key, knob in self.knobs.items()}
+
+    def run_description(self):
+        edge_labels = [rule.edge_label(node, state) for node, inputs in enumerate(self.node_inputs) for state in inputs]
+        return dict(self._header("run"), schema=wire.SCHEMA, producer=f"dartscope-probe {VERSION}", run_name=self.run_name,
+                    space=self.space, dataset=self.dataset, epochs=self.epochs, steps_per_epoch=self.steps_per_epoch,
+                    cells=self.cells, cell_types=list(self.arch), edge_labels=edge_labels, operations=self.operations,
+                    parameters=[k.descriptor() for k in self.knobs.values()], values=self.values())
+
+    def _softmax(self):
+        with torch.no_grad():
+            return {name: torch.softmax(tensor.detach().double(), dim=-1).cpu().tolist() for name, tensor in self.arch.items()}
+
+    def _genotype(self):
+        softmax = self._softmax()
+        derived = {name: rule.derive(softmax[name], self.operations[name], self.node_inputs) for name in self.arch}
+        normal = derived["normal"][0]
+        reduce = derived.get("reduce", derived["normal"])[0]
+        return normal, reduce, (softmax, derived)
+
+    def _concat(self):
+        return (2, 2 + len(self.node_inputs))
+
+    def _record_alphas(self):
+        normal, reduce, (softmax, derived) = self._genotype()
+        fields = {}
+        for name in self.arch:
+            fields[f"softmax_{name}"] = softmax[name]
+            fields[f"genotype_marks_{name}"] = derived[name][1]
+        fields["genotype"] = {"normal": [{"op": op, "input": s} for op, s in normal],
+                              "reduce": [{"op": op, "input": s} for op, s in reduce], "concat": list(self._concat())}
+        self._record("alphas", **fields)
+
+    def _measure_curvature(self, epoch_end):
+        if self._curvature_loss is None:
+            return
+        start = time.perf_counter()
+        try:
+            with hessian.preserved(self.model):
+                value, products, loss = hessian.dominant_eigenvalue(self._curvature_loss, self.arch.values(), self.lanczos_iterations)
+        except RuntimeError as error:
+            self._record("error", message=f"eigenvalue measurement failed: {error}")
+            return
+        self._record("hessian", eigenvalue=value, hvps=products, lanczos_iterations=products,
+                     seconds=time.perf_counter() - start, batch_loss=loss, epoch_end=epoch_end)
+
+    def _lr(self):
+        return float(self.weight_optimizer.param_groups[0]["lr"]) if self.weight_optimizer is not None else math.nan
+
+    # -- snapshots ----------------------------------------------------------------
+
+    def write_snapshot(self, name):
+        """Writes runs/RUN/snapshots/NAME in dartscope's folder format."""
+        normal, reduce, _ = self._genotype()
+        manifest = {"producer": f"dartscope-probe {VERSION}", "run_name": self.run_name, "space": self.space,
+                    "dataset": self.dataset, "step": self.step, "epoch": self.epoch,
+                    "operations": self.operations, "node_inputs": self.node_inputs,
+                    "alphas": {cell: self._parameter_name(tensor) for cell, tensor in self.arch.items()},
+                    "genotype": rule.genotype_string(normal, reduce, self._concat()), "values": self.values()}
+        optimizers = {"weight": self.weight_optimizer, "arch": self.arch_optimizer}
+        return snapshot.write(os.path.join(self.run_dir, "snapshots"), name, model=self.model, optimizers=optimizers, manifest=manifest)
+
+    def _parameter_name(self, tensor):
+        for key, value in self.model.state_dict(keep_vars=True).items():
+            if value is tensor:
+                return key
+        raise ValueError("an α tensor is not in the model's state_dict: register it as a parameter of the model")
+
+    def _log(self, message, every_rank=False):
+        if self.quiet or (self.rank != 0 and not every_rank):
+            return
+        prefix = "dartscope-probe" + (f"[rank {self.rank}]" if self.world_size > 1 else "")
+        print(f"{prefix}: {message}", file=sys.stderr, flush=True)
