@@ -40,6 +40,8 @@ public struct MetricsSnapshot: Sendable {
     public var lastAlignment: Stamped<AlignmentMetrics>?
     /// Every DARTS-ES report (one per eigenvalue epoch) and recent alignment reports.
     public var earlyStopping: [Stamped<EarlyStoppingReport>] = []
+    /// Every epoch-end eigenvalue measurement.
+    public var epochEndHessians: [Stamped<HessianMetrics>] = []
     public var alignmentHistory: [Stamped<AlignmentMetrics>] = []
     /// Messages for the status line, newest last, and how many ever arrived
     /// (so a reader notices a new one even when the buffer is full).
@@ -70,9 +72,12 @@ public struct MetricsSnapshot: Sendable {
     public func real(_ key: String) -> Double? { values[key]?.realValue }
     public func text(_ key: String) -> String? { values[key]?.textValue }
 
-    /// Epoch-end eigenvalues with the ES local average and trigger marks.
+    /// Epoch-end eigenvalues with the ES local average and trigger marks —
+    /// or, from a producer that runs no DARTS-ES (a probe), its epoch-end
+    /// `hessian` measurements alone.
     public var eigenvalues: [(value: Double, localAverage: Double, triggered: Bool)] {
-        earlyStopping.map { ($0.value.eigenvalue, $0.value.localAverage ?? .nan, $0.value.triggered) }
+        if earlyStopping.isEmpty { return epochEndHessians.map { ($0.value.eigenvalue, .nan, false) } }
+        return earlyStopping.map { ($0.value.eigenvalue, $0.value.localAverage ?? .nan, $0.value.triggered) }
     }
 
     /// Mean pairwise valid cosine of recent steps for a cell type.
@@ -138,6 +143,7 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
         alignments.removeAll()
         current.epochs = []
         current.earlyStopping = []
+        current.epochEndHessians = []
         current.run = run
         for event in history { absorb(event) }
         current.values = values
@@ -166,7 +172,9 @@ public final class MetricsStore: MetricsSink, @unchecked Sendable {
             stepTimes.append((event.wallTime, event.step))
         case .epoch(let metrics): current.epochs.append(Stamped(event, metrics))
         case .alphas(let metrics): current.lastAlphas = Stamped(event, metrics)
-        case .hessian(let metrics): current.lastHessian = Stamped(event, metrics)
+        case .hessian(let metrics):
+            current.lastHessian = Stamped(event, metrics)
+            if metrics.atEpochEnd { current.epochEndHessians.append(Stamped(event, metrics)) }
         case .lambda(let metrics): current.lastLambda = Stamped(event, metrics)
         case .earlyStopping(let report): current.earlyStopping.append(Stamped(event, report))
         case .alignment(let metrics):

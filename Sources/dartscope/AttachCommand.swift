@@ -16,8 +16,8 @@ struct AttachCommand: ParsableCommand {
     @Option(help: "The token a probe listening beyond loopback printed at start.")
     var token: String?
 
-    @Option(help: "Colour theme (a file in themes/).")
-    var theme = "default"
+    @Option(help: "Dashboard colour theme (a name from Themes/ or a file).")
+    var theme = "dark"
 
     func run() throws {
         let connection: ProbeConnection
@@ -38,8 +38,8 @@ struct ViewCommand: ParsableCommand {
     @Argument(help: "A run folder (runs/NAME) or a metrics.jsonl file.")
     var path: String
 
-    @Option(help: "Colour theme (a file in themes/).")
-    var theme = "default"
+    @Option(help: "Dashboard colour theme (a name from Themes/ or a file).")
+    var theme = "dark"
 
     func run() throws {
         let follower: MetricsFileFollower

@@ -45,6 +45,7 @@ def arguments(argv=None):
     parser.add_argument("--port", type=int, default=29511, help="torch.distributed rendezvous port")
     parser.add_argument("--no-probe", action="store_true", help="the same search without the probe (overhead measurements)")
     parser.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: all epochs)")
+    parser.add_argument("--no-eigenvalue", action="store_true", help="do not measure the α-Hessian's eigenvalue")
     return parser.parse_args(argv)
 
 
@@ -80,17 +81,21 @@ def search(rank, args):
                       listen=args.listen, run_name=args.run_name, space=args.space, dataset="fashion-mnist",
                       epochs=args.epochs, steps_per_epoch=steps_per_epoch, operations=primitives,
                       cells=model.cell_types(), hessian_every=args.hessian_every)
-        fixed = valid[0][: args.batch_size].to(device), valid[1][: args.batch_size].to(device)
-        probe.curvature(lambda: F.cross_entropy(model(fixed[0]), fixed[1]))  # probe: the α-Hessian's batch
+        if not args.no_eigenvalue:
+            fixed = valid[0][: args.batch_size].to(device), valid[1][: args.batch_size].to(device)
+            probe.curvature(lambda: F.cross_entropy(model(fixed[0]), fixed[1]))  # probe: the α-Hessian's batch
 
     generator = torch.Generator().manual_seed(args.seed)
     step = 0
+    step_times = []  # search step plus what the probe adds to it, epoch ends excluded
+    probe_seconds = 0.0  # inside the probe's per-step calls (its direct cost)
     started = time.perf_counter()
     for epoch in range(args.epochs):
         model.train()
         order_train, order_valid = torch.randperm(half, generator=generator), torch.randperm(half, generator=generator)
         sums = torch.zeros(2)
         for index in range(steps_per_epoch):
+            step_started = time.perf_counter()
             # Each rank takes its own slice of the global batch.
             take = slice(index * per_rank + rank * args.batch_size, index * per_rank + (rank + 1) * args.batch_size)
             xv, yv = valid[0][order_valid[take]].to(device), valid[1][order_valid[take]].to(device)
@@ -103,7 +108,9 @@ def search(rank, args):
             average_gradients(model.arch_parameters(), args.world_size)
             arch_optimizer.step()
             if probe:
+                entered = time.perf_counter()
                 probe.arch_step(valid_loss, accuracy(logits, yv))  # probe
+                probe_seconds += time.perf_counter() - entered
 
             weight_optimizer.zero_grad()
             logits = model(xt)
@@ -116,10 +123,13 @@ def search(rank, args):
             sums += torch.tensor([train_loss.item(), train_accuracy.item()])
             step += 1
             if probe:
+                entered = time.perf_counter()
                 probe.weight_step(train_loss, train_accuracy, grad_norm=grad_norm,  # probe
                                   clip_factor=min(1.0, 5.0 / max(grad_norm.item(), 1e-12)))
-                if probe.stopped:  # probe
-                    break
+                probe_seconds += time.perf_counter() - entered
+            step_times.append(time.perf_counter() - step_started)
+            if probe and probe.stopped:  # probe
+                break
             if args.steps and step >= args.steps:
                 break
         schedule.step()
@@ -136,7 +146,10 @@ def search(rank, args):
     if probe:
         probe.close()  # probe
     if rank == 0:
-        print(f"done: {step} steps in {time.perf_counter() - started:.1f} s", flush=True)
+        settled = sorted(step_times[5:]) or [math.nan]
+        print(f"done: {step} steps in {time.perf_counter() - started:.1f} s; median step {1e3 * settled[len(settled) // 2]:.2f} ms "
+              f"(after 5 warm-up steps; a paused step counts its pause); probe calls {1e3 * probe_seconds / max(step, 1):.3f} ms per step",
+              flush=True)
     if args.world_size > 1:
         dist.destroy_process_group()
 

@@ -94,7 +94,8 @@ public struct DashboardView {
         case .diverged, .disconnected: .bad
         }
         let lambdaOn = s.flag("lambda.enabled")
-        let lambda = " " + (lambdaOn
+        // A producer without Λ-DARTS (a probe that declares no lambda.enabled) gets no Λ badge.
+        let lambda = s.values["lambda.enabled"] == nil ? "" : " " + (lambdaOn
             ? "Λ \(s.text("lambda.variant") ?? "?") λ=\(formatReal(s.real("lambda.value") ?? .nan))\(s.flag("lambda.ramp") ? " ramp" : "")" : "Λ off")
         let rightX = max(0, width - state.count - lambda.count)
         grid.write(state, x: rightX, y: 0, style: CellStyle(stateRole, bold: true))
@@ -148,7 +149,7 @@ public struct DashboardView {
         let type = layer < s.run.cells.count ? s.run.cells[layer] : "normal"
         grid.box(rect, title: "−∂L/∂α via cell \(layer) (\(type))  [←/→]", glyphs: glyphs)
         guard let cells = s.lastAlignment?.value.layerAlphaGradients, layer < cells.count else {
-            grid.write("waiting for the first step", x: rect.x + 2, y: rect.y + 2, style: CellStyle(.dim))
+            grid.write(Self.noAlignmentYet(s), x: rect.x + 2, y: rect.y + 2, style: CellStyle(.dim), maxWidth: rect.width - 3)
             return
         }
         // Descent direction: positive = this layer pushes the operation up.
@@ -192,6 +193,14 @@ public struct DashboardView {
             .draw(into: &grid, at: Rect(x: right.x, y: right.y + 1, width: right.width, height: max(1, right.height - 1)), glyphs: glyphs)
     }
 
+    /// What an empty per-layer panel says: the engine fills it from the
+    /// first step; a probe only when its model gives each cell its own copy
+    /// of the mixing weights (docs/attach.md), so say what it would need.
+    static func noAlignmentYet(_ s: MetricsSnapshot) -> String {
+        guard s.source != nil else { return "waiting for the first step" }
+        return s.steps.isEmpty ? "waiting for the first step" : "no per-layer data: the producer sends no alignment events (docs/attach.md)"
+    }
+
     func alignmentPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
         let type = shownType(s, view)
         let alignment = s.lastAlignment?.value.cellType(type)
@@ -199,7 +208,7 @@ public struct DashboardView {
         grid.box(rect, title: "layer-gradient cosine (\(type)) train \(train.map { String(format: "%.3f", $0) } ?? "–") valid \(valid.map { String(format: "%.3f", $0) } ?? "–")", glyphs: glyphs)
         let inner = rect.inner
         guard let values = alignment?.validCosine else {
-            grid.write("waiting for the first step", x: inner.x + 1, y: inner.y + 1, style: CellStyle(.dim))
+            grid.write(Self.noAlignmentYet(s), x: inner.x + 1, y: inner.y + 1, style: CellStyle(.dim), maxWidth: inner.width - 1)
             return
         }
         let cells = s.run.cells.indices.filter { s.run.cells[$0] == type }

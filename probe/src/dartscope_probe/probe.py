@@ -218,13 +218,29 @@ class Probe:
         while True:
             commands = self.server.drain(wait=0.2 if self._paused else 0.0) if self.server is not None else []
             if self.distributed:
-                box = [commands]
-                torch.distributed.broadcast_object_list(box, src=0)
-                commands = box[0]
+                commands = self._broadcast(commands)
             for verb, arguments in commands:
                 self._apply(verb, arguments)
             if not self._paused or self.stopped:
                 return
+
+    def _broadcast(self, commands):
+        """Rank 0's commands on every rank: their JSON length, then (when
+        there are any) the bytes — two small collectives, entered by every
+        rank at every boundary, so no rank can wait for one that never
+        comes. (Not broadcast_object_list: it needs numpy, the probe needs
+        torch alone.)"""
+        device = torch.device("cuda", torch.cuda.current_device()) if torch.distributed.get_backend() == "nccl" else torch.device("cpu")
+        data = json.dumps(commands).encode() if self.rank == 0 else b""
+        size = torch.tensor([len(data)], dtype=torch.int64, device=device)
+        torch.distributed.broadcast(size, src=0)
+        count = int(size.item())
+        if count == 0:
+            return []
+        buffer = (torch.frombuffer(bytearray(data), dtype=torch.uint8).to(device) if self.rank == 0
+                  else torch.empty(count, dtype=torch.uint8, device=device))
+        torch.distributed.broadcast(buffer, src=0)
+        return [tuple(c) for c in json.loads(bytes(buffer.cpu().tolist()).decode())]
 
     def _apply(self, verb, arguments):
         command = {verb: arguments}
