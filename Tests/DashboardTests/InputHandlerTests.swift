@@ -126,4 +126,37 @@ struct InputHandlerTests {
         _ = handler.handle(.character("q"), diverged)
         #expect(handler.handle(.character("y"), diverged) == [.quit(snapshotFirst: false)])
     }
+
+    /// Attached to a probe, `q` detaches without asking the remote search
+    /// for a snapshot; only a confirmed `:stop` ends the search.
+    @Test func detachingLeavesTheRemoteSearchAndStopIsConfirmed() {
+        var handler = InputHandler()
+        var remote = snapshot
+        remote.source = RemoteSource(kind: .probe(address: "127.0.0.1:7797"), device: "cuda:0", worldSize: 2)
+        _ = handler.handle(.character("q"), remote)
+        #expect(handler.handle(.character("y"), remote) == [.quit(snapshotFirst: false)])
+        for character in ":stop" { _ = handler.handle(.character(character), remote) }
+        _ = handler.handle(.enter, remote)
+        #expect(handler.view.mode == .confirmStop)
+        #expect(handler.handle(.character("c"), remote).isEmpty && handler.view.mode == .normal)
+        for character in ":stop" { _ = handler.handle(.character(character), remote) }
+        _ = handler.handle(.enter, remote)
+        #expect(handler.handle(.character("y"), remote) == [.send(.stop)])
+        // The header names the remote run's source.
+        let screen = DashboardView(glyphs: .unicode, shaded: false).render(remote, handler.view, width: 160, height: 50).text
+        #expect(screen.contains("dartscope [probe 127.0.0.1:7797 cuda:0 ×2]"))
+    }
+
+    /// A viewer sends nothing: every command is refused with the reason.
+    @Test func aViewerIsReadOnly() {
+        var handler = InputHandler()
+        var viewed = snapshot
+        viewed.source = RemoteSource(kind: .metricsFile(path: "runs/x/metrics.jsonl"))
+        #expect(handler.handle(.character(" "), viewed).isEmpty)
+        #expect(handler.view.status.hasPrefix("read-only"))
+        for character in ":set lambda 0.3" { _ = handler.handle(.character(character), viewed) }
+        #expect(handler.handle(.enter, viewed).isEmpty)
+        _ = handler.handle(.character("q"), viewed)
+        #expect(handler.handle(.character("y"), viewed) == [.quit(snapshotFirst: false)])
+    }
 }
