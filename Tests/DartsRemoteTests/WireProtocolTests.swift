@@ -28,7 +28,7 @@ import Testing
             default: break
             }
         }
-        #expect(types.isSuperset(of: ["run", "step", "alphas", "epoch", "hessian", "control", "snapshot", "error", "status"]))
+        #expect(types.isSuperset(of: ["run", "step", "alphas", "alignment", "epoch", "hessian", "control", "snapshot", "error", "status"]))
         guard case .event(let first) = messages[1], case .run(let run) = first.payload else {
             Issue.record("second message is not the run")
             return

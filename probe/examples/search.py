@@ -80,7 +80,8 @@ def search(rank, args):
         probe = Probe(model, weight_optimizer=weight_optimizer, arch_optimizer=arch_optimizer,  # probe
                       listen=args.listen, run_name=args.run_name, space=args.space, dataset="fashion-mnist",
                       epochs=args.epochs, steps_per_epoch=steps_per_epoch, operations=primitives,
-                      cells=model.cell_types(), hessian_every=args.hessian_every)
+                      cells=model.cell_types(), hessian_every=args.hessian_every,
+                      layer_weights=lambda: model.cell_weights)  # probe: per-layer α-gradients
         if not args.no_eigenvalue:
             fixed = valid[0][: args.batch_size].to(device), valid[1][: args.batch_size].to(device)
             probe.curvature(lambda: F.cross_entropy(model(fixed[0]), fixed[1]))  # probe: the α-Hessian's batch

@@ -131,8 +131,14 @@ class Supernet(nn.Module):
 
     def forward(self, x):
         s0 = s1 = self.stem(x)
-        normal = F.softmax(self.alphas_normal, dim=-1)
-        reduce = F.softmax(self.alphas_reduce, dim=-1)
+        # Each cell gets its own softmax copy of its type's α, so the
+        # gradient each cell sends to α can be told apart (the probe's
+        # per-layer panels: layer_weights=lambda: model.cell_weights).
+        self.cell_weights = []
         for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1, reduce if cell.reduction else normal)
+            weights = F.softmax(self.alphas_reduce if cell.reduction else self.alphas_normal, dim=-1)
+            if weights.requires_grad:
+                weights.retain_grad()
+            self.cell_weights.append(weights)
+            s0, s1 = s1, cell(s0, s1, weights)
         return self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))

@@ -29,7 +29,7 @@ batch = torch.randn(8, 1, 12, 12), torch.randint(0, 10, (8,))
 with tempfile.TemporaryDirectory() as folder:
     probe = Probe(model, weight_optimizer=weights, arch_optimizer=arch, listen=f"unix:{folder}/p.sock", run_name="fixture",
                   space="s3-fixture", dataset="random", operations=S3, cells=model.cell_types(), epochs=1, steps_per_epoch=2,
-                  run_dir=f"{folder}/run", quiet=True)
+                  run_dir=f"{folder}/run", quiet=True, layer_weights=lambda: model.cell_weights)
     probe.curvature(lambda: torch.nn.functional.cross_entropy(model(batch[0]), batch[1]))
     search_step(model, weights, arch, batch, probe)
     client = Client(probe.server.address)

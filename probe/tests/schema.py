@@ -15,6 +15,7 @@ REQUIRED = {
     "alphas": {"genotype": dict},
     "hessian": {"eigenvalue": NUMBER, "hvps": int, "lanczos_iterations": int, "seconds": NUMBER, "batch_loss": NUMBER,
                 "epoch_end": bool},
+    "alignment": {"layer_alpha_gradients": list},
     "control": {"command": str},
     "snapshot": {"name": str, "command": str},
     "error": {"message": str},
@@ -50,6 +51,16 @@ def problems(message):
         for cell in message["cell_types"]:
             if cell not in message["operations"]:
                 found.append(f"run.operations lacks {cell}")
+    if kind == "alignment":
+        for cell in [k[len("valid_cosine_"):] for k in message if k.startswith("valid_cosine_")]:
+            for name in ("train", "valid"):
+                matrix = message.get(f"{name}_cosine_{cell}")
+                if not isinstance(matrix, list) or any(len(row) != len(matrix) for row in matrix):
+                    found.append(f"{name}_cosine_{cell} is not square")
+                elif any(abs(matrix[i][i] - 1) > 1e-9 for i in range(len(matrix))):
+                    found.append(f"{name}_cosine_{cell} diagonal is not 1")
+                if f"{name}_corr_{cell}" not in message:
+                    found.append(f"{name}_corr_{cell} missing")
     if kind == "alphas":
         cells = [k[len("softmax_"):] for k in message if k.startswith("softmax_")]
         if "normal" not in cells:

@@ -18,7 +18,7 @@ from conftest import Client
 from test_probe import dartscope_binary
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "search.py")
-SMALL = ["--space", "s3", "--images", "512", "--channels", "4", "--layers", "3", "--batch-size", "16", "--epochs", "50", "--threads", "1"]
+SMALL = ["--space", "s3", "--images", "512", "--channels", "4", "--layers", "5", "--batch-size", "16", "--epochs", "50", "--threads", "1"]
 
 
 def wait_for(condition, timeout=60.0, what="condition"):
@@ -90,6 +90,10 @@ def test_attach_watches_and_steers_the_example_search(tmp_path):
                           90, "the dashboard to show the remote run")
         assert " cpu]" in screen and "s3" in screen, screen
         assert "optim.lr" in screen  # the parameters panel lists what the probe declares
+        # Per-layer views: the example gives each cell its own softmax copy (cells 0, 2, 4 are normal).
+        wait_for(lambda: re.search(r"layer-gradient cosine \(normal\) train -?\d\.\d{3} valid -?\d\.\d{3}", tmux.screen()), 30,
+                 "the layer-gradient cosine panel to fill")
+        assert "cell 4" in tmux.screen() and "no per-layer data" not in tmux.screen()
 
         tmux.keys(":set optim.lr 0.01", literal=True)
         tmux.keys("Enter")

@@ -17,7 +17,8 @@ def make_probe(tiny, listen=None, **options):
     model, weights, arch, batch, tmp = tiny
     listen = listen or f"unix:{tmp}/probe.sock"
     probe = Probe(model, weight_optimizer=weights, arch_optimizer=arch, listen=listen, run_name="t", space="test",
-                  operations=S3, cells=model.cell_types(), epochs=2, steps_per_epoch=3, run_dir=str(tmp / "run"), quiet=True, **options)
+                  operations=S3, cells=model.cell_types(), epochs=2, steps_per_epoch=3, run_dir=str(tmp / "run"), quiet=True,
+                  layer_weights=lambda: model.cell_weights, **options)
     probe.curvature(lambda: torch.nn.functional.cross_entropy(model(batch[0]), batch[1]))
     return probe
 
@@ -40,7 +41,7 @@ def test_every_message_follows_the_schema(tiny):
         pass
     types = [m["type"] for m in client.messages]
     assert types[:2] == ["hello", "run"]
-    for kind in ("step", "alphas", "epoch", "hessian", "control", "snapshot", "error", "status"):
+    for kind in ("step", "alphas", "alignment", "epoch", "hessian", "control", "snapshot", "error", "status"):
         assert kind in types, (kind, [m for m in client.messages if m["type"] == "error"])
     assert [m for m in client.messages if problems(m)] == [], [problems(m) for m in client.messages if problems(m)]
     assert client.messages[-1] == dict(client.messages[-1], type="status", state="FINISHED")
@@ -72,6 +73,29 @@ def test_eigenvalue_is_the_largest_of_the_full_hessian(tiny):
     largest = torch.linalg.eigvalsh((hessian + hessian.T) / 2)[-1].item()
     assert products <= 30
     assert abs(value - largest) <= 1e-6 * max(1.0, abs(largest)), (value, largest)
+
+
+def test_per_layer_gradients_add_up_to_the_alpha_gradient(tiny):
+    """Each cell's Λ_l is its share of ∂L/∂α: over the cells of a type they
+    sum to the gradient α itself received on the architecture step."""
+    model, weights, arch, batch, tmp = tiny
+    probe = make_probe(tiny)
+    search_step(model, weights, arch, batch, probe)  # arch.step() ran before arch_step: α.grad is still the valid one
+    x, y = batch
+    arch.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    probe.arch_step(0.0, 0.0)
+    layers = probe._valid_layers
+    for cell_type, alpha in (("normal", model.alphas_normal), ("reduce", model.alphas_reduce)):
+        total = sum(layers[i] for i, c in enumerate(probe.cells) if c == cell_type)
+        assert torch.allclose(total.float(), alpha.grad, atol=1e-6, rtol=1e-4), cell_type
+    probe.weight_step(0.0)
+    alignment = json.loads(probe._alignment_history[-1][1])
+    reduce = [i for i, c in enumerate(probe.cells) if c == "reduce"]
+    assert len(alignment["valid_cosine_reduce"]) == len(reduce) == 2
+    assert alignment["valid_corr_reduce"] == alignment["valid_cosine_reduce"][0][1]
+    assert alignment["valid_corr_normal"] is None  # one normal cell: no pairs
+    probe.close()
 
 
 def test_measuring_the_eigenvalue_leaves_buffers_and_generators_untouched(tiny):

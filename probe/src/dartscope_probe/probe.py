@@ -34,6 +34,11 @@ def darts_arch_parameters(model) -> dict:
     raise ValueError("the model has neither alphas_normal nor arch_parameters(); pass arch_parameters={'normal': ..., 'reduce': ...}")
 
 
+def _cosine(a, b) -> float:
+    norms = a.norm() * b.norm()
+    return float(torch.dot(a, b) / norms) if norms > 0 else math.nan
+
+
 def _number(value) -> float:
     if value is None:
         return math.nan
@@ -57,7 +62,8 @@ class Probe:
     def __init__(self, model, arch_parameters=None, weight_optimizer=None, arch_optimizer=None, *,
                  listen="127.0.0.1:7797", token=None, run_name="probe", space="darts", dataset="",
                  epochs=0, steps_per_epoch=0, operations=None, node_inputs=None, cells=None,
-                 alphas_every=1, hessian_every=0, lanczos_iterations=20, run_dir=None, history=2000, quiet=False):
+                 alphas_every=1, hessian_every=0, lanczos_iterations=20, run_dir=None, history=2000, quiet=False,
+                 layer_weights=None, alignment_every=1):
         self.model = model
         arch = arch_parameters if arch_parameters is not None else darts_arch_parameters(model)
         if not isinstance(arch, dict):
@@ -92,6 +98,11 @@ class Probe:
         self.hessian_every = hessian_every
         self.lanczos_iterations = lanczos_iterations
         self.run_dir = run_dir or os.path.join("runs", run_name)
+        # Per-layer views (Λ-DARTS): the per-cell softmax(α) tensors of the
+        # last forward, each with retain_grad(), in cell order.
+        self.layer_weights = layer_weights
+        self.alignment_every = alignment_every
+        self._valid_layers = None
         self.quiet = quiet
 
         distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
@@ -114,6 +125,9 @@ class Probe:
         self._sequence = 0
         self._steps_history = collections.deque(maxlen=history)
         self._other_history = collections.deque(maxlen=history)
+        # As many alignment reports as the dashboard's trend keeps: per-step
+        # reports must not push epochs and commands out of the history.
+        self._alignment_history = collections.deque(maxlen=400)
         self._last_alphas = None
         self.knobs: dict[str, Knob] = {}
         if weight_optimizer is not None:
@@ -156,6 +170,8 @@ class Probe:
 
     def arch_step(self, valid_loss, valid_acc=None):
         self._valid = (_number(valid_loss), _number(valid_acc))
+        if self.layer_weights is not None and self.rank == 0:
+            self._valid_layers = self._layer_gradients()
 
     def weight_step(self, train_loss, train_acc=None, grad_norm=None, clip_factor=1.0, lr=None):
         """Ends a search step: reports it, measures what is due, then applies
@@ -168,6 +184,8 @@ class Probe:
                          clip_factor=_number(clip_factor), step_time=now - self._last_boundary)
             if self.alphas_every and self.step % self.alphas_every == 0:
                 self._record_alphas()
+            if self.layer_weights is not None and self.alignment_every and self.step % self.alignment_every == 0:
+                self._record_alignment(self._layer_gradients(), self._valid_layers)
             if self.hessian_every and self.step % self.hessian_every == 0:
                 self._measure_curvature(epoch_end=False)
         if self._steps_left is not None:
@@ -328,6 +346,8 @@ class Probe:
                 self._steps_history.append((self._sequence, line))
             elif kind == "alphas":
                 self._last_alphas = (self._sequence, line)
+            elif kind == "alignment":
+                self._alignment_history.append((self._sequence, line))
             else:
                 self._other_history.append((self._sequence, line))
             self.server.broadcast(line)
@@ -344,7 +364,7 @@ class Probe:
         """A dashboard attached (called under the server's lock): the run,
         its recent history in order, the last α and the state, at once."""
         dashboard.offer(wire.encode(self.run_description()))
-        history = sorted(list(self._steps_history) + list(self._other_history)
+        history = sorted(list(self._steps_history) + list(self._other_history) + list(self._alignment_history)
                          + ([self._last_alphas] if self._last_alphas else []))
         for _, line in history:
             dashboard.offer(line)
@@ -383,6 +403,32 @@ class Probe:
         fields["genotype"] = {"normal": [{"op": op, "input": s} for op, s in normal],
                               "reduce": [{"op": op, "input": s} for op, s in reduce], "concat": list(self._concat())}
         self._record("alphas", **fields)
+
+    def _layer_gradients(self):
+        """Λ_l: each cell's contribution to ∂L/∂α, from the gradient its own
+        softmax copy received (the chain rule through softmax, row by row:
+        w ⊙ (g − ⟨w, g⟩)). None when a copy has no gradient."""
+        gradients = []
+        for weights in self.layer_weights():
+            if weights.grad is None:
+                return None
+            w, g = weights.detach().double(), weights.grad.detach().double()
+            gradients.append((w * (g - (w * g).sum(-1, keepdim=True))).cpu())
+        return gradients
+
+    def _record_alignment(self, train, valid):
+        if train is None or valid is None or len(train) != len(self.cells) or len(valid) != len(self.cells):
+            return
+        fields = {"layer_alpha_gradients": [g.tolist() for g in valid]}
+        for cell_type in self.arch:
+            members = [i for i, c in enumerate(self.cells) if c == cell_type]
+            for name, grads in (("train", train), ("valid", valid)):
+                flat = [grads[i].reshape(-1) for i in members]
+                matrix = [[_cosine(a, b) for b in flat] for a in flat]
+                pairs = [matrix[i][j] for i in range(len(flat)) for j in range(i + 1, len(flat))]
+                fields[f"{name}_cosine_{cell_type}"] = matrix
+                fields[f"{name}_corr_{cell_type}"] = sum(pairs) / len(pairs) if pairs else None
+        self._record("alignment", **fields)
 
     def _measure_curvature(self, epoch_end):
         if self._curvature_loss is None:
