@@ -47,6 +47,17 @@ export DARTSCOPE_FUZZ_SNAPSHOT="$PWD/$snapshot"
 mkdir -p Fuzz/corpus/FuzzSafeTensors Fuzz/corpus/FuzzManifest Fuzz/corpus/FuzzIDX
 cp "$snapshot/model.safetensors" "$snapshot/optimizer.safetensors" Fuzz/corpus/FuzzSafeTensors/
 cp "$snapshot/manifest.json" Fuzz/corpus/FuzzManifest/
+# A probe snapshot's manifest over the same model file (tiny-s3 wiring), so the
+# probe-format reader is fuzzed from a valid start too.
+python3 - "$snapshot" <<'PY'
+import json, sys, zlib
+model = open(sys.argv[1] + "/model.safetensors", "rb").read()
+ops = [["none", "skip_connect", "sep_conv_3x3"]] * 4
+manifest = {"format": "dartscope-probe-snapshot", "version": 1, "name": "seed", "step": 3, "epoch": 0, "space": "tiny-s3",
+            "operations": {"normal": ops}, "node_inputs": [[0, 1], [1, 2]], "alphas": {"normal": "alphas_normal"},
+            "files": {"model.safetensors": {"bytes": len(model), "crc32": zlib.crc32(model)}}}
+open("Fuzz/corpus/FuzzManifest/probe-manifest.json", "w").write(json.dumps(manifest))
+PY
 python3 - <<'PY'
 import gzip, struct
 images = struct.pack(">IIII", 0x0803, 3, 4, 4) + bytes(range(48))

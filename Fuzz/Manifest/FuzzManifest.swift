@@ -41,8 +41,9 @@ private func fuzzManifest(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let bytes = data else { return 0 }
     let manifest = workbench.folder + "/manifest.json"
     guard FileManager.default.createFile(atPath: manifest, contents: Data(bytes: bytes, count: count)) else { return 0 }
+    // Both readers: the architecture (engine or probe manifest) and the full restore.
+    _ = try? SnapshotArchitecture(path: workbench.folder).genotype
     guard let snapshot = try? LoadedSnapshot(path: workbench.folder) else { return 0 }
-    _ = try? snapshot.derivedGenotype()
     _ = try? workbench.engine.restore(snapshot)
     return 0
 }

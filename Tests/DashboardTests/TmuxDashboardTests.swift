@@ -179,6 +179,31 @@ struct TmuxDashboardTests {
         #expect(screen.contains("live parameters"))
     }
 
+    /// `dartscope view` on a finished run's folder: the header says what is
+    /// shown and that the run finished, the panels fill from the file, every
+    /// command is refused as read-only, and q closes the viewer.
+    @Test func viewShowsAFinishedRunReadOnly() throws {
+        let directory = NSTemporaryDirectory() + "dartscope-view-\(getpid())"
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let finished = try TmuxSession.runToCompletion(
+            Self.search.map { $0 == "search.epochs=500" ? "search.epochs=2" : $0 } + ["--headless"], in: directory, seconds: 60)
+        try #require(finished.status == 0, "the headless run failed: \(finished.output)")
+        let session = try TmuxSession(arguments: ["view", directory + "/runs/tmux"])
+        var screen = session.waitFor { $0.contains("FINISHED") && $0.contains("λmax =") }
+        #expect(screen.contains("dartscope [view \(directory)/runs/tmux/metrics.jsonl]"), "\(screen)")
+        #expect(screen.contains("step 32/32") && screen.contains("softmax(α) normal"), "\(screen)")
+        session.send("Space")
+        screen = session.waitFor { $0.contains("read-only") }
+        #expect(screen.contains("read-only: a metrics file takes no commands"), "\(screen)")
+        session.send("q")
+        screen = session.waitFor { $0.contains("Close the viewer?") }
+        session.send("y")
+        screen = session.waitFor { $0.contains("DASHBOARD-EXITED") }
+        #expect(screen.contains("DASHBOARD-EXITED status 0"), "\(screen)")
+    }
+
     @Test func spacePausesAndNStepsOnce() throws {
         let (session, paused) = try pausedSession()
         Thread.sleep(forTimeInterval: 1)
