@@ -44,6 +44,7 @@ def arguments(argv=None):
     parser.add_argument("--world-size", type=int, default=1, help="processes of a torch.distributed search")
     parser.add_argument("--port", type=int, default=29511, help="torch.distributed rendezvous port")
     parser.add_argument("--no-probe", action="store_true", help="the same search without the probe (overhead measurements)")
+    parser.add_argument("--probe-idle", action="store_true", help="construct the probe (its threads listen) but never call it (overhead measurements)")
     parser.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: all epochs)")
     parser.add_argument("--no-eigenvalue", action="store_true", help="do not measure the α-Hessian's eigenvalue")
     return parser.parse_args(argv)
@@ -82,7 +83,9 @@ def search(rank, args):
                       epochs=args.epochs, steps_per_epoch=steps_per_epoch, operations=primitives,
                       cells=model.cell_types(), hessian_every=args.hessian_every,
                       layer_weights=lambda: model.cell_weights)  # probe: per-layer α-gradients
-        if not args.no_eigenvalue:
+        if args.probe_idle:
+            idle, probe = probe, None
+        elif not args.no_eigenvalue:
             fixed = valid[0][: args.batch_size].to(device), valid[1][: args.batch_size].to(device)
             probe.curvature(lambda: F.cross_entropy(model(fixed[0]), fixed[1]))  # probe: the α-Hessian's batch
 
@@ -146,6 +149,8 @@ def search(rank, args):
             break
     if probe:
         probe.close()  # probe
+    if args.probe_idle:
+        idle.close()
     if rank == 0:
         settled = sorted(step_times[5:]) or [math.nan]
         print(f"done: {step} steps in {time.perf_counter() - started:.1f} s; median step {1e3 * settled[len(settled) // 2]:.2f} ms "
