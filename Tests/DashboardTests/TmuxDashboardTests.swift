@@ -98,7 +98,15 @@ final class TmuxSession {
             + " " + ([Self.executable] + arguments).map { "'\($0)'" }.joined(separator: " ")
             + (input.map { " < '\($0)'" } ?? "")
             + "; echo DASHBOARD-EXITED status $?; echo modes $(stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo|icrnl|onlcr)$'); sleep 120"
-        try tmux(["new-session", "-d", "-s", name, "-x", "160", "-y", "50", "-c", directory, command])
+        // When the previous test's session was the last one, its tmux server
+        // may still be exiting, and a new-session that reaches it fails: try
+        // again until the session exists.
+        for _ in 0..<10 {
+            try tmux(["new-session", "-d", "-s", name, "-x", "160", "-y", "50", "-c", directory, command])
+            if try Spawn.run(["tmux", "has-session", "-t", name], captureOutput: false).status == 0 { return }
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        throw Spawn.Failure(description: "tmux could not start session \(name)")
     }
 
     deinit { _ = try? tmux(["kill-session", "-t", name]) }

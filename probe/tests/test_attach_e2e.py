@@ -60,7 +60,13 @@ class Tmux:
             pytest.fail("tmux is not installed (bash scripts/setup.sh installs it)")
         self.name = f"dartscope-attach-{os.getpid()}"
         script = f"env -u LINES -u COLUMNS TERM=tmux-256color LANG=C.UTF-8 {command}; echo DASHBOARD-EXITED status $?; sleep 60"
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "160", "-y", "50", "-c", folder, script], check=True)
+        # A tmux server still exiting after the last session closed can fail a new-session: retry.
+        for _ in range(10):
+            subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "160", "-y", "50", "-c", folder, script], capture_output=True)
+            if subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"tmux could not start session {self.name}")
 
     def screen(self):
         return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p"], capture_output=True, text=True).stdout
