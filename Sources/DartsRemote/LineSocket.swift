@@ -10,10 +10,15 @@ import Foundation
 /// protocol violation, not an allocation — and `close()` from another
 /// thread wakes a blocked reader.
 final class LineSocket: @unchecked Sendable {
-    // @unchecked: `buffer` is touched only by the reading thread; writes
-    // are serialised by `writeLock`; `descriptor` is immutable.
+    // @unchecked: `buffer`, `consumed` and `chunk` are touched only by the
+    // reading thread; writes are serialised by `writeLock`; `descriptor` is
+    // immutable.
     private let descriptor: Int32
     private var buffer: [UInt8] = []
+    /// Bytes of `buffer` already returned as lines.
+    private var consumed = 0
+    /// The receive buffer, reused.
+    private var chunk = [UInt8](repeating: 0, count: 65536)
     private let writeLock = NSLock()
 
     private init(descriptor: Int32) {
@@ -71,19 +76,22 @@ final class LineSocket: @unchecked Sendable {
     }
 
     /// The next line without its newline, or nil at the end of the stream.
+    /// Lines are cut from `buffer` by advancing `consumed`; the buffer is
+    /// compacted once per receive, not once per line.
     func readLine(limit: Int) throws(RemoteError) -> String? {
-        var searched = 0
+        var searched = consumed
         while true {
             if let newline = buffer[searched...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: buffer[..<newline], as: UTF8.self)
-                buffer.removeSubrange(...newline)
+                let line = String(decoding: buffer[consumed..<newline], as: UTF8.self)
+                consumed = newline + 1
                 return line
             }
-            searched = buffer.count
-            guard buffer.count <= limit else {
+            guard buffer.count - consumed <= limit else {
                 throw .protocolViolation("a line longer than \(limit) bytes")
             }
-            var chunk = [UInt8](repeating: 0, count: 65536)
+            buffer.removeSubrange(..<consumed)
+            consumed = 0
+            searched = buffer.count
             let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { return nil }

@@ -51,8 +51,7 @@ struct ViewCommand: ParsableCommand {
 /// Runs the dashboard on a search in another process. Unlike a local search
 /// there is no headless fallback: without a terminal there is nothing to do.
 private func watch(_ connection: SearchConnection, theme themeName: String, start: () -> Void) throws {
-    let theme: Theme
-    do { theme = try Theme.load(themeName) } catch { throw ValidationError("\(error)") }
+    let theme = try dashboardTheme(themeName)
     let terminal: Terminal
     do { terminal = try Terminal(theme: theme) } catch {
         throw ValidationError("the dashboard needs a terminal: \(error.reason)")

@@ -114,12 +114,16 @@ func attachRunFiles(to engine: SearchEngine, config: SearchConfig, metrics: Stri
 func runSearch(engine: SearchEngine, headless: Bool, theme themeName: String, replay: JournalReplay?, stepLimit: Int?,
                stopsWithParent: Bool = false) throws {
     if !headless && isatty(STDOUT_FILENO) == 1 {
-        let theme: Theme
-        do { theme = try Theme.load(themeName) } catch { throw ValidationError("\(error)") }
+        let theme = try dashboardTheme(themeName)
         do { return try runDashboard(engine: engine, terminal: try Terminal(theme: theme), replay: replay, stepLimit: stepLimit) }
         catch let unavailable as TerminalUnavailable { log("dartscope: no dashboard: \(unavailable.reason); running headless") }
     }
     try HeadlessRun(engine: engine, replay: replay, stepLimit: stepLimit, stopsWithParent: stopsWithParent).run()
+}
+
+/// The theme `--theme` names; an unknown one is a usage error.
+func dashboardTheme(_ name: String) throws -> Theme {
+    do { return try Theme.load(name) } catch { throw ValidationError("\(error)") }
 }
 
 /// Runs the engine on its own thread under the dashboard until the user quits.

@@ -19,8 +19,9 @@ public struct SnapshotArchitecture {
         let (folder, data, object) = try LoadedSnapshot.readManifest(at: given)
         path = folder
         if object["format"] as? String == ProbeSnapshotManifest.formatName {
-            let manifest = try ProbeSnapshotManifest.decode(data, path: folder + "/" + SnapshotFile.manifest)
-            space = try manifest.searchSpace()
+            let manifestPath = folder + "/" + SnapshotFile.manifest
+            let manifest = try ProbeSnapshotManifest.decode(data, path: manifestPath)
+            space = try manifest.searchSpace(path: manifestPath)
             let model = try LoadedSnapshot.verified(SnapshotFile.model, in: folder, records: manifest.files)
             let names = ["normal", "reduce"].compactMap { manifest.alphas[$0] }
             mixing = try LoadedSnapshot.mixingWeights(names, in: model, path: folder)
@@ -79,9 +80,8 @@ struct ProbeSnapshotManifest: Decodable {
     }
 
     /// The space the names describe, validated before any initialiser that
-    /// insists on consistency sees it.
-    func searchSpace() throws -> SearchSpace {
-        let manifestName = "the probe manifest"
+    /// insists on consistency sees it (`path` names the manifest in errors).
+    func searchSpace(path manifestName: String) throws -> SearchSpace {
         guard !nodeInputs.isEmpty, nodeInputs.count <= 64 else { throw SnapshotError.damaged(path: manifestName, reason: "\(nodeInputs.count) intermediate nodes") }
         for (node, inputs) in nodeInputs.enumerated() {
             guard !inputs.isEmpty, inputs.allSatisfy({ $0 >= 0 && $0 < 2 + node }) else {

@@ -197,8 +197,7 @@ public struct DashboardView {
     /// first step; a probe only when its model gives each cell its own copy
     /// of the mixing weights (docs/attach.md), so say what it would need.
     static func noAlignmentYet(_ s: MetricsSnapshot) -> String {
-        guard s.source != nil else { return "waiting for the first step" }
-        return s.steps.isEmpty ? "waiting for the first step" : "no per-layer data: the producer sends no alignment events (docs/attach.md)"
+        s.source == nil || s.steps.isEmpty ? "waiting for the first step" : "no per-layer data: the producer sends no alignment events (docs/attach.md)"
     }
 
     func alignmentPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
