@@ -38,7 +38,7 @@ struct HostileCorpusTests {
 
     struct DartscopeCallFailed: Error {}
 
-    static let cases: [Case] = tensorFileCases + manifestCases + datasetCases + configCases
+    static let cases: [Case] = tensorFileCases + manifestCases + probeManifestCases + datasetCases + configCases
 
     @Test(arguments: cases)
     func aCraftedInputIsRefusedWithOneLine(_ hostile: Case) throws {
@@ -113,6 +113,50 @@ struct HostileCorpusTests {
             try data.prefix(data.count / 2).write(to: url)
         }, arguments: { ["genotype", $0] }, expected: "not valid JSON"),
     ]
+
+    // MARK: - probe manifests (dartscope-probe-snapshot, docs/attach.md)
+
+    static let probeManifestCases: [Case] = [
+        probeEdit("a node reading a later state", expected: "node 1 reads [1, 5]") { $0["node_inputs"] = [[0, 1], [1, 5]] },
+        probeEdit("10^6 intermediate nodes", expected: "1000000 intermediate nodes") { $0["node_inputs"] = Array(repeating: [0], count: 1_000_000) },
+        probeEdit("an operation dartscope does not know", expected: "conv_9x9") {
+            $0["operations"] = ["normal": Array(repeating: ["none", "skip_connect", "conv_9x9"], count: 4)]
+        },
+        probeEdit("fewer edges than the wiring", expected: "3 normal edges, the wiring has 4") {
+            $0["operations"] = ["normal": Array(repeating: ["none", "skip_connect", "sep_conv_3x3"], count: 3)]
+        },
+        probeEdit("edges of different widths", expected: "same number of candidate operations") {
+            $0["operations"] = ["normal": [["none", "skip_connect"]] + Array(repeating: ["none", "skip_connect", "sep_conv_3x3"], count: 3)]
+        },
+        probeEdit("α that does not fit the wiring", expected: "does not fit") {
+            $0["node_inputs"] = (0..<4).map { Array(0..<(2 + $0)) }
+            $0["operations"] = ["normal": Array(repeating: ["none", "skip_connect", "sep_conv_3x3"], count: 14)]
+        },
+        probeEdit("α named after a tensor the model lacks", expected: "no alphas_nowhere") { $0["alphas"] = ["normal": "alphas_nowhere"] },
+        probeEdit("step -5", expected: "never negative") { $0["step"] = -5 },
+        probeEdit("a later probe format", expected: "probe snapshot version 2") { $0["version"] = 2 },
+        Case(name: "resuming a probe snapshot", prepare: { _, snapshot in try rewriteAsProbeSnapshot(snapshot) { _ in } },
+             arguments: { ["resume", $0, "--headless", "--steps", "1"] }, expected: "probe's snapshot"),
+    ]
+
+    /// The base snapshot's manifest rewritten as a probe's over the same
+    /// model file (its size and crc32 kept), then `change`d; read by `genotype`.
+    static func probeEdit(_ name: String, expected: String, _ change: @escaping @Sendable (inout [String: Any]) -> Void) -> Case {
+        Case(name: name, prepare: { _, snapshot in try rewriteAsProbeSnapshot(snapshot, change) },
+             arguments: { ["genotype", $0] }, expected: expected)
+    }
+
+    static func rewriteAsProbeSnapshot(_ snapshot: String, _ change: (inout [String: Any]) -> Void) throws {
+        try editManifest(in: snapshot) { manifest in
+            var probe: [String: Any] = [
+                "format": "dartscope-probe-snapshot", "version": 1, "name": "steps-2", "step": 2, "epoch": 0, "space": "tiny-s3",
+                "operations": ["normal": Array(repeating: ["none", "skip_connect", "sep_conv_3x3"], count: 4)],
+                "node_inputs": [[0, 1], [1, 2]], "alphas": ["normal": "alphas_normal"], "files": manifest["files"] ?? [:],
+            ]
+            change(&probe)
+            manifest = probe
+        }
+    }
 
     static func stateEdit(_ name: String, expected: String, _ change: @escaping @Sendable (inout [String: Any]) -> Void) -> Case {
         Case(name: name, prepare: { _, snapshot in
