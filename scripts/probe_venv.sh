@@ -14,7 +14,6 @@ if ! "$venv/bin/python" -c "import torch, pytest" 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "torch==2.13.0" pytest >&2
 fi
-"$venv/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall ./probe >&2 2>/dev/null \
-    || "$venv/bin/pip" install --disable-pip-version-check --no-deps --force-reinstall ./probe >&2
+"$venv/bin/pip" install -q --disable-pip-version-check --no-deps --force-reinstall ./probe >&2
 rm -rf probe/build probe/src/*.egg-info
 echo "$PWD/$venv/bin/python"

@@ -57,6 +57,13 @@ class Client:
         self.socket.close()
 
 
+def attached(probe):
+    """A dashboard attached to `probe`, past the state a new one receives."""
+    client = Client(probe.server.address)
+    client.read_until(lambda m: m["type"] == "status")
+    return client
+
+
 @pytest.fixture
 def tiny(tmp_path):
     """A tiny S3 supernet on random data, its optimisers and a batch."""

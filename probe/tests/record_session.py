@@ -16,7 +16,7 @@ import torch
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-from conftest import S3, Client, search_step  # noqa: E402
+from conftest import S3, attached, search_step  # noqa: E402
 from supernet import Supernet  # noqa: E402
 
 from dartscope_probe import Probe  # noqa: E402
@@ -32,8 +32,7 @@ with tempfile.TemporaryDirectory() as folder:
                   run_dir=f"{folder}/run", quiet=True, layer_weights=lambda: model.cell_weights)
     probe.curvature(lambda: torch.nn.functional.cross_entropy(model(batch[0]), batch[1]))
     search_step(model, weights, arch, batch, probe)
-    client = Client(probe.server.address)
-    client.read_until(lambda m: m["type"] == "status")
+    client = attached(probe)
     client.command({"set": {"key": "optim.lr", "value": 0.02}})
     client.command({"snapshot": {"name": "fixture-snap"}})
     client.command({"set": {"key": "optim.lr", "value": 99}})

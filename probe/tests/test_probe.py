@@ -1,6 +1,5 @@
 import json
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -8,7 +7,7 @@ import time
 import pytest
 import torch
 
-from conftest import S3, Client, search_step
+from conftest import S3, Client, attached, search_step
 from dartscope_probe import Probe, dominant_eigenvalue, preserved
 from schema import problems
 
@@ -27,8 +26,7 @@ def test_every_message_follows_the_schema(tiny):
     model, weights, arch, batch, tmp = tiny
     probe = make_probe(tiny)
     search_step(model, weights, arch, batch, probe)  # history a late dashboard must get
-    client = Client(probe.server.address)
-    client.read_until(lambda m: m["type"] == "status")
+    client = attached(probe)
     client.command({"set": {"key": "optim.lr", "value": 0.01}})
     client.command({"snapshot": {"name": "s1"}})
     client.command({"set": {"key": "no.such", "value": 1}})
@@ -118,8 +116,7 @@ def test_measuring_the_eigenvalue_leaves_buffers_and_generators_untouched(tiny):
 def test_a_set_takes_effect_at_the_next_step_boundary_and_not_before(tiny):
     model, weights, arch, batch, tmp = tiny
     probe = make_probe(tiny)
-    client = Client(probe.server.address)
-    client.read_until(lambda m: m["type"] == "status")
+    client = attached(probe)
     client.command({"set": {"key": "optim.lr", "value": 0.0125}})
     deadline = time.time() + 5
     while probe.server.commands.qsize() == 0 and time.time() < deadline:
@@ -138,8 +135,7 @@ def test_a_set_takes_effect_at_the_next_step_boundary_and_not_before(tiny):
 def test_pause_holds_the_loop_until_resume(tiny):
     model, weights, arch, batch, tmp = tiny
     probe = make_probe(tiny)
-    client = Client(probe.server.address)
-    client.read_until(lambda m: m["type"] == "status")
+    client = attached(probe)
     client.command({"pause": {}})
     time.sleep(0.2)
     done = threading.Event()
@@ -160,8 +156,7 @@ def test_bad_messages_are_refused_and_training_goes_on(tiny):
     probe = make_probe(tiny)
     probe.quiet = False
     probe.server.log = logs.append
-    client = Client(probe.server.address)
-    client.read_until(lambda m: m["type"] == "status")
+    client = attached(probe)
     client.socket.sendall(b"not json\n")
     client.send({"type": "command", "command": {"format": {"disk": True}}})
     client.send({"type": "command", "command": {"step": {"count": -3}}})
@@ -177,8 +172,7 @@ def test_bad_messages_are_refused_and_training_goes_on(tiny):
     assert any("longer than" in line for line in logs)
     # A dashboard that vanished does not block either.
     client.close()
-    other = Client(probe.server.address)
-    other.read_until(lambda m: m["type"] == "status")
+    other = attached(probe)
     other.socket.close()
     for _ in range(3):
         search_step(model, weights, arch, batch, probe)
@@ -219,13 +213,11 @@ def test_a_probe_snapshot_is_read_by_dartscope(tiny):
         model.alphas_normal.zero_()
         model.alphas_normal[:, 2] = 1.0  # every normal edge: sep_conv_3x3
     path = probe.write_snapshot("probe-snap")
-    expected = probe._genotype()
+    expected = probe._architecture().genotype
     probe.close()
     printed = subprocess.run([binary, "genotype", path], capture_output=True, text=True)
     assert printed.returncode == 0, printed.stderr
-    normal, reduce, _ = expected
-    from dartscope_probe.genotype import genotype_string
-    assert printed.stdout.strip() == genotype_string(normal, reduce, (2, 4))
+    assert printed.stdout.strip() == expected
     assert "('sep_conv_3x3', 0), ('sep_conv_3x3', 1)" in printed.stdout
     exported = subprocess.run([binary, "export", path, "--format", "json"], capture_output=True, text=True)
     assert exported.returncode == 0, exported.stderr

@@ -5,7 +5,6 @@ buffers and the random generators put back as they were, so a measurement
 never changes the search it observes."""
 
 import contextlib
-import time
 
 import torch
 
@@ -84,8 +83,3 @@ def _largest_ritz_value(alphas, betas):
         tridiagonal[i, i + 1] = tridiagonal[i + 1, i] = b
     return torch.linalg.eigvalsh(tridiagonal)[-1].item()
 
-
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start

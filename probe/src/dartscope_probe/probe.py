@@ -5,8 +5,8 @@ import json
 import math
 import os
 import sys
-import threading
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -32,6 +32,20 @@ def darts_arch_parameters(model) -> dict:
     if hasattr(model, "arch_parameters"):
         return dict(zip(["normal", "reduce"], model.arch_parameters()))
     raise ValueError("the model has neither alphas_normal nor arch_parameters(); pass arch_parameters={'normal': ..., 'reduce': ...}")
+
+
+@dataclass
+class _Architecture:
+    """softmax(α) per cell type, the genotype's marks on it, and the genotype."""
+    softmax: dict
+    marks: dict
+    normal: list
+    reduce: list
+    concat: tuple
+
+    @property
+    def genotype(self) -> str:
+        return rule.genotype_string(self.normal, self.reduce, self.concat)
 
 
 def _cosine(a, b) -> float:
@@ -183,7 +197,7 @@ class Probe:
                          valid_acc=self._valid[1], lr=_number(lr) if lr is not None else self._lr(), grad_norm=_number(grad_norm),
                          clip_factor=_number(clip_factor), step_time=now - self._last_boundary)
             if self.alphas_every and self.step % self.alphas_every == 0:
-                self._record_alphas()
+                self._record_alphas(self._architecture())
             if self.layer_weights is not None and self.alignment_every and self.step % self.alignment_every == 0:
                 self._record_alignment(self._layer_gradients(), self._valid_layers)
             if self.hessian_every and self.step % self.hessian_every == 0:
@@ -199,14 +213,14 @@ class Probe:
     def epoch_end(self, train_loss=None, train_acc=None, valid_loss=None, valid_acc=None, **extra):
         """Reports the epoch (means over it, and the validation split's)."""
         if self.rank == 0:
-            normal, reduce, _ = self._genotype()
-            normal_ops = [op for op, _ in normal]
+            architecture = self._architecture()
+            normal_ops = [op for op, _ in architecture.normal]
             self._record("epoch", train_loss=_number(train_loss), train_acc=_number(train_acc), valid_loss=_number(valid_loss),
-                         valid_acc=_number(valid_acc), genotype=rule.genotype_string(normal, reduce, self._concat()),
+                         valid_acc=_number(valid_acc), genotype=architecture.genotype,
                          skip_count=normal_ops.count("skip_connect"),
                          parameter_free_count=sum(op in rule.PARAMETER_FREE for op in normal_ops),
                          normal_edges=len(normal_ops), lr=self._lr(), **{k: _number(v) for k, v in extra.items()})
-            self._record_alphas()
+            self._record_alphas(architecture)
             self._measure_curvature(epoch_end=True)
         self.epoch += 1
         if self._pause_at_epoch_end:
@@ -380,28 +394,22 @@ class Probe:
                     cells=self.cells, cell_types=list(self.arch), edge_labels=edge_labels, operations=self.operations,
                     parameters=[k.descriptor() for k in self.knobs.values()], values=self.values())
 
-    def _softmax(self):
+    def _architecture(self):
+        """softmax(α) and the genotype DARTS's rule derives from it, now."""
         with torch.no_grad():
-            return {name: torch.softmax(tensor.detach().double(), dim=-1).cpu().tolist() for name, tensor in self.arch.items()}
-
-    def _genotype(self):
-        softmax = self._softmax()
+            softmax = {name: torch.softmax(tensor.detach().double(), dim=-1).cpu().tolist() for name, tensor in self.arch.items()}
         derived = {name: rule.derive(softmax[name], self.operations[name], self.node_inputs) for name in self.arch}
-        normal = derived["normal"][0]
-        reduce = derived.get("reduce", derived["normal"])[0]
-        return normal, reduce, (softmax, derived)
+        return _Architecture(softmax=softmax, marks={name: marks for name, (_, marks) in derived.items()},
+                             normal=derived["normal"][0], reduce=derived.get("reduce", derived["normal"])[0],
+                             concat=(2, 2 + len(self.node_inputs)))
 
-    def _concat(self):
-        return (2, 2 + len(self.node_inputs))
-
-    def _record_alphas(self):
-        normal, reduce, (softmax, derived) = self._genotype()
+    def _record_alphas(self, architecture):
         fields = {}
         for name in self.arch:
-            fields[f"softmax_{name}"] = softmax[name]
-            fields[f"genotype_marks_{name}"] = derived[name][1]
-        fields["genotype"] = {"normal": [{"op": op, "input": s} for op, s in normal],
-                              "reduce": [{"op": op, "input": s} for op, s in reduce], "concat": list(self._concat())}
+            fields[f"softmax_{name}"] = architecture.softmax[name]
+            fields[f"genotype_marks_{name}"] = architecture.marks[name]
+        fields["genotype"] = {"normal": [{"op": op, "input": s} for op, s in architecture.normal],
+                              "reduce": [{"op": op, "input": s} for op, s in architecture.reduce], "concat": list(architecture.concat)}
         self._record("alphas", **fields)
 
     def _layer_gradients(self):
@@ -450,12 +458,11 @@ class Probe:
 
     def write_snapshot(self, name):
         """Writes runs/RUN/snapshots/NAME in dartscope's folder format."""
-        normal, reduce, _ = self._genotype()
         manifest = {"producer": f"dartscope-probe {VERSION}", "run_name": self.run_name, "space": self.space,
                     "dataset": self.dataset, "step": self.step, "epoch": self.epoch,
                     "operations": self.operations, "node_inputs": self.node_inputs,
                     "alphas": {cell: self._parameter_name(tensor) for cell, tensor in self.arch.items()},
-                    "genotype": rule.genotype_string(normal, reduce, self._concat()), "values": self.values()}
+                    "genotype": self._architecture().genotype, "values": self.values()}
         optimizers = {"weight": self.weight_optimizer, "arch": self.arch_optimizer}
         return snapshot.write(os.path.join(self.run_dir, "snapshots"), name, model=self.model, optimizers=optimizers, manifest=manifest)
 
