@@ -125,4 +125,22 @@ func waitFor(_ condition: () -> Bool) -> Bool {
         #expect(viewer.store.snapshot().steps.isEmpty)
         #expect(throws: RemoteError.self) { try MetricsFileFollower(path: "/nonexistent/metrics.jsonl") }
     }
+
+    /// A line without end, longer than any event, is dropped and counted
+    /// rather than buffered without bound; lines after it are read.
+    @Test func aViewerDropsAnEndlessLine() throws {
+        let path = NSTemporaryDirectory() + "view-giant-\(UUID().uuidString.prefix(8)).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var contents = Data((Self.run + "\n").utf8)
+        contents.append(Data(repeating: UInt8(ascii: "x"), count: WireProtocol.maximumLineBytes + 1))
+        try contents.write(to: URL(fileURLWithPath: path))
+        let viewer = try MetricsFileFollower(path: path)
+        #expect(viewer.store.snapshot().messages.contains { $0.contains("longer than \(WireProtocol.maximumLineBytes) bytes") })
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        handle.write(Data(("tail of the giant\n" + Self.step + "\n").utf8))
+        try handle.close()
+        viewer.readAppended()
+        #expect(viewer.store.snapshot().steps.map(\.step) == [7])
+    }
 }
