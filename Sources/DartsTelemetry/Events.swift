@@ -83,12 +83,13 @@ public struct EpochMetrics: EventPayload {
 }
 
 /// softmax(α) of every cell type, with the cells of the derived genotype
-/// marked so a consumer never re-derives the DARTS rule.
+/// marked so a consumer never re-derives the DARTS rule; with per-layer α
+/// (`network.alphas = per_layer`) also every cell's own.
 public struct AlphaMetrics: EventPayload {
     public static let type = "alphas"
 
     public struct CellType: Sendable, Equatable {
-        /// `normal` or `reduce` (the α names without `alphas_`).
+        /// `normal` or `reduce`.
         public var name: String
         /// Edges × operations.
         public var softmax: [[Double]]
@@ -102,13 +103,33 @@ public struct AlphaMetrics: EventPayload {
         }
     }
 
-    public var cellTypes: [CellType]
-    /// The genotype these weights derive.
-    public var genotype: GenotypeDescription?
+    /// One cell's own α under per-layer α.
+    public struct Layer: Sendable, Equatable {
+        /// Edges × operations.
+        public var softmax: [[Double]]
+        /// `[edge, operation]` of every operation the cell's own genotype keeps.
+        public var genotypeMarks: [[Int]]
+        /// Kept edges of the cell's own genotype that are parameter-free.
+        public var parameterFreeCount: Int
 
-    public init(cellTypes: [CellType], genotype: GenotypeDescription?) {
+        public init(softmax: [[Double]], genotypeMarks: [[Int]], parameterFreeCount: Int) {
+            self.softmax = softmax
+            self.genotypeMarks = genotypeMarks
+            self.parameterFreeCount = parameterFreeCount
+        }
+    }
+
+    /// Per cell type; with per-layer α, the mean softmax over the type's cells.
+    public var cellTypes: [CellType]
+    /// The genotype the cell types' weights derive.
+    public var genotype: GenotypeDescription?
+    /// Every cell's own α, in cell order; nil when cells share α.
+    public var layers: [Layer]?
+
+    public init(cellTypes: [CellType], genotype: GenotypeDescription?, layers: [Layer]? = nil) {
         self.cellTypes = cellTypes
         self.genotype = genotype
+        self.layers = layers
     }
 
     public func cellType(_ name: String) -> CellType? { cellTypes.first { $0.name == name } }
@@ -116,6 +137,15 @@ public struct AlphaMetrics: EventPayload {
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: FieldKey.self)
         genotype = try container.decodeIfPresent(GenotypeDescription.self, forKey: FieldKey("genotype"))
+        if let softmax = try container.decodeIfPresent([[[Double]]].self, forKey: FieldKey("layer_softmax")) {
+            let marks = try container.decode([[[Int]]].self, forKey: FieldKey("layer_genotype_marks"))
+            let parameterFree = try container.decode([Int].self, forKey: FieldKey("layer_parameter_free"))
+            guard marks.count == softmax.count, parameterFree.count == softmax.count else {
+                throw DecodingError.dataCorruptedError(forKey: FieldKey("layer_softmax"), in: container,
+                    debugDescription: "\(softmax.count) layers of softmax, \(marks.count) of marks, \(parameterFree.count) parameter-free counts")
+            }
+            layers = softmax.indices.map { Layer(softmax: softmax[$0], genotypeMarks: marks[$0], parameterFreeCount: parameterFree[$0]) }
+        }
         cellTypes = try container.allKeys.compactMap { $0.suffix(after: "softmax_") }.sorted(by: CellTypeOrder.precedes).map { name in
             CellType(name: name, softmax: try container.decode([[Double]].self, forKey: FieldKey("softmax_" + name)),
                      genotypeMarks: try container.decodeIfPresent([[Int]].self, forKey: FieldKey("genotype_marks_" + name)) ?? [])
@@ -128,6 +158,11 @@ public struct AlphaMetrics: EventPayload {
         for type in cellTypes {
             try container.encode(type.softmax, forKey: FieldKey("softmax_" + type.name))
             try container.encode(type.genotypeMarks, forKey: FieldKey("genotype_marks_" + type.name))
+        }
+        if let layers {
+            try container.encode(layers.map(\.softmax), forKey: FieldKey("layer_softmax"))
+            try container.encode(layers.map(\.genotypeMarks), forKey: FieldKey("layer_genotype_marks"))
+            try container.encode(layers.map(\.parameterFreeCount), forKey: FieldKey("layer_parameter_free"))
         }
     }
 }

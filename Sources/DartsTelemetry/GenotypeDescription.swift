@@ -28,11 +28,13 @@ public struct GenotypeDescription: Codable, Sendable, Equatable, CustomStringCon
     }
 
     public var description: String {
-        func cell(_ edges: [Edge]) -> String {
-            "[" + edges.map { "('\($0.operation)', \($0.input))" }.joined(separator: ", ") + "]"
-        }
         let range = "range(\(concat.lowerBound), \(concat.upperBound))"
-        return "Genotype(normal=\(cell(normal)), normal_concat=\(range), reduce=\(cell(reduce)), reduce_concat=\(range))"
+        return "Genotype(normal=\(Self.cellDescription(normal)), normal_concat=\(range), reduce=\(Self.cellDescription(reduce)), reduce_concat=\(range))"
+    }
+
+    /// One cell's edges as the reference code's list, `[('op', input), ...]`.
+    public static func cellDescription(_ edges: [Edge]) -> String {
+        "[" + edges.map { "('\($0.operation)', \($0.input))" }.joined(separator: ", ") + "]"
     }
 
     /// Both cells as a Graphviz digraph (one cluster per cell type).

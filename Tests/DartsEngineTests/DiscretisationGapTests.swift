@@ -19,30 +19,33 @@ struct DiscretisationGapTests {
     /// `none`). Given the statistics the recalibration would estimate, the two
     /// evaluations agree exactly; and the measurement leaves the run's
     /// statistics as they were.
-    @Test(arguments: ["tiny", "s3"])
-    func aOneHotSupernetHasNoGap(_ space: String) throws {
+    /// With per-layer α every cell gets a different one-hot choice, so the
+    /// discrete network must be each cell's own, not one per type.
+    @Test(arguments: [("tiny", AlphaLayout.shared), ("s3", .shared), ("tiny", .perLayer), ("s3", .perLayer)])
+    func aOneHotSupernetHasNoGap(_ space: String, _ layout: AlphaLayout) throws {
         var config = EngineFixture.config(space: space, epochs: 1)
         config.subset = 128
         config.gapRecalibrationBatches = 5
+        config.alphaLayout = layout
         let (engine, _) = try EngineFixture.engine(config)
         for _ in 0..<4 { engine.runStep() }  // weights and statistics that are not the initial ones
         let topology = engine.supernet.space.topology
-        for name in engine.supernet.parameters.alphaNames {
+        for (index, name) in engine.supernet.parameters.alphaNames.enumerated() {
             var alphas = engine.supernet.parameters.alphas[name]!
             let width = alphas.shape[1]
-            let operations = engine.supernet.space.operations(reduction: name == "alphas_reduce")
+            let reduction = layout == .perLayer ? engine.supernet.isReduction(cell: index) : name == "alphas_reduce"
+            let operations = engine.supernet.space.operations(reduction: reduction)
             for (node, inputs) in topology.nodeInputs.enumerated() {
                 for slot in inputs.indices {
                     let edge = topology.firstEdgeOfNode[node] + slot
                     let none = operations[edge].firstIndex(of: .none)
                     let kept = operations[edge].indices.filter { $0 != none }
-                    let chosen = slot < 2 || none == nil ? kept[(edge + node) % kept.count] : none!
+                    let chosen = slot < 2 || none == nil ? kept[(edge + node + index) % kept.count] : none!
                     for k in 0..<width { alphas.scalars[edge * width + k] = k == chosen ? 40 : 0 }
                 }
             }
             engine.supernet.parameters.alphas[name] = alphas
         }
-        let genotype = engine.supernet.genotype()
 
         // The supernet's own statistics, estimated the way the recalibration estimates the discrete network's.
         for layer in engine.supernet.parameters.batchNorms.values { layer.reset() }
@@ -54,7 +57,7 @@ struct DiscretisationGapTests {
         }
         let before = statistics(engine)
         let supernet = engine.evaluate(indices: engine.validationIndices)
-        let discrete = engine.evaluateDiscrete(genotype)
+        let discrete = engine.evaluateDiscrete()
         #expect(discrete.accuracy == supernet.accuracy, "gap \(supernet.accuracy - discrete.accuracy)")
         #expect(abs(discrete.loss - supernet.loss) < 1e-5 * max(1, supernet.loss), "losses \(supernet.loss) vs \(discrete.loss)")
         #expect(statistics(engine) == before, "the measurement must restore the run's BN statistics")

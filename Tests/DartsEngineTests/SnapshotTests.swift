@@ -4,14 +4,17 @@ import Testing
 
 @Suite("snapshots and journal")
 struct SnapshotTests {
-    @Test func resumingGivesTheUninterruptedRunBitForBit() throws {
+    @Test(arguments: AlphaLayout.allCases)
+    func resumingGivesTheUninterruptedRunBitForBit(_ layout: AlphaLayout) throws {
         let directory = EngineFixture.temporaryDirectory()
-        let (original, recordOriginal) = try EngineFixture.engine(EngineFixture.config(epochs: 3), snapshots: directory)
+        var config = EngineFixture.config(epochs: 3)
+        config.alphaLayout = layout
+        let (original, recordOriginal) = try EngineFixture.engine(config, snapshots: directory)
         while !original.isFinished { original.runStep() }
         // epoch-0001 was written at the end of the first epoch (step 4).
         let snapshot = try LoadedSnapshot(path: directory + "/epoch-0001")
         #expect(snapshot.step == 4 && snapshot.epoch == 1)
-        let (resumed, recordResumed) = try EngineFixture.engine(EngineFixture.config(epochs: 3))
+        let (resumed, recordResumed) = try EngineFixture.engine(config)
         try resumed.restore(snapshot)
         while !resumed.isFinished { resumed.runStep() }
         let expected = recordOriginal.comparable(fromStep: 5)
@@ -19,6 +22,11 @@ struct SnapshotTests {
         #expect(recordResumed.comparable(fromStep: 5) == expected, "\(firstDifference(recordResumed.comparable(fromStep: 5), expected))")
         #expect(resumed.supernet.parameters.weights == original.supernet.parameters.weights, "final weights differ")
         #expect(resumed.supernet.parameters.alphas == original.supernet.parameters.alphas, "final alphas differ")
+        // What `genotype` and `export` read: the headline genotype and, with per-layer α, every cell's.
+        let final = try SnapshotArchitecture(path: directory + "/epoch-0003")
+        #expect(final.genotype == original.supernet.genotype())
+        #expect(final.layerGenotypes == original.supernet.layerGenotypes())
+        #expect((final.layerGenotypes == nil) == (layout == .shared))
     }
 
     @Test func journalReplayReproducesLiveInterventions() throws {

@@ -47,11 +47,12 @@ struct SupernetTests {
     /// The whole supernet's α and weight gradients against finite differences,
     /// in Double, on a tiny network. The ± passes replay the base pass's
     /// activation pattern so that a step never straddles a ReLU or max-pool kink.
-    @Test(arguments: ["darts", "s1", "tiny"])
-    func gradientsMatchFiniteDifferences(_ spaceName: String) {
+    @Test(arguments: [("darts", AlphaLayout.shared), ("s1", .shared), ("tiny", .shared), ("s1", .perLayer), ("tiny", .perLayer)])
+    func gradientsMatchFiniteDifferences(_ spaceName: String, _ layout: AlphaLayout) {
         let space = SearchSpace.named(spaceName)!
         var generator = RandomGenerator(seed: 3)
-        let net = Supernet<Double>(space: space, shape: .init(inputChannels: 2, imageSize: 6, classes: 3, initialChannels: 2, layers: 3), generator: &generator)
+        let net = Supernet<Double>(space: space, shape: .init(inputChannels: 2, imageSize: 6, classes: 3, initialChannels: 2, layers: 3),
+                                   alphas: layout, generator: &generator)
         for name in net.parameters.alphaNames {
             net.parameters.alphas[name] = Initialiser.normal(shape: net.parameters.alphas[name]!.shape, standardDeviation: 0.5, generator: &generator)
         }
@@ -121,5 +122,81 @@ struct SupernetTests {
                 }
             }
         }
+    }
+
+    /// Per-layer α: one matrix per cell under its state-dict name; with every
+    /// cell's α set to its type's shared α the network is DARTS's, output for
+    /// output, and the per-layer gradients of a type sum to the shared one.
+    @Test(arguments: ["s3", "tiny"])
+    func perLayerAlphasEqualToTheSharedOnesGiveTheSharedNetwork(_ spaceName: String) {
+        let space = SearchSpace.named(spaceName)!
+        let shape = NetworkShape(inputChannels: 1, imageSize: 8, classes: 4, initialChannels: 2, layers: 5)
+        var sharedGenerator = RandomGenerator(seed: 11), layerGenerator = RandomGenerator(seed: 11)
+        let shared = Supernet<Double>(space: space, shape: shape, generator: &sharedGenerator)
+        let layered = Supernet<Double>(space: space, shape: shape, alphas: .perLayer, generator: &layerGenerator)
+        #expect(layered.parameters.alphaNames == (0..<5).map { "cells.\($0).alphas" })
+        #expect(layered.parameters.weights == shared.parameters.weights, "the weights are drawn before α, alike in both layouts")
+        var noise = RandomGenerator(seed: 12)
+        for name in shared.parameters.alphaNames {
+            shared.parameters.alphas[name] = Initialiser.normal(shape: shared.parameters.alphas[name]!.shape, standardDeviation: 0.7, generator: &noise)
+        }
+        for cell in 0..<5 {
+            layered.parameters.alphas["cells.\(cell).alphas"] = shared.parameters.alphas[shared.parameters.alphaNames[shared.alphaIndex(ofCell: cell)]]!
+            #expect(layered.typeIndex(ofCell: cell) == shared.alphaIndex(ofCell: cell))
+        }
+        let input: Tensor<Double> = Initialiser.normal(shape: [3, 1, 8, 8], standardDeviation: 1, generator: &noise)
+        func run(_ net: Supernet<Double>) -> ForwardPass<Double> {
+            let tape = Tape<Double>()
+            var generator = RandomGenerator(seed: 0)
+            let pass = net.forward(input, on: tape, generator: &generator)
+            tape.backward(from: pass.logits.crossEntropy(labels: [0, 3, 1]))
+            return pass
+        }
+        let a = run(shared), b = run(layered)
+        #expect(a.logits.value == b.logits.value)
+        #expect(layered.genotype() == shared.genotype(), "equal layers: the mean weights are the shared ones")
+        for (typeIndex, cells) in layered.cellsByType.enumerated() where !cells.isEmpty {
+            var total = Tensor<Double>(zeros: a.alphas[typeIndex].shape)
+            for cell in cells { total.add(b.alphas[cell].grad!) }
+            let difference = zip(total.scalars, a.alphas[typeIndex].grad!.scalars).map { abs($0 - $1) }.max()!
+            #expect(difference < 1e-12, "type \(typeIndex): per-layer gradients sum to the shared one (max difference \(difference))")
+        }
+        // Each cell's α-gradient is its own contribution, p ⊙ (Λ − ⟨Λ, p⟩).
+        for cell in 0..<5 {
+            let expected = layered.alphaGradientContribution(ofCell: cell, layerGradient: Tensor(shape: b.cellMixingWeights[cell].grad!.shape,
+                                                                                          scalars: b.cellMixingWeights[cell].grad!.scalars.map { Float($0) }))
+            let got = b.alphas[cell].grad!
+            let width = got.shape[1]
+            let difference = expected.indices.flatMap { e in (0..<width).map { abs(expected[e][$0] - got.scalars[e * width + $0]) } }.max()!
+            #expect(difference < 1e-6, "cell \(cell): \(difference)")
+        }
+    }
+
+    /// The per-type view of per-layer α is the mean of the cells' softmax, and
+    /// each cell derives its own genotype from its own α.
+    @Test func perLayerTypeWeightsAreTheMeanOverTheTypesCells() {
+        var generator = RandomGenerator(seed: 5)
+        let net = Supernet<Double>(space: .s3, shape: .init(inputChannels: 1, imageSize: 8, classes: 4, initialChannels: 2, layers: 4),
+                                   alphas: .perLayer, generator: &generator)
+        for name in net.parameters.alphaNames {
+            net.parameters.alphas[name] = Initialiser.normal(shape: [14, 3], standardDeviation: 2, generator: &generator)
+        }
+        let layers = net.mixingWeights(), types = net.typeMixingWeights()
+        #expect(net.cellsByType == [[0, 3], [1, 2]])
+        for (type, cells) in [[0, 3], [1, 2]].enumerated() {
+            for e in 0..<14 {
+                for k in 0..<3 {
+                    #expect(abs(types[type][e][k] - cells.map { layers[$0][e][k] }.reduce(0, +) / 2) < 1e-15)
+                }
+            }
+        }
+        let own = net.layerGenotypes()!
+        for cell in 0..<4 {
+            #expect(own[cell] == Genotype.derive(weights: layers[cell], operations: SearchSpace.s3.operations(reduction: net.isReduction(cell: cell)),
+                                                 topology: .darts))
+        }
+        let discrete: [Tensor<Double>] = net.discreteMixingWeights()
+        #expect(discrete.count == 4)
+        #expect(discrete.allSatisfy { $0.scalars.reduce(0, +) == 8 }, "two kept edges for each of four nodes")
     }
 }

@@ -37,6 +37,10 @@ import Testing
         .error(ErrorReport(message: "disk full")),
         .diverged(Divergence(reason: "validation loss nan")),
         .fork(ForkReport(from: "a", to: "b", snapshot: "runs/a/snapshots/fork-b")),
+        .alphas(AlphaMetrics(cellTypes: [.init(name: "normal", softmax: [[0.25, 0.75]], genotypeMarks: [[0, 1]])],
+                             genotype: nil,
+                             layers: [.init(softmax: [[0.1, 0.9]], genotypeMarks: [[0, 1]], parameterFreeCount: 1),
+                                      .init(softmax: [[0.4, 0.6]], genotypeMarks: [[0, 1]], parameterFreeCount: 0)])),
     ]
 
     @Test(arguments: events.indices)

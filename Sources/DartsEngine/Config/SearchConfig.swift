@@ -19,6 +19,7 @@ public struct SearchConfig: Codable, Sendable, Equatable {
     public var space = "darts"
     public var initialChannels = 16
     public var layers = 8
+    public var alphaLayout = AlphaLayout.shared
 
     // search
     public var epochs = 50

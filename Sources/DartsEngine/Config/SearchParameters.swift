@@ -32,6 +32,7 @@ public enum SearchParameters {
         choice("network.space", \.space, SearchSpace.all.map(\.name), "Search space: darts (S5), s1–s4 (R-DARTS), or tiny and tiny-s3 (81 architectures each, tabulated)."),
         integer("network.init_channels", \.initialChannels, 1...512, "C: channels of the first cells (doubled at each reduction)."),
         integer("network.layers", \.layers, 1...64, "L: cells; those at L/3 and 2L/3 are reduction cells."),
+        choice("network.alphas", \.alphaLayout, "shared: one α per cell type (DARTS); per_layer: every cell its own α (the headline genotype and regret come from each type's mean softmax)."),
 
         integer("search.epochs", \.epochs, 1...10_000, "Epochs (passes over the search-train split)."),
         integer("search.batch_size", \.batchSize, 2...4096, "Batch size of both steps (at least 2: batch norm needs two values per channel)."),

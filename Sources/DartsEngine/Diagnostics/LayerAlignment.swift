@@ -32,14 +32,10 @@ public struct LayerAlignment: Sendable, Equatable {
 }
 
 extension Supernet {
-    /// Cell indices grouped by the α matrix they mix with.
-    public var cellsByAlpha: [[Int]] {
-        (0..<alphaCount).map { index in (0..<shape.layers).filter { alphaIndex(ofCell: $0) == index } }
-    }
-
-    /// Cell l's contribution to ∂L/∂α of its type: the softmax Jacobian applied
-    /// to Λ_l, row by row: p ⊙ (Λ − ⟨Λ, p⟩). Summed over the cells of a type
-    /// it is that α's gradient (weight decay aside).
+    /// Cell l's contribution to ∂L/∂α of its α: the softmax Jacobian applied
+    /// to Λ_l, row by row: p ⊙ (Λ − ⟨Λ, p⟩). Summed over the cells sharing an
+    /// α it is that α's gradient (weight decay aside); with per-layer α it is
+    /// the cell's whole α-gradient.
     public func alphaGradientContribution(ofCell cell: Int, layerGradient: Tensor<Float>) -> [[Double]] {
         let p = mixingWeights()[alphaIndex(ofCell: cell)]
         let width = layerGradient.shape[1]

@@ -193,11 +193,11 @@ public enum TabularBenchmark {
 
     /// The architecture a search currently derives in a tabulated space: the
     /// strongest operation of every edge.
-    public static func argmax(of alphas: Tensor<Float>, in space: SearchSpace) -> [Int] {
-        let width = space.operationsPerEdge
-        return (0..<space.normalOperations.count).map { edge in
-            let row = alphas.scalars[(edge * width)..<(edge * width + space.normalOperations[edge].count)]
-            return row.indices.max { row[$0] < row[$1] }! - edge * width
+    /// `weights` is edges × K: α or softmax(α), which have the same argmax.
+    public static func argmax(of weights: [[Double]], in space: SearchSpace) -> [Int] {
+        (0..<space.normalOperations.count).map { edge in
+            let row = weights[edge].prefix(space.normalOperations[edge].count)
+            return row.indices.max { row[$0] < row[$1] }!
         }
     }
 

@@ -1,6 +1,7 @@
 extension SearchEngine {
-    /// The derived genotype's discrete network — the same weights, one-hot
-    /// mixing weights — evaluated on the validation split after its batch
+    /// The discrete network α derives — the same weights, one-hot mixing
+    /// weights (``Supernet/discreteMixingWeights()``: the genotype's, or each
+    /// cell's own under per-layer α) — evaluated on the validation split after its batch
     /// norm statistics are re-estimated for it (DESIGN §5).
     ///
     /// Without the re-estimation the discrete network would normalise with
@@ -11,8 +12,8 @@ extension SearchEngine {
     /// a copy of it, unaugmented), with no weight update; the run's own
     /// statistics, samplers and random streams are restored untouched, so a
     /// run's numbers are the same with the gap measured or not.
-    func evaluateDiscrete(_ genotype: Genotype) -> (loss: Double, accuracy: Double) {
-        let mixing: [Tensor<Float>] = genotype.oneHotMixing(in: supernet.space)
+    func evaluateDiscrete() -> (loss: Double, accuracy: Double) {
+        let mixing: [Tensor<Float>] = supernet.discreteMixingWeights()
         let statistics = Array(supernet.parameters.batchNorms.values)
         let saved = statistics.map { ($0.runningMean, $0.runningVariance, $0.batchesTracked) }
         defer {

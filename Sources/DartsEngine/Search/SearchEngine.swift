@@ -79,7 +79,7 @@ public final class SearchEngine {
             space: space,
             shape: NetworkShape(inputChannels: dataset.channels, imageSize: dataset.height, classes: dataset.classes,
                                 initialChannels: config.initialChannels, layers: config.layers),
-            generator: &initialisation)
+            alphas: config.alphaLayout, generator: &initialisation)
         pipeline = BatchPipeline(dataset: dataset, randomCropAndFlip: config.randomCropAndFlip, cutoutLength: config.cutoutLength)
         let split = Int((Double(dataset.count) * config.trainPortion).rounded(.down))
         // Two images a side: a training-mode batch norm needs two values per channel.
@@ -102,8 +102,8 @@ public final class SearchEngine {
     /// currently derives, its tabular accuracy (nil if the table lacks it)
     /// and the table's best entry. Nil without a table.
     public func tabularStanding() -> (architecture: String, accuracy: Double?, best: TabularEntry)? {
-        guard let tabular, let best = tabular.best, let alphas = supernet.parameters.alphas[supernet.parameters.alphaNames[0]] else { return nil }
-        let architecture = TabularBenchmark.name(of: TabularBenchmark.argmax(of: alphas, in: supernet.space), in: supernet.space)
+        guard let tabular, let best = tabular.best else { return nil }
+        let architecture = TabularBenchmark.name(of: TabularBenchmark.argmax(of: supernet.typeMixingWeights()[0], in: supernet.space), in: supernet.space)
         return (architecture, tabular.entry(for: architecture)?.validAccuracy, best)
     }
 
@@ -284,7 +284,7 @@ public final class SearchEngine {
     /// on the weight step (train) and the architecture step (valid), their
     /// pair means, and each cell's contribution to the α-gradient (valid).
     func emitAlignment(train: [Tensor<Float>], valid: [Tensor<Float>]) {
-        let groups = supernet.cellsByAlpha
+        let groups = supernet.cellsByType
         let trainAlignment = LayerAlignment(layerGradients: train, cellsByType: groups)
         let validAlignment = LayerAlignment(layerGradients: valid, cellsByType: groups)
         let types = supernet.cellTypeNames.enumerated().map { t, name in
@@ -317,12 +317,22 @@ public final class SearchEngine {
     }
 
     public func emitAlphas() {
-        let weights = supernet.mixingWeights()
+        let weights = supernet.typeMixingWeights()
         let genotype = Genotype(space: supernet.space, mixing: weights)
         let marks = genotype.marks(in: supernet.space)
-        emit(.alphas(AlphaMetrics(cellTypes: supernet.cellTypeNames.enumerated().map { index, name in
+        var metrics = AlphaMetrics(cellTypes: supernet.cellTypeNames.enumerated().map { index, name in
             AlphaMetrics.CellType(name: name, softmax: weights[index], genotypeMarks: marks[index])
-        }, genotype: genotype.named)))
+        }, genotype: genotype.named)
+        if let layers = supernet.layerGenotypes() {
+            let space = supernet.space
+            metrics.layers = zip(supernet.mixingWeights(), layers).enumerated().map { cell, entry in
+                let operations = space.operations(reduction: supernet.isReduction(cell: cell))
+                return AlphaMetrics.Layer(softmax: entry.0,
+                                          genotypeMarks: Genotype.marks(of: entry.1, operations: operations, topology: space.topology),
+                                          parameterFreeCount: entry.1.filter { $0.operation.isParameterFree }.count)
+            }
+        }
+        emit(.alphas(metrics))
     }
 
     /// Epoch end: evaluation on the whole validation split, genotype, α.
@@ -343,7 +353,7 @@ public final class SearchEngine {
         if config.discretisationGap {
             // The same weights with the derived genotype's one-hot mixing
             // weights: how much accuracy the discretisation step costs.
-            let discrete = evaluateDiscrete(genotype)
+            let discrete = evaluateDiscrete()
             guard requireFinite(discrete.loss, "the discrete network's validation loss") else { return }
             metrics.discreteValidAccuracy = discrete.accuracy
             metrics.discreteValidLoss = discrete.loss

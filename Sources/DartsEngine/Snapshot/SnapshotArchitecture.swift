@@ -7,13 +7,24 @@ import Foundation
 public struct SnapshotArchitecture {
     public let path: String
     public let space: SearchSpace
-    /// softmax(α) per α matrix: the normal cell's, then the reduction cell's
-    /// unless the space shares one.
+    /// softmax(α) per cell type: the normal cell's, then the reduction cell's
+    /// unless the space shares one; with per-layer α, the mean over the
+    /// type's cells.
     public let mixing: [[[Double]]]
+    /// softmax(α) of every cell under per-layer α (nil when cells share α),
+    /// and the network shape that says which cells reduce.
+    public let layerMixing: [[[Double]]]?
+    let layerShape: NetworkShape?
     public let step: Int
     public let epoch: Int
 
     public var genotype: Genotype { Genotype(space: space, mixing: mixing) }
+
+    /// Each cell's own kept edges under per-layer α; nil when cells share α.
+    public var layerGenotypes: [[Genotype.Edge]]? {
+        guard let layerMixing, let layerShape else { return nil }
+        return Genotype.layers(layerMixing, shape: layerShape, in: space)
+    }
 
     public init(path given: String) throws {
         let (folder, data, object) = try LoadedSnapshot.readManifest(at: given)
@@ -25,6 +36,7 @@ public struct SnapshotArchitecture {
             let model = try LoadedSnapshot.verified(SnapshotFile.model, in: folder, records: manifest.files)
             let names = ["normal", "reduce"].compactMap { manifest.alphas[$0] }
             mixing = try LoadedSnapshot.mixingWeights(names, in: model, path: folder)
+            (layerMixing, layerShape) = (nil, nil)
             (step, epoch) = (manifest.step, manifest.epoch)
         } else {
             let loaded = try LoadedSnapshot(path: folder)
@@ -32,11 +44,24 @@ public struct SnapshotArchitecture {
                 throw SnapshotError.incompatible("unknown search space \(loaded.config.space)")
             }
             space = known
-            mixing = try loaded.mixingWeights()
+            let read = try loaded.mixingWeights()
             (step, epoch) = (loaded.step, loaded.epoch)
+            if loaded.config.alphaLayout == .perLayer {
+                // Dimensions only matter to the shape's reduction rule.
+                let shape = NetworkShape(inputChannels: 1, imageSize: 1, classes: 2, initialChannels: 1, layers: loaded.config.layers)
+                try Self.requireFit(read, count: shape.layers, space: space, path: folder)
+                layerMixing = read
+                layerShape = shape
+                mixing = AlphaLayout.typeMixing(layerMixing: read, cellsByType: shape.cellsByType(sharedAcrossTypes: space.sharesAlphaAcrossCellTypes))
+            } else {
+                (mixing, layerMixing, layerShape) = (read, nil, nil)
+            }
         }
-        // Every matrix must fit the space before the genotype rule indexes it.
-        let expected = space.sharesAlphaAcrossCellTypes ? 1 : 2
+        try Self.requireFit(mixing, count: space.sharesAlphaAcrossCellTypes ? 1 : 2, space: space, path: path)
+    }
+
+    /// Every matrix must fit the space before the genotype rule indexes it.
+    static func requireFit(_ mixing: [[[Double]]], count expected: Int, space: SearchSpace, path: String) throws {
         guard mixing.count == expected, mixing.allSatisfy({ $0.count == space.topology.edgeCount && $0.allSatisfy { $0.count == space.operationsPerEdge } }) else {
             throw SnapshotError.damaged(path: path, reason: "α (\(mixing.map { "\($0.count)×\($0.first?.count ?? 0)" }.joined(separator: ", "))) does not fit the \(space.name) space (\(expected) matrices of \(space.topology.edgeCount)×\(space.operationsPerEdge))")
         }

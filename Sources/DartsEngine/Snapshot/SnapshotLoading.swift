@@ -100,10 +100,21 @@ public struct LoadedSnapshot {
         return entries
     }
 
-    /// softmax(α) of the snapshot's α matrices (`alphas_normal`, then
-    /// `alphas_reduce` when the space has one).
+    /// softmax(α) of the snapshot's α matrices: `alphas_normal`, then
+    /// `alphas_reduce` when the space has one; with per-layer α every cell's
+    /// (`cells.<i>.alphas`), each of which must be there.
     public func mixingWeights() throws -> [[[Double]]] {
-        try Self.mixingWeights(["alphas_normal", "alphas_reduce"], in: model, path: path)
+        switch config.alphaLayout {
+        case .shared:
+            return try Self.mixingWeights(["alphas_normal", "alphas_reduce"], in: model, path: path)
+        case .perLayer:
+            let names = (0..<config.layers).map(AlphaLayout.perLayerName(cell:))
+            if let missing = names.first(where: { model[$0] == nil }) {
+                throw SnapshotError.damaged(path: path + "/" + SnapshotFile.model,
+                                            reason: "no \(missing) (its config has per-layer α over \(config.layers) cells)")
+            }
+            return try Self.mixingWeights(names, in: model, path: path)
+        }
     }
 
     /// softmax(α) of the named matrices (the first, the normal cell's, must

@@ -79,13 +79,27 @@ extension Genotype {
     /// The genotype of a space for given mixing weights (one edges × K matrix
     /// per α; the last one is the reduction cell's).
     public init(space: SearchSpace, mixing: [[[Double]]]) {
-        let topology = space.topology
-        self.init(
-            normal: Genotype.derive(weights: mixing[0], operations: space.normalOperations, topology: topology,
-                                    includingNone: space.derivesNone),
-            reduce: Genotype.derive(weights: mixing[mixing.count - 1], operations: space.reduceOperations, topology: topology,
-                                    includingNone: space.derivesNone),
-            concat: 2..<(2 + topology.nodeCount))
+        self.init(normal: Genotype.derive(cell: mixing[0], reduction: false, in: space),
+                  reduce: Genotype.derive(cell: mixing[mixing.count - 1], reduction: true, in: space),
+                  concat: 2..<(2 + space.topology.nodeCount))
+    }
+
+    /// The kept edges of one cell of a space: the DARTS rule (or the space's
+    /// rule for `none`) on its edges × K weights with its type's operations.
+    public static func derive(cell weights: [[Double]], reduction: Bool, in space: SearchSpace) -> [Edge] {
+        derive(weights: weights, operations: space.operations(reduction: reduction), topology: space.topology,
+               includingNone: space.derivesNone)
+    }
+
+    /// Each cell's own kept edges from per-layer mixing weights (one matrix
+    /// per cell of `shape`).
+    public static func layers(_ layerMixing: [[[Double]]], shape: NetworkShape, in space: SearchSpace) -> [[Edge]] {
+        layerMixing.indices.map { derive(cell: layerMixing[$0], reduction: shape.isReduction(cell: $0), in: space) }
+    }
+
+    /// One cell's kept edges as the reference code's list, `[('op', input), ...]`.
+    public static func cellDescription(_ edges: [Edge]) -> String {
+        GenotypeDescription.cellDescription(edges.map { .init(operation: $0.operation.rawValue, input: $0.input) })
     }
 }
 
@@ -103,14 +117,42 @@ public func softmaxRows<Scalar: TensorScalar>(_ alpha: Tensor<Scalar>) -> [[Doub
 }
 
 extension Supernet {
-    /// softmax(α) of each α matrix as edges × K rows of Doubles.
+    /// softmax(α) of each α matrix as edges × K rows of Doubles, in
+    /// ``ParameterStore/alphaNames`` order (one per cell with per-layer α).
     public func mixingWeights() -> [[[Double]]] {
         parameters.alphaNames.map { softmaxRows(parameters.alphas[$0]!) }
     }
 
-    /// The genotype the current α derives (DESIGN §3).
+    /// The mixing weights of each cell type: its α's softmax, or with
+    /// per-layer α the mean over the type's cells
+    /// (``AlphaLayout/typeMixing(layerMixing:cellsByType:)``).
+    public func typeMixingWeights() -> [[[Double]]] {
+        let weights = mixingWeights()
+        return alphaLayout == .shared ? weights : AlphaLayout.typeMixing(layerMixing: weights, cellsByType: cellsByType)
+    }
+
+    /// The genotype the current α derives (DESIGN §3): with per-layer α, the
+    /// one the cell types' mean weights derive, which is what regret and the
+    /// skip count are measured on.
     public func genotype() -> Genotype {
-        Genotype(space: space, mixing: mixingWeights())
+        Genotype(space: space, mixing: typeMixingWeights())
+    }
+
+    /// Each cell's own kept edges under per-layer α (the DARTS rule on the
+    /// cell's α with its type's operations); nil when cells share α.
+    public func layerGenotypes() -> [[Genotype.Edge]]? {
+        alphaLayout == .perLayer ? Genotype.layers(mixingWeights(), shape: shape, in: space) : nil
+    }
+
+    /// The discrete network α derives as mixing weights, one matrix per α
+    /// (for `forward(fixedMixingWeights:)`): the genotype's one-hot weights,
+    /// or with per-layer α each cell's own.
+    public func discreteMixingWeights<T: TensorScalar>() -> [Tensor<T>] {
+        guard let layers = layerGenotypes() else { return genotype().oneHotMixing(in: space) }
+        return layers.indices.map { cell in
+            Genotype.oneHot(Genotype.marks(of: layers[cell], operations: space.operations(reduction: cells[cell].reduction),
+                                           topology: space.topology), in: space)
+        }
     }
 }
 
@@ -121,34 +163,40 @@ extension Genotype {
     /// per α of the space (normal, then reduce unless the space shares α):
     /// what a heatmap marks, and where the one-hot network puts its ones.
     public func marks(in space: SearchSpace) -> [[[Int]]] {
-        let topology = space.topology
+        let normalMarks = Self.marks(of: normal, operations: space.normalOperations, topology: space.topology)
+        return space.sharesAlphaAcrossCellTypes ? [normalMarks]
+            : [normalMarks, Self.marks(of: reduce, operations: space.reduceOperations, topology: space.topology)]
+    }
+
+    /// `[edge, operation]` of each of one cell's kept edges (as ``derive``
+    /// lists them, at most two per node).
+    public static func marks(of edges: [Edge], operations: [[Operation]], topology: CellTopology) -> [[Int]] {
         let firstEdge = topology.firstEdgeOfNode
-        func cell(_ edges: [Edge], _ operations: [[Operation]]) -> [[Int]] {
-            var result: [[Int]] = []
-            var kept = 0
-            for (node, inputs) in topology.nodeInputs.enumerated() {
-                for _ in 0..<min(2, inputs.count) {
-                    let edge = edges[kept]
-                    kept += 1
-                    guard let slot = inputs.firstIndex(of: edge.input) else { continue }
-                    let index = firstEdge[node] + slot
-                    if let k = operations[index].firstIndex(of: edge.operation) { result.append([index, k]) }
-                }
+        var result: [[Int]] = []
+        var kept = 0
+        for (node, inputs) in topology.nodeInputs.enumerated() {
+            for _ in 0..<min(2, inputs.count) where kept < edges.count {
+                let edge = edges[kept]
+                kept += 1
+                guard let slot = inputs.firstIndex(of: edge.input) else { continue }
+                let index = firstEdge[node] + slot
+                if let k = operations[index].firstIndex(of: edge.operation) { result.append([index, k]) }
             }
-            return result
         }
-        let normalMarks = cell(normal, space.normalOperations)
-        return space.sharesAlphaAcrossCellTypes ? [normalMarks] : [normalMarks, cell(reduce, space.reduceOperations)]
+        return result
     }
 
     /// The discrete network as mixing weights: 1 for each kept edge's chosen
     /// operation, 0 elsewhere (dropped edges contribute nothing). One matrix
     /// per α of the space, for `Supernet.forward(fixedMixingWeights:)`.
     public func oneHotMixing<Scalar: TensorScalar>(in space: SearchSpace) -> [Tensor<Scalar>] {
-        marks(in: space).map { cell in
-            var result = Tensor<Scalar>(zeros: [space.topology.edgeCount, space.operationsPerEdge])
-            for mark in cell { result.scalars[mark[0] * space.operationsPerEdge + mark[1]] = 1 }
-            return result
-        }
+        marks(in: space).map { Self.oneHot($0, in: space) }
+    }
+
+    /// An edges × K matrix with 1 at each mark.
+    static func oneHot<Scalar: TensorScalar>(_ marks: [[Int]], in space: SearchSpace) -> Tensor<Scalar> {
+        var result = Tensor<Scalar>(zeros: [space.topology.edgeCount, space.operationsPerEdge])
+        for mark in marks { result.scalars[mark[0] * space.operationsPerEdge + mark[1]] = 1 }
+        return result
     }
 }

@@ -4,6 +4,8 @@ public final class Supernet<Scalar: TensorScalar> {
     public let space: SearchSpace
     public let shape: NetworkShape
     public let parameters: ParameterStore<Scalar>
+    /// Whether cells of a type share α (DARTS) or each has its own.
+    public let alphaLayout: AlphaLayout
     let cells: [CellLayout]
     /// β of DARTS−'s auxiliary skip connection, β·x added to every stride-1
     /// mixed edge in every pass that mixes with softmax(α) — the supernet
@@ -14,11 +16,14 @@ public final class Supernet<Scalar: TensorScalar> {
 
     /// Builds the network and initialises it with PyTorch's defaults (conv and
     /// linear Kaiming-uniform, affine BN γ = 1 and β = 0, α = 1e-3·N(0, 1)).
-    public init(space: SearchSpace, shape: NetworkShape, generator: inout RandomGenerator) {
+    /// The weights are drawn before α, so both layouts of one seed start from
+    /// the same weights.
+    public init(space: SearchSpace, shape: NetworkShape, alphas alphaLayout: AlphaLayout = .shared, generator: inout RandomGenerator) {
         require(shape.layers >= 1 && shape.initialChannels >= 1 && shape.classes >= 2 && shape.inputChannels >= 1,
                      "Supernet: invalid shape \(shape)")
         self.space = space
         self.shape = shape
+        self.alphaLayout = alphaLayout
         let store = ParameterStore<Scalar>()
         parameters = store
 
@@ -79,9 +84,10 @@ public final class Supernet<Scalar: TensorScalar> {
                 }
                 nodes.append(edges)
             }
-            let alphaIndex = reduction && !space.sharesAlphaAcrossCellTypes ? 1 : 0
+            let typeIndex = reduction && !space.sharesAlphaAcrossCellTypes ? 1 : 0
             layouts.append(CellLayout(reduction: reduction, channels: current, preprocess0: preprocess0,
-                                      preprocess1: .reluConvBN(prefix: "\(prefix).preprocess1"), nodes: nodes, alphaIndex: alphaIndex))
+                                      preprocess1: .reluConvBN(prefix: "\(prefix).preprocess1"), nodes: nodes,
+                                      typeIndex: typeIndex, alphaIndex: alphaLayout == .perLayer ? index : typeIndex))
             reductionPrevious = reduction
             previousPrevious = previous
             previous = topology.nodeCount * current
@@ -93,9 +99,12 @@ public final class Supernet<Scalar: TensorScalar> {
         store.addWeight("classifier.bias", Initialiser.bias(count: shape.classes, weightShape: classifierShape, generator: &generator))
 
         let alphaShape = [topology.edgeCount, space.operationsPerEdge]
-        store.addAlpha("alphas_normal", Initialiser.normal(shape: alphaShape, standardDeviation: 1e-3, generator: &generator))
-        if !space.sharesAlphaAcrossCellTypes {
-            store.addAlpha("alphas_reduce", Initialiser.normal(shape: alphaShape, standardDeviation: 1e-3, generator: &generator))
+        let alphaNames = switch alphaLayout {
+        case .shared: space.sharesAlphaAcrossCellTypes ? ["alphas_normal"] : ["alphas_normal", "alphas_reduce"]
+        case .perLayer: (0..<shape.layers).map(AlphaLayout.perLayerName(cell:))
+        }
+        for name in alphaNames {
+            store.addAlpha(name, Initialiser.normal(shape: alphaShape, standardDeviation: 1e-3, generator: &generator))
         }
     }
 
@@ -126,17 +135,24 @@ public final class Supernet<Scalar: TensorScalar> {
         }
     }
 
-    /// Number of α matrices: 2 (normal, reduce), or 1 when the space shares α.
+    /// Number of α matrices: 2 (normal, reduce), 1 when the space shares α,
+    /// one per cell under ``AlphaLayout/perLayer``.
     public var alphaCount: Int { parameters.alphaNames.count }
 
-    /// The cell types with their own α, in α order: `normal` (and `reduce`),
-    /// the names telemetry uses.
+    /// The cell types, `normal` (and `reduce` unless the space shares α
+    /// across them): the names telemetry uses.
     public var cellTypeNames: [String] {
-        parameters.alphaNames.map { $0.hasPrefix("alphas_") ? String($0.dropFirst("alphas_".count)) : $0 }
+        space.sharesAlphaAcrossCellTypes ? ["normal"] : ["normal", "reduce"]
     }
 
     /// Which α matrix cell `index` mixes with.
     public func alphaIndex(ofCell index: Int) -> Int { cells[index].alphaIndex }
+
+    /// Which of ``cellTypeNames`` cell `index` is.
+    public func typeIndex(ofCell index: Int) -> Int { cells[index].typeIndex }
+
+    /// Cell indices grouped by type, in ``cellTypeNames`` order.
+    public var cellsByType: [[Int]] { shape.cellsByType(sharedAcrossTypes: space.sharesAlphaAcrossCellTypes) }
 
     public func isReduction(cell index: Int) -> Bool { cells[index].reduction }
 }

@@ -51,6 +51,8 @@ struct CellLayout {
     var preprocess1: Preprocess
     /// Edges grouped by intermediate node.
     var nodes: [[EdgeLayout]]
-    /// Index into the α list (normal or reduce).
+    /// Index into the cell types (normal or reduce).
+    var typeIndex: Int
+    /// Index into the α list: the type's, or the cell's own (per-layer α).
     var alphaIndex: Int
 }
