@@ -80,13 +80,19 @@ struct Resume: ParsableCommand {
 
 struct GenotypeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "genotype", abstract: "Print the genotype a snapshot's α derives, in DARTS syntax.")
+        commandName: "genotype", abstract: "Print the genotype a snapshot's α derives, in DARTS syntax.",
+        discussion: "With per-layer α (network.alphas = per_layer) the first line is the genotype of each cell type's mean softmax, followed by every cell's own kept edges.")
 
     @Argument(help: "Snapshot folder.")
     var snapshot: String
 
     func run() throws {
-        do { print(try SnapshotArchitecture(path: snapshot).genotype) } catch { throw ValidationError("\(error)") }
+        let loaded: SnapshotArchitecture
+        do { loaded = try SnapshotArchitecture(path: snapshot) } catch { throw ValidationError("\(error)") }
+        print(loaded.genotype)
+        for (cell, edges) in (loaded.layerGenotypes ?? []).enumerated() {
+            print("cell \(cell) (\(loaded.cellTypeName(ofCell: cell))): \(Genotype.cellDescription(edges))")
+        }
     }
 }
 
@@ -114,10 +120,18 @@ struct Export: ParsableCommand {
                 "step": .integer(loaded.step), "epoch": .integer(loaded.epoch),
                 "normal_skip_count": .integer(genotype.normalSkipCount),
                 "softmax": .array(mixing.map { .matrix($0) }),
-            ])
+            ].merging(layerFields(loaded)) { a, _ in a })
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(object), as: UTF8.self))
         }
+    }
+
+    /// Per-layer α: every cell's softmax and own kept edges.
+    func layerFields(_ loaded: SnapshotArchitecture) -> [String: JSONValue] {
+        guard let layerMixing = loaded.layerMixing, let layers = loaded.layerGenotypes else { return [:] }
+        return ["layer_softmax": .array(layerMixing.map { .matrix($0) }),
+                "layer_genotypes": .array(layers.map { .string(Genotype.cellDescription($0)) }),
+                "layer_types": .array(layers.indices.map { .string(loaded.cellTypeName(ofCell: $0)) })]
     }
 }

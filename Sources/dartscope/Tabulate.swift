@@ -249,7 +249,9 @@ struct TabulationHeader: Codable, Equatable {
     /// Parameters that do not change what an architecture's entry measures:
     /// the seed (entries carry their own), threads (bit-identical), and
     /// where files come from and go.
-    static let irrelevantKeys: Set<String> = ["search.seed", "search.threads", "run.name", "tabular.table", "data.dir"]
+    /// Keys that do not change what an architecture's training computes
+    /// (`network.alphas`: a tabulated architecture is one choice for all cells).
+    static let irrelevantKeys: Set<String> = ["search.seed", "search.threads", "run.name", "tabular.table", "data.dir", "network.alphas"]
 
     /// "key: partial file A, now B" for every relevant difference.
     func differences(from other: TabulationHeader) -> [String] {

@@ -271,3 +271,43 @@ struct CounterfactualTests {
         #expect(dimDots(forked) > dimDots(alone) + 3, "the parent's three curves add faint cells")
     }
 }
+
+/// With per-layer α the α heatmap is the selected cell's own, moved by ←/→
+/// with the gradient map, and every cell's parameter-free count is in view.
+@Suite("per-layer α in the dashboard")
+struct PerLayerAlphaPanelTests {
+    static func snapshot() -> MetricsSnapshot {
+        var snapshot = MetricsSnapshot.described(SearchConfig())
+        let uniform = Array(repeating: [1.0 / 3, 1.0 / 3, 1.0 / 3], count: 14)
+        var skipHeavy = uniform
+        skipHeavy[5] = [0.02, 0.96, 0.02]
+        let marks = (0..<8).map { [$0, 1] }
+        let layers = (0..<5).map { cell in
+            AlphaMetrics.Layer(softmax: cell == 3 ? skipHeavy : uniform, genotypeMarks: marks, parameterFreeCount: cell == 3 ? 8 : cell)
+        }
+        snapshot.lastAlphas = Stamped(step: 1, epoch: 0, wallTime: 0, value: AlphaMetrics(
+            cellTypes: [.init(name: "normal", softmax: uniform, genotypeMarks: marks), .init(name: "reduce", softmax: uniform, genotypeMarks: marks)],
+            genotype: nil, layers: layers))
+        return snapshot
+    }
+
+    @Test func theAlphaHeatmapFollowsTheSelectedCell() {
+        let layout = DashboardView(glyphs: .ascii, shaded: true)
+        var view = ViewState()
+        let first = layout.render(Self.snapshot(), view, width: 120, height: 40).text
+        #expect(first.contains("softmax(α) cell 0 (normal) own α"), "\(first.prefix(1200))")
+        #expect(first.contains("p-free 0:0 1:1 2:2 3:8 4:4"))
+        view.selectedLayer = 3
+        let grid = layout.render(Self.snapshot(), view, width: 120, height: 40)
+        #expect(grid.text.contains("softmax(α) cell 3 (reduce) own α"))
+        #expect(grid.text.contains("via cell 3 (reduce)"), "the gradient map shows the same cell")
+        #expect(grid.text != first, "cell 3's own softmax is drawn, not cell 0's")
+    }
+
+    @Test func sharedAlphaKeepsTheCellTypeHeatmap() {
+        var snapshot = Self.snapshot()
+        snapshot.lastAlphas?.value.layers = nil
+        let text = DashboardView(glyphs: .ascii, shaded: true).render(snapshot, ViewState(), width: 120, height: 40).text
+        #expect(text.contains("softmax(α) normal  [r]") && !text.contains("p-free 0:"))
+    }
+}

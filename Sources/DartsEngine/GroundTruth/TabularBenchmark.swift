@@ -209,9 +209,14 @@ public enum TabularBenchmark {
 
     /// Trains `architecture` for `config.epochs` epochs of weight steps (the
     /// search's optimiser, schedule and seed) and evaluates it on the
-    /// validation split.
-    public static func train(_ architecture: [Int], config: SearchConfig, dataset: Dataset) throws -> TabularEntry {
+    /// validation split. An architecture of a tabulated space is one choice
+    /// for every cell, so the network is built with shared α whatever
+    /// `network.alphas` says; a per-layer search is measured against the
+    /// architecture its cells' mean weights derive.
+    public static func train(_ architecture: [Int], config given: SearchConfig, dataset: Dataset) throws -> TabularEntry {
         let started = Date()
+        var config = given
+        config.alphaLayout = .shared
         let engine = try SearchEngine(config: config, dataset: dataset)
         let space = engine.supernet.space
         let mixing = oneHot(architecture, in: space)

@@ -20,6 +20,11 @@ public struct SnapshotArchitecture {
 
     public var genotype: Genotype { Genotype(space: space, mixing: mixing) }
 
+    /// `normal` or `reduce`: which type's operations cell `index` chooses from.
+    public func cellTypeName(ofCell index: Int) -> String {
+        layerShape?.isReduction(cell: index) == true ? "reduce" : "normal"
+    }
+
     /// Each cell's own kept edges under per-layer α; nil when cells share α.
     public var layerGenotypes: [[Genotype.Edge]]? {
         guard let layerMixing, let layerShape else { return nil }

@@ -49,7 +49,8 @@ public struct DashboardView {
         header(&grid, s, view, width: width)
         let leftWidth = min(48, width / 2)
         let body = height - 2
-        let alphaHeight = min(s.run.edgeLabels.count + 3, body / 2)
+        // Per-layer α adds a line: every cell's parameter-free count.
+        let alphaHeight = min(s.run.edgeLabels.count + (s.lastAlphas?.value.layers == nil ? 3 : 4), body / 2)
         alphaPanel(&grid, s, view, Rect(x: 0, y: 1, width: leftWidth, height: alphaHeight))
         layerPanel(&grid, s, view, Rect(x: 0, y: 1 + alphaHeight, width: leftWidth, height: body - alphaHeight))
         let rightX = leftWidth, rightWidth = width - leftWidth
@@ -131,6 +132,9 @@ public struct DashboardView {
     }
 
     func alphaPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
+        if let layers = s.lastAlphas?.value.layers, !layers.isEmpty {
+            return layerAlphaPanel(&grid, s, view, layers, rect)
+        }
         let type = shownType(s, view)
         grid.box(rect, title: "softmax(α) \(type)  [r]", glyphs: glyphs)
         guard let alphas = s.lastAlphas?.value.cellType(type) else {
@@ -144,8 +148,38 @@ public struct DashboardView {
         heatmap.draw(into: &grid, at: rect.inner, glyphs: glyphs)
     }
 
+    /// Per-layer α: the selected cell's own softmax (the same cell as the
+    /// gradient map below it, so ←/→ moves both), and on the last line every
+    /// cell's parameter-free edges, the whole cell's turning red, so the user
+    /// sees which layers collapse first.
+    func layerAlphaPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ layers: [AlphaMetrics.Layer], _ rect: Rect) {
+        let layer = selectedCell(s, view)
+        let type = layer < s.run.cells.count ? s.run.cells[layer] : "normal"
+        grid.box(rect, title: "softmax(α) cell \(layer) (\(type)) own α  [←/→]", glyphs: glyphs)
+        let inner = rect.inner
+        guard layer < layers.count else { return }
+        var heatmap = Heatmap(rowLabels: s.run.edgeLabels, columnLabels: operationLabels(s, type: type), values: layers[layer].softmax, scale: .sequential(0...1))
+        heatmap.shaded = shaded
+        heatmap.steps = rampSteps
+        heatmap.marked = Set(layers[layer].genotypeMarks)
+        heatmap.draw(into: &grid, at: Rect(x: inner.x, y: inner.y, width: inner.width, height: max(1, inner.height - 1)), glyphs: glyphs)
+        let y = inner.y + inner.height - 1
+        var x = inner.x + grid.write("p-free", x: inner.x, y: y, style: CellStyle(.dim), maxWidth: inner.width)
+        for (cell, entry) in layers.enumerated() {
+            let text = " \(cell):\(entry.parameterFreeCount)"
+            guard x + text.count <= inner.x + inner.width else { break }
+            let collapsed = entry.parameterFreeCount > 0 && entry.parameterFreeCount == entry.genotypeMarks.count
+            x += grid.write(text, x: x, y: y, style: CellStyle(collapsed ? .bad : (cell == layer ? .accent : .text), bold: cell == layer))
+        }
+    }
+
+    /// The cell ←/→ selects, within the run's cells.
+    func selectedCell(_ s: MetricsSnapshot, _ view: ViewState) -> Int {
+        min(max(view.selectedLayer, 0), max(s.run.cells.count - 1, 0))
+    }
+
     func layerPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
-        let layer = min(max(view.selectedLayer, 0), max(s.run.cells.count - 1, 0))
+        let layer = selectedCell(s, view)
         let type = layer < s.run.cells.count ? s.run.cells[layer] : "normal"
         grid.box(rect, title: "−∂L/∂α via cell \(layer) (\(type))  [←/→]", glyphs: glyphs)
         guard let cells = s.lastAlignment?.value.layerAlphaGradients, layer < cells.count else {
@@ -296,7 +330,7 @@ public struct DashboardView {
         "space  pause / resume            n  one step (paused)      N  one epoch",
         "s      snapshot now              l  Λ-DARTS on/off         +/-  λ × 2 / ÷ 2",
         "v      next Λ variant            e  next ES action         r  normal/reduce cells",
-        "←/→    layer of the gradient map ↑/↓ choose a parameter    enter  edit it",
+        "←/→    cell shown (per-layer α too) ↑/↓ choose a parameter    enter  edit it",
         "t      next theme                ?  this help              q  quit",
         "",
         ":set KEY VALUE     change a live parameter (:set lambda.value 0.3)",
