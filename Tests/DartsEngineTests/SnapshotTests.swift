@@ -27,6 +27,10 @@ struct SnapshotTests {
         #expect(final.genotype == original.supernet.genotype())
         #expect(final.layerGenotypes == original.supernet.layerGenotypes())
         #expect((final.layerGenotypes == nil) == (layout == .shared))
+        // What a dashboard lays itself out from, and draws per layer.
+        #expect(original.runDescription.cells.count == original.supernet.shape.layers)
+        let alphas = recordOriginal.events.filter { $0.type == "alphas" }
+        #expect(!alphas.isEmpty && alphas.allSatisfy { ($0["layer_softmax"] != nil) == (layout == .perLayer) })
     }
 
     @Test func journalReplayReproducesLiveInterventions() throws {

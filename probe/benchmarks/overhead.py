@@ -10,7 +10,16 @@ step time, the median of the pairs' ratios, the time spent inside the
 probe's calls per step (its direct cost, which run-to-run noise of ±15 % on
 these machines cannot hide) and the eigenvalue's cost per Hessian-vector
 product on the same network. Results go to stdout and, as
-JSON, to probe/benchmarks/overhead.json."""
+JSON, to probe/benchmarks/overhead.json.
+
+    probe/.venv/bin/python probe/benchmarks/overhead.py --in-process [--runs 3] [--steps 600] [--block 10]
+
+measures it inside one process instead, so both sides share that process's
+noise: the example search with a dashboard attached (a reader process that
+takes every line the probe sends) calls the probe only in every other block
+of --block steps (--probe-alternate), and each run reports the median step
+of the blocks with and without the calls, a block's first step left out.
+Results go to probe/benchmarks/overhead-in-process.json."""
 
 import argparse
 import json
@@ -33,9 +42,65 @@ parser.add_argument("--steps", type=int, default=40)
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--network", default="--space s3 --images 2000 --channels 8 --layers 5 --batch-size 32",
                     help="the example's network options, one string (--network='--space darts ...')")
+parser.add_argument("--in-process", action="store_true", help="alternating blocks in one process, a dashboard attached")
+parser.add_argument("--runs", type=int, default=3, help="--in-process: runs of the example")
+parser.add_argument("--block", type=int, default=10, help="--in-process: steps per block")
 options = parser.parse_args()
 options.network = shlex.split(options.network)
 common = options.network + ["--epochs", "100", "--steps", str(options.steps), "--threads", str(options.threads), "--no-eigenvalue"]
+
+# A dashboard that reads everything: hello, then every line, discarded.
+DRAIN = """
+import json, socket, sys, time
+deadline = time.time() + 60
+while True:
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1]); break
+    except OSError:
+        if time.time() > deadline: raise
+        time.sleep(0.05)
+s.sendall((json.dumps({"type": "hello", "schema": 2, "client": "overhead"}) + "\\n").encode())
+count = 0
+while True:
+    data = s.recv(1 << 16)
+    if not data: break
+    count += data.count(b"\\n")
+print(count)
+"""
+
+
+def in_process():
+    runs = []
+    for index in range(options.runs):
+        with tempfile.TemporaryDirectory() as folder:
+            address = f"{folder}/p.sock"
+            example_run = subprocess.Popen([sys.executable, example, *common, "--probe-alternate", str(options.block),
+                                            "--listen", f"unix:{address}"], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            reader = subprocess.Popen([sys.executable, "-c", DRAIN, address], stdout=subprocess.PIPE, text=True)
+            out, err = example_run.communicate()
+            lines = int(reader.communicate(timeout=30)[0].strip() or 0)
+        found = re.search(r"with probe calls median ([0-9.]+) ms \((\d+) steps\), without ([0-9.]+) ms \((\d+) steps\)", out)
+        calls = re.search(r"probe calls ([0-9.]+) ms per step", out)
+        if not found or lines == 0:
+            raise SystemExit(f"the example failed or no dashboard read it ({lines} lines):\n{out}\n{err}")
+        run = {"with_ms": float(found.group(1)), "with_steps": int(found.group(2)), "without_ms": float(found.group(3)),
+               "without_steps": int(found.group(4)), "probe_calls_ms_per_step": float(calls.group(1)) if calls else None,
+               "lines_read_by_dashboard": lines}
+        run["overhead_percent"] = 100 * (run["with_ms"] / run["without_ms"] - 1)
+        runs.append(run)
+        print(f"run {index + 1}: with calls {run['with_ms']:.2f} ms ({run['with_steps']} steps), without {run['without_ms']:.2f} ms "
+              f"({run['without_steps']} steps): {run['overhead_percent']:+.2f} %; the dashboard read {lines} lines", flush=True)
+    import torch
+    result = {"settings": common + ["--probe-alternate", str(options.block)], "runs": runs,
+              "overhead_percent_median": statistics.median(r["overhead_percent"] for r in runs), "torch": torch.__version__}
+    print(json.dumps(result, indent=1))
+    with open(os.path.join(here, "overhead-in-process.json"), "w") as handle:
+        json.dump(result, handle, indent=1)
+
+
+if options.in_process:
+    in_process()
+    raise SystemExit(0)
 
 
 def median_step(extra, inside=None):

@@ -10,6 +10,7 @@ The lines marked `# probe` are all the probe needs.
 import argparse
 import math
 import os
+import statistics
 import sys
 import time
 
@@ -45,6 +46,9 @@ def arguments(argv=None):
     parser.add_argument("--port", type=int, default=29511, help="torch.distributed rendezvous port")
     parser.add_argument("--no-probe", action="store_true", help="the same search without the probe (overhead measurements)")
     parser.add_argument("--probe-idle", action="store_true", help="construct the probe (its threads listen) but never call it (overhead measurements)")
+    parser.add_argument("--probe-alternate", type=int, default=0, metavar="B",
+                        help="call the probe only in every other block of B steps and report both blocks' median step "
+                             "(overhead measurements: one process, so both sides share its noise)")
     parser.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: all epochs)")
     parser.add_argument("--no-eigenvalue", action="store_true", help="do not measure the α-Hessian's eigenvalue")
     return parser.parse_args(argv)
@@ -93,6 +97,7 @@ def search(rank, args):
     step = 0
     step_times = []  # search step plus what the probe adds to it, epoch ends excluded
     probe_seconds = 0.0  # inside the probe's per-step calls (its direct cost)
+    called, uncalled = [], []  # --probe-alternate: step times with and without the probe's calls
     started = time.perf_counter()
     for epoch in range(args.epochs):
         model.train()
@@ -100,6 +105,8 @@ def search(rank, args):
         sums = torch.zeros(2)
         for index in range(steps_per_epoch):
             step_started = time.perf_counter()
+            # --probe-alternate: blocks of B steps with the probe's calls, then B without.
+            calling = probe if not args.probe_alternate or (step // args.probe_alternate) % 2 == 0 else None
             # Each rank takes its own slice of the global batch.
             take = slice(index * per_rank + rank * args.batch_size, index * per_rank + (rank + 1) * args.batch_size)
             xv, yv = valid[0][order_valid[take]].to(device), valid[1][order_valid[take]].to(device)
@@ -111,7 +118,7 @@ def search(rank, args):
             valid_loss.backward()
             average_gradients(model.arch_parameters(), args.world_size)
             arch_optimizer.step()
-            if probe:
+            if calling:
                 entered = time.perf_counter()
                 probe.arch_step(valid_loss, accuracy(logits, yv))  # probe
                 probe_seconds += time.perf_counter() - entered
@@ -126,12 +133,14 @@ def search(rank, args):
             train_accuracy = accuracy(logits, yt)
             sums += torch.tensor([train_loss.item(), train_accuracy.item()])
             step += 1
-            if probe:
+            if calling:
                 entered = time.perf_counter()
                 probe.weight_step(train_loss, train_accuracy, grad_norm=grad_norm,  # probe
                                   clip_factor=min(1.0, 5.0 / max(grad_norm.item(), 1e-12)))
                 probe_seconds += time.perf_counter() - entered
             step_times.append(time.perf_counter() - step_started)
+            if args.probe_alternate and (step - 1) % args.probe_alternate:  # a block's first step absorbs the switch
+                (called if calling else uncalled).append(step_times[-1])
             if probe and probe.stopped:  # probe
                 break
             if args.steps and step >= args.steps:
@@ -156,6 +165,9 @@ def search(rank, args):
         print(f"done: {step} steps in {time.perf_counter() - started:.1f} s; median step {1e3 * settled[len(settled) // 2]:.2f} ms "
               f"(after 5 warm-up steps; a paused step counts its pause); probe calls {1e3 * probe_seconds / max(step, 1):.3f} ms per step",
               flush=True)
+        if args.probe_alternate:
+            print(f"alternating blocks of {args.probe_alternate}: with probe calls median {1e3 * statistics.median(called or [math.nan]):.3f} ms "
+                  f"({len(called)} steps), without {1e3 * statistics.median(uncalled or [math.nan]):.3f} ms ({len(uncalled)} steps)", flush=True)
     if args.world_size > 1:
         dist.destroy_process_group()
 
