@@ -80,7 +80,31 @@ public struct ExperimentReport: Sendable {
                 + "| \(summary.finalParameterFreeCount.map(String.init) ?? "–")/\(summary.normalEdgeCount.map(String.init) ?? "–") "
                 + "| \(value(summary.maximumLambdaMax)) | \(value(summary.finalDiscreteAccuracy)) | \(collapse) |")
         }
+        lines += perLayerLines
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Runs with per-layer α: when each cell's kept edges all became
+    /// parameter-free (and stayed so), and each cell's count at the end.
+    var perLayerLines: [String] {
+        let layered = runs.filter { $0.failure == nil && $0.record?.epochs.last?.layerParameterFreeCounts != nil }
+        guard !layered.isEmpty else { return [] }
+        var lines = ["", "## Per-layer α", "",
+                     "Each cell's own genotype (`network.alphas = per_layer`): its parameter-free kept edges at the end, and the epoch (from 1) from which all its kept edges stayed parameter-free (– never).", "",
+                     "| variant | seed | p-free per cell at the end | cell collapsed from epoch |", "|---|---|---|---|"]
+        for run in layered {
+            let epochs = run.record!.epochs
+            let final = epochs.last!.layerParameterFreeCounts!
+            let edges = epochs.last!.normalEdgeCount ?? 0
+            let collapsed = final.indices.map { cell -> String in
+                let counts = epochs.map { $0.layerParameterFreeCounts.map { cell < $0.count ? $0[cell] : 0 } ?? 0 }
+                guard edges > 0, counts.last == edges else { return "c\(cell) –" }
+                let from = (counts.lastIndex { $0 != edges }.map { $0 + 1 }) ?? 0
+                return "c\(cell) \(epochs[from].epoch + 1)"
+            }
+            lines.append("| \(run.variant) | \(run.seed) | \(final.map(String.init).joined(separator: " ")) | \(collapsed.joined(separator: ", ")) |")
+        }
+        return lines
     }
 
     static func meanStd(_ values: [Double], format: String) -> String {
@@ -114,23 +138,45 @@ public struct ExperimentReport: Sendable {
     /// `file name → SVG document` for every metric some run recorded.
     public var figures: [(file: String, svg: String)] {
         Self.metrics.compactMap { metric in
-            let series = variants.compactMap { variant -> SVGChart.Series? in
-                let records = runs.filter { $0.variant == variant }.compactMap(\.record)
-                var byEpoch: [Int: [Double]] = [:]
-                for record in records {
-                    for epoch in record.epochs { if let value = metric.value(epoch) { byEpoch[epoch.epoch, default: []].append(value) } }
-                }
-                guard !byEpoch.isEmpty else { return nil }
-                let epochs = byEpoch.keys.sorted()
-                // Epochs are numbered from 0 in telemetry; plotted as completed epochs from 1.
-                return SVGChart.Series(
-                    name: variant,
-                    points: epochs.map { (Double($0 + 1), byEpoch[$0]!.reduce(0, +) / Double(byEpoch[$0]!.count)) },
-                    band: records.count > 1 ? epochs.map { (Double($0 + 1), byEpoch[$0]!.min()!, byEpoch[$0]!.max()!) } : [])
+            let series = variants.compactMap { variant in
+                Self.series(variant, records: runs.filter { $0.variant == variant }.compactMap(\.record), value: metric.value)
             }
             guard !series.isEmpty else { return nil }
             return (metric.file, SVGChart(title: "\(metric.title) — \(title)", xLabel: "epoch", yLabel: metric.label, series: series).svg)
+        } + layerFigure
+    }
+
+    /// With per-layer α: every cell's parameter-free kept edges against
+    /// epoch, one line per variant and cell (mean over seeds, their range shaded).
+    var layerFigure: [(file: String, svg: String)] {
+        let series = variants.flatMap { variant -> [SVGChart.Series] in
+            let records = runs.filter { $0.variant == variant && $0.failure == nil }.compactMap(\.record)
+            let cells = records.compactMap { $0.epochs.last?.layerParameterFreeCounts?.count }.max() ?? 0
+            return (0..<cells).compactMap { cell in
+                Self.series("\(variant) cell \(cell)", records: records) { epoch in
+                    epoch.layerParameterFreeCounts.flatMap { cell < $0.count ? Double($0[cell]) : nil }
+                }
+            }
         }
+        guard !series.isEmpty else { return [] }
+        return [("layer_parameter_free", SVGChart(title: "Parameter-free kept edges of each cell (per-layer α) — \(title)",
+                                                  xLabel: "epoch", yLabel: "edges", series: series).svg)]
+    }
+
+    /// One line of a figure: the mean over `records` of `value` per epoch,
+    /// their range shaded when there are several; nil when no epoch has a value.
+    static func series(_ name: String, records: [RunRecord], value: (RunRecord.Epoch) -> Double?) -> SVGChart.Series? {
+        var byEpoch: [Int: [Double]] = [:]
+        for record in records {
+            for epoch in record.epochs { if let number = value(epoch) { byEpoch[epoch.epoch, default: []].append(number) } }
+        }
+        guard !byEpoch.isEmpty else { return nil }
+        let epochs = byEpoch.keys.sorted()
+        // Epochs are numbered from 0 in telemetry; plotted as completed epochs from 1.
+        return SVGChart.Series(
+            name: name,
+            points: epochs.map { (Double($0 + 1), byEpoch[$0]!.reduce(0, +) / Double(byEpoch[$0]!.count)) },
+            band: records.count > 1 ? epochs.map { (Double($0 + 1), byEpoch[$0]!.min()!, byEpoch[$0]!.max()!) } : [])
     }
 
     /// Writes `README.md`-style `results.md` and one SVG per figure into `directory`.

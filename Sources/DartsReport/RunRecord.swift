@@ -17,6 +17,9 @@ public struct RunRecord: Codable, Sendable, Equatable {
         public var parameterFreeCount: Int?
         public var normalEdgeCount: Int?
         public var lambdaMax: Double?
+        /// With per-layer α, each cell's parameter-free kept edges at the
+        /// epoch end (from the `alphas` event that follows the epoch's).
+        public var layerParameterFreeCounts: [Int]?
     }
 
     public var epochs: [Epoch] = []
@@ -86,6 +89,11 @@ public struct RunRecord: Codable, Sendable, Equatable {
                                     architecture: metrics.architecture, skipCount: metrics.skipCount,
                                     parameterFreeCount: metrics.parameterFreeCount, normalEdgeCount: metrics.normalEdgeCount,
                                     lambdaMax: pendingEigenvalue.removeValue(forKey: event.epoch)))
+            case .alphas(let alphas):
+                // The epoch-end report comes after its epoch's event; reports within an epoch come before it.
+                if let layers = alphas.layers, let index = epochs.lastIndex(where: { $0.epoch == event.epoch }) {
+                    epochs[index].layerParameterFreeCounts = layers.map(\.parameterFreeCount)
+                }
             case .earlyStop(let stop):
                 earlyStopEpoch = stop.stopEpoch
                 earlyStopReason = stop.reason

@@ -92,6 +92,32 @@ struct ReportTests {
         #expect(regret.hasPrefix("<svg") && regret.contains("<polygon") && regret.contains(">plain</text>"))
     }
 
+    /// Per-layer α: each epoch keeps the cells' counts of the `alphas` event
+    /// after it (not of one within the epoch), the table says from which epoch
+    /// each cell stayed parameter-free, and a figure draws every cell.
+    @Test func perLayerRunsReportEachCellsCollapse() throws {
+        func alphasLine(_ epoch: Int, _ counts: [Int]) -> Substring {
+            let layers = counts.map { AlphaMetrics.Layer(softmax: [[0.5, 0.5]], genotypeMarks: [[0, 0]], parameterFreeCount: $0) }
+            return Substring(TelemetryEvent(step: 10 * (epoch + 1), epoch: epoch, wallTime: 0,
+                                            payload: .alphas(AlphaMetrics(cellTypes: [], genotype: nil, layers: layers))).jsonLine())
+        }
+        // Cell 1 is parameter-free from epoch 3 (counted from 1) on; cell 0 once, in epoch 2, then not; cell 2 never.
+        let counts = [[1, 2, 0], [4, 3, 1], [2, 4, 1], [3, 4, 2]]
+        var lines: [Substring] = []
+        for (epoch, cells) in counts.enumerated() {
+            lines += [alphasLine(epoch, [4, 4, 4]), epochLine(epoch, regret: 0.01, parameterFree: 1), alphasLine(epoch, cells)]
+        }
+        let record = try RunRecord(lines: lines, source: "test")
+        #expect(record.epochs.map(\.layerParameterFreeCounts) == counts)
+        let report = ExperimentReport(title: "t", runs: [.init(variant: "per-layer", seed: 1, record: record),
+                                                         .init(variant: "shared", seed: 1, record: try RunRecord(lines: Self.collapsing, source: "test"))])
+        #expect(report.markdown.contains("| per-layer | 1 | 3 4 2 | c0 –, c1 3, c2 – |"), "\(report.markdown)")
+        let perLayerSection = try #require(report.markdown.components(separatedBy: "## Per-layer α").last)
+        #expect(!perLayerSection.contains("| shared |"), "a shared-α run has no per-layer line")
+        let figure = try #require(report.figures.first { $0.file == "layer_parameter_free" })
+        #expect(figure.svg.contains(">per-layer cell 2</text>") && !figure.svg.contains(">shared cell"))
+    }
+
     @Test func ticksAreRoundAndCoverTheRange() {
         #expect(SVGChart.ticks(0.013, 0.087) == [0, 0.02, 0.04, 0.06, 0.08, 0.1])
         #expect(SVGChart.ticks(1, 20) == [0, 5, 10, 15, 20])
