@@ -122,7 +122,15 @@ func runSearch(engine: SearchEngine, headless: Bool, theme themeName: String, re
 }
 
 /// The theme `--theme` names; an unknown one is a usage error.
+/// A binary run outside the repository (copied or installed without the
+/// shipped `Themes/` folder) still gets colours: with no such folder at all,
+/// a theme named by name falls back to the built-in one, with a warning. A
+/// theme that is not among the shipped ones, or a damaged file, stays an error.
 func dashboardTheme(_ name: String) throws -> Theme {
+    if !name.contains("/"), Theme.directory() == nil {
+        log("dartscope: no Themes/ folder beside the working directory or the executable; using the built-in theme instead of \(name)")
+        return Theme.fallback
+    }
     do { return try Theme.load(name) } catch { throw ValidationError("\(error)") }
 }
 

@@ -89,13 +89,13 @@ final class TmuxSession {
     /// `environment` (NAME=value words) overrides the clean terminal
     /// environment; `input` redirects standard input. After dartscope
     /// exits the pane shows its exit status and the terminal's modes.
-    init(arguments: [String], environment: [String] = [], input: String? = nil) throws {
+    init(arguments: [String], environment: [String] = [], input: String? = nil, executable: String = TmuxSession.executable) throws {
         try Self.requireTmux()
         directory = NSTemporaryDirectory() + name
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         // A clean terminal environment for the dashboard, whatever the test runner has.
         let command = (["env", "-u", "LINES", "-u", "COLUMNS", "-u", "NO_COLOR", "TERM=tmux-256color", "LANG=C.UTF-8"] + environment).joined(separator: " ")
-            + " " + ([Self.executable] + arguments).map { "'\($0)'" }.joined(separator: " ")
+            + " " + ([executable] + arguments).map { "'\($0)'" }.joined(separator: " ")
             + (input.map { " < '\($0)'" } ?? "")
             + "; echo DASHBOARD-EXITED status $?; echo modes $(stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo|icrnl|onlcr)$'); sleep 120"
         // When the previous test's session was the last one, its tmux server
@@ -185,6 +185,23 @@ struct TmuxDashboardTests {
         #expect(screen.contains("dominant eigenvalue λmax ="), "the first epoch-end eigenvalue: \(screen)")
         #expect(screen.contains("layer-gradient cosine (normal)"))
         #expect(screen.contains("live parameters"))
+    }
+
+    /// A binary copied away from the repository finds no Themes/ folder: the
+    /// dashboard starts with the built-in theme instead of refusing to start.
+    @Test func aBinaryWithoutTheShippedThemesStartsWithTheBuiltInTheme() throws {
+        let folder = NSTemporaryDirectory() + "dartscope-alone-\(getpid())"
+        try? FileManager.default.removeItem(atPath: folder)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let copy = folder + "/dartscope"
+        try FileManager.default.copyItem(atPath: TmuxSession.executable, toPath: copy)
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        var arguments = Self.search
+        arguments[2] = repository.appendingPathComponent("Configs/default.toml").path
+        let session = try TmuxSession(arguments: arguments + ["--set", "tabular.table=none"], executable: copy)
+        let screen = session.waitFor { $0.contains("RUNNING") || $0.contains("DASHBOARD-EXITED") }
+        #expect(screen.contains("RUNNING") && screen.contains("softmax(α) normal"), "\(screen)")
     }
 
     /// `dartscope view` on a finished run's folder: the header says what is
