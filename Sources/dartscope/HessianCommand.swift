@@ -24,6 +24,7 @@ struct HessianCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        if ProbeSnapshotNetwork.isProbeSnapshot(at: snapshot) { return try runOnProbeSnapshot() }
         let loaded: LoadedSnapshot
         do { loaded = try LoadedSnapshot(path: snapshot) } catch { throw ValidationError("\(error)") }
         var config = loaded.config
@@ -38,37 +39,56 @@ struct HessianCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let interactive = isatty(STDERR_FILENO) == 1
-        let spectrum = engine.curvatureSpectrum { done, total in
-            if interactive {
-                FileHandle.standardError.write(Data("\rdartscope: Hessian column \(done)/\(total)\(done == total ? "\n" : "")".utf8))
-            } else if done == total || done % 25 == 0 {
-                log("dartscope: Hessian column \(done)/\(total)")
-            }
+        let spectrum = engine.curvatureSpectrum(progress: Self.reportColumn)
+        try report(spectrum, snapshot: loaded.path, batch: config.batchSize, batchSource: nil)
+    }
+
+    /// A PyTorch search's snapshot, rebuilt as dartscope's supernet on the
+    /// batch the probe stored (ProbeSnapshotNetwork).
+    private func runOnProbeSnapshot() throws {
+        let network: ProbeSnapshotNetwork
+        do { network = try ProbeSnapshotNetwork(path: snapshot) } catch { throw ValidationError("\(error)") }
+        let spectrum = network.curvatureSpectrum(progress: Self.reportColumn)
+        try report(spectrum, snapshot: network.path, batch: network.labels.count,
+                   batchSource: network.path + "/" + ProbeSnapshotNetwork.batchFile)
+    }
+
+    private static func reportColumn(done: Int, total: Int) {
+        if isatty(STDERR_FILENO) == 1 {
+            FileHandle.standardError.write(Data("\rdartscope: Hessian column \(done)/\(total)\(done == total ? "\n" : "")".utf8))
+        } else if done == total || done % 25 == 0 {
+            log("dartscope: Hessian column \(done)/\(total)")
         }
+    }
+
+    /// `batchSource`: the file of a stored batch (a probe's), else the batch
+    /// is named by its dataset indices.
+    private func report(_ spectrum: CurvatureSpectrum, snapshot path: String, batch: Int, batchSource: String?) throws {
         if json {
-            let object: JSONValue = .object([
-                "snapshot": .string(loaded.path), "step": .integer(spectrum.step), "epoch": .integer(spectrum.epoch),
+            var fields: [String: JSONValue] = [
+                "snapshot": .string(path), "step": .integer(spectrum.step), "epoch": .integer(spectrum.epoch),
                 "dimension": .integer(spectrum.dimension), "batch_loss": .number(spectrum.batchLoss),
                 "eigenvalues": .array(spectrum.eigenvalues.map(JSONValue.number)),
                 "full_hessian_hvps": .integer(spectrum.fullHessianProducts), "full_hessian_seconds": .number(spectrum.fullHessianSeconds),
                 "lanczos_eigenvalue": .number(spectrum.lanczosEigenvalue), "lanczos_hvps": .integer(spectrum.lanczosProducts),
                 "lanczos_relative_error": .number(spectrum.lanczosRelativeError),
                 "batch_indices": .array(spectrum.batchIndices.map(JSONValue.integer)),
-            ])
+            ]
+            if let batchSource { fields["batch_file"] = .string(batchSource) }
+            let object: JSONValue = .object(fields)
             let encoder = TelemetryCoding.lineEncoder()
             print(String(decoding: try encoder.encode(object), as: UTF8.self))
             return
         }
-        print(describe(spectrum, batch: config.batchSize))
+        print(describe(spectrum, batch: batch, batchSource: batchSource))
     }
 
-    private func describe(_ s: CurvatureSpectrum, batch: Int) -> String {
+    private func describe(_ s: CurvatureSpectrum, batch: Int, batchSource: String?) -> String {
         let descending = Array(s.eigenvalues.reversed())
         let shown = descending.prefix(10).map { String(format: "%.5g", $0) }.joined(separator: "  ")
         let negative = s.eigenvalues.filter { $0 < 0 }.count
         return """
-            α-Hessian of the validation loss at step \(s.step) (\(s.epoch) epochs completed), one batch of \(batch), \(s.dimension) coordinates
+            α-Hessian of the validation loss at step \(s.step) (\(s.epoch) epochs completed), one batch of \(batch)\(batchSource.map { " from \($0), no arch-L2 term" } ?? ""), \(s.dimension) coordinates
             full Hessian: \(s.fullHessianProducts) HVPs in \(formatDuration(s.fullHessianSeconds)); batch loss \(String(format: "%.5f", s.batchLoss))
             largest eigenvalues: \(shown)\(descending.count > 10 ? "  …" : "")
             smallest \(String(format: "%.5g", s.eigenvalues.first ?? .nan)), \(negative) negative of \(s.dimension), trace \(String(format: "%.5g", s.eigenvalues.reduce(0, +)))

@@ -137,7 +137,51 @@ struct HostileCorpusTests {
         probeEdit("a later probe format", expected: "probe snapshot version 2") { $0["version"] = 2 },
         Case(name: "resuming a probe snapshot", prepare: { _, snapshot in try rewriteAsProbeSnapshot(snapshot) { _ in } },
              arguments: { ["resume", $0, "--headless", "--steps", "1"] }, expected: "probe's snapshot"),
+        probeHessian("the α-Hessian of a probe snapshot without a network", expected: "no network block") { $0["network"] = nil },
+        probeHessian("a network of 10^9 channels", expected: "network.init_channels is 1000000000") {
+            $0["network"] = edited($0["network"]) { $0["init_channels"] = 1_000_000_000 }
+        },
+        probeHessian("a network no model file could fill", expected: "needs at least") {
+            $0["network"] = edited($0["network"]) { $0["init_channels"] = 1024; $0["layers"] = 200 }
+        },
+        probeHessian("cells that do not reduce where dartscope's do", expected: "reduction at L/3") {
+            $0["network"] = edited($0["network"]) { $0["cells"] = ["normal", "normal", "reduce"] }
+        },
+        probeHessian("a weight mapped to a tensor the model lacks", expected: "has no nowhere") {
+            $0["network"] = edited($0["network"]) { $0["parameter_names"] = ["stem.0.weight": "nowhere"] }
+        },
+        probeHessian("a batch label of 200", expected: "label 200", labels: [0, 200, 1, 2]),
+        probeHessian("a batch of the wrong channel count", expected: "inputs of shape [4, 3, 8, 8]", inputShape: [4, 3, 8, 8]),
+        probeHessian("a batch of one image", expected: "at least 2", inputShape: [1, 1, 8, 8], labels: [0]),
     ]
+
+    /// The base snapshot as a probe's with a network block (its own names)
+    /// and a stored batch, then `change`d; read by `hessian`.
+    static func probeHessian(_ name: String, expected: String, inputShape: [Int] = [4, 1, 8, 8], labels: [Int64] = [0, 1, 2, 3],
+                             _ change: @escaping @Sendable (inout [String: Any]) -> Void = { _ in }) -> Case {
+        Case(name: name, prepare: { _, snapshot in
+            try rewriteAsProbeSnapshot(snapshot) { manifest in
+                manifest["network"] = ["init_channels": 2, "layers": 3, "classes": 4, "in_channels": 1]
+                change(&manifest)
+            }
+            try addHessianBatch(to: snapshot, inputShape: inputShape, labels: labels)
+        }, arguments: { ["hessian", $0] }, expected: expected)
+    }
+
+    /// Writes `hessian_batch.safetensors` and records its size and crc32.
+    static func addHessianBatch(to snapshot: String, inputShape: [Int], labels: [Int64]) throws {
+        let count = inputShape.reduce(1, *)
+        let bytes = SafeTensors.encode([
+            SafeTensors.Entry(name: "inputs", shape: inputShape, data: .float32((0..<count).map { Float($0 % 7) / 7 })),
+            SafeTensors.Entry(name: "labels", shape: [labels.count], data: .int64(labels)),
+        ])
+        try bytes.write(to: URL(fileURLWithPath: snapshot + "/" + ProbeSnapshotNetwork.batchFile))
+        try editManifest(in: snapshot) { manifest in
+            manifest["files"] = edited(manifest["files"]) { files in
+                files[ProbeSnapshotNetwork.batchFile] = ["bytes": bytes.count, "crc32": Int(DurableFiles.crc32(bytes))]
+            }
+        }
+    }
 
     /// The base snapshot's manifest rewritten as a probe's over the same
     /// model file (its size and crc32 kept), then `change`d; read by `genotype`.

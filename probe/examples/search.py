@@ -86,12 +86,13 @@ def search(rank, args):
                       listen=args.listen, run_name=args.run_name, space=args.space, dataset="fashion-mnist",
                       epochs=args.epochs, steps_per_epoch=steps_per_epoch, operations=primitives,
                       cells=model.cell_types(), hessian_every=args.hessian_every,
-                      layer_weights=lambda: model.cell_weights)  # probe: per-layer α-gradients
+                      layer_weights=lambda: model.cell_weights,  # probe: per-layer α-gradients
+                      network=model.dartscope_network())  # probe: lets `dartscope hessian` rebuild it
         if args.probe_idle:
             idle, probe = probe, None
         elif not args.no_eigenvalue:
             fixed = valid[0][: args.batch_size].to(device), valid[1][: args.batch_size].to(device)
-            probe.curvature(lambda: F.cross_entropy(model(fixed[0]), fixed[1]))  # probe: the α-Hessian's batch
+            probe.curvature(lambda: F.cross_entropy(model(fixed[0]), fixed[1]), batch=fixed)  # probe: the α-Hessian's batch
 
     generator = torch.Generator().manual_seed(args.seed)
     step = 0

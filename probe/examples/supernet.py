@@ -104,6 +104,7 @@ class Supernet(nn.Module):
     def __init__(self, channels=8, layers=5, classes=10, nodes=4, in_channels=1, primitives=PRIMITIVES):
         super().__init__()
         self.primitives = list(primitives)
+        self.channels = channels
         self.stem = nn.Sequential(nn.Conv2d(in_channels, 3 * channels, 3, padding=1, bias=False), nn.BatchNorm2d(3 * channels))
         c_prev_prev, c_prev, c = 3 * channels, 3 * channels, channels
         self.cells = nn.ModuleList()
@@ -119,6 +120,18 @@ class Supernet(nn.Module):
         edges = sum(2 + i for i in range(nodes))
         self.alphas_normal = nn.Parameter(1e-3 * torch.randn(edges, len(self.primitives)))
         self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(edges, len(self.primitives)))
+
+    def dartscope_network(self):
+        """How dartscope rebuilds this supernet as its own (Probe(network=...)),
+        so `dartscope hessian` reads this search's snapshots: the shape, and
+        for every weight the name dartscope's network (the reference DARTS
+        layout) gives it. The operations are the same; only names differ."""
+        names = {}
+        for name, _ in self.named_parameters():
+            if not name.startswith("alphas_"):
+                names[_dartscope_name(name, self)] = name
+        return {"init_channels": self.channels, "layers": len(self.cells), "classes": self.classifier.out_features,
+                "in_channels": self.stem[0].in_channels, "parameter_names": names}
 
     def cell_types(self):
         return ["reduce" if cell.reduction else "normal" for cell in self.cells]
@@ -142,3 +155,29 @@ class Supernet(nn.Module):
             self.cell_weights.append(weights)
             s0, s1 = s1, cell(s0, s1, weights)
         return self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))
+
+
+def _dartscope_name(name, model):
+    """This module's parameter name → dartscope's (reference layout):
+    cells.L.pre0/pre1 → preprocess0/1, edges.E.candidates.K → _ops.E._ops.K,
+    a Sequential's conv under `op.`, FactorizedReduce's even/odd → conv_1/conv_2."""
+    parts = name.split(".")
+    if parts[0] != "cells":
+        return name  # stem.*, classifier.*
+    cell, rest = parts[:2], parts[2:]
+    if rest[0] in ("pre0", "pre1"):
+        head = [f"preprocess{rest[0][-1]}"]
+        tail = rest[1:]
+        if tail[0] in ("even", "odd", "bn"):
+            return ".".join(cell + head + [{"even": "conv_1", "odd": "conv_2", "bn": "bn"}[tail[0]]] + tail[1:])
+        return ".".join(cell + head + ["op"] + tail)
+    edge, k, tail = rest[1], rest[3], rest[4:]
+    head = cell + ["_ops", edge, "_ops", k]
+    operation = model.cells[int(parts[1])].edges[int(edge)].candidates[int(k)]
+    if isinstance(operation, FactorizedReduce):
+        return ".".join(head + [{"even": "conv_1", "odd": "conv_2", "bn": "bn"}[tail[0]]] + tail[1:])
+    if isinstance(operation, SeparableConv):  # two 4-layer halves → op.0 … op.7
+        return ".".join(head + ["op", str(4 * int(tail[0]) + int(tail[1]))] + tail[2:])
+    if isinstance(operation, DilatedConv):
+        return ".".join(head + ["op"] + tail)
+    return ".".join(head + tail)  # a pool's BN (no parameters: affine-free)

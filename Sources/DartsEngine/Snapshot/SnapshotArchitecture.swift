@@ -88,12 +88,15 @@ struct ProbeSnapshotManifest: Decodable {
     var epoch: Int
     /// Per cell type, per edge, the candidate operations' DARTS names.
     var operations: [String: [[String]]]
-    enum CodingKeys: String, CodingKey { case version, producer, space, step, epoch, operations, nodeInputs = "node_inputs", alphas, files }
+    enum CodingKeys: String, CodingKey { case version, producer, space, step, epoch, operations, nodeInputs = "node_inputs", alphas, files, network }
     /// For each intermediate node, the states it reads (0, 1: the cell's inputs).
     var nodeInputs: [[Int]]
     /// Cell type → the state_dict name of its α.
     var alphas: [String: String]
     var files: [String: SnapshotManifest.FileRecord]
+    /// How dartscope can rebuild the model (`dartscope hessian`); absent for
+    /// a model that is not a supernet in dartscope's definition.
+    var network: Network?
 
     static func decode(_ data: Data, path: String) throws -> ProbeSnapshotManifest {
         let manifest: ProbeSnapshotManifest

@@ -22,7 +22,7 @@ public struct LoadedSnapshot {
         path = folder
         let manifestPath = path + "/" + SnapshotFile.manifest
         if object["format"] as? String == ProbeSnapshotManifest.formatName {
-            throw SnapshotError.foreign(path: manifestPath, reason: "it is a probe's snapshot of a PyTorch search: `dartscope genotype` and `export` read it; resume and hessian need a snapshot of dartscope's own engine")
+            throw SnapshotError.foreign(path: manifestPath, reason: "it is a probe's snapshot of a PyTorch search: `dartscope genotype`, `export` and (when the probe declared its network) `hessian` read it; resume needs a snapshot of dartscope's own engine")
         }
         guard object["format"] as? String == SnapshotManifest.formatName else {
             throw SnapshotError.foreign(path: manifestPath, reason: "its format field is \(object["format"].map { "\($0)" } ?? "missing"), expected \(SnapshotManifest.formatName)")

@@ -77,8 +77,9 @@ class Probe:
                  listen="127.0.0.1:7797", token=None, run_name="probe", space="darts", dataset="",
                  epochs=0, steps_per_epoch=0, operations=None, node_inputs=None, cells=None,
                  alphas_every=1, hessian_every=0, lanczos_iterations=20, run_dir=None, history=2000, quiet=False,
-                 layer_weights=None, alignment_every=1):
+                 layer_weights=None, alignment_every=1, network=None):
         self.model = model
+        self.network = _network_description(network)
         arch = arch_parameters if arch_parameters is not None else darts_arch_parameters(model)
         if not isinstance(arch, dict):
             arch = dict(zip(["normal", "reduce"], arch))
@@ -174,13 +175,23 @@ class Probe:
         self.knobs[knob.key] = knob
         return knob
 
-    def curvature(self, loss_fn):
+    def curvature(self, loss_fn, batch=None):
         """Registers `loss_fn()`: the validation loss on a fixed batch, as a
         function of α with a graph. The dominant eigenvalue of its α-Hessian
         is measured every `hessian.every` steps and at each epoch end. Under
         DistributedDataParallel, compute it with the unwrapped module (no
-        collective may run on one rank alone)."""
+        collective may run on one rank alone).
+
+        `batch` = (inputs, labels), the batch `loss_fn` uses: snapshots then
+        store it, so `dartscope hessian` takes the full α-Hessian on the same
+        pixels (with `network=` declared; docs/attach.md)."""
         self._curvature_loss = loss_fn
+        self._curvature_batch = None
+        if batch is not None:
+            inputs, labels = batch
+            if inputs.dim() != 4 or labels.dim() != 1 or inputs.shape[0] != labels.shape[0] or inputs.shape[0] < 2:
+                raise ValueError("batch is (inputs N×C×H×W, labels N) with N ≥ 2")
+            self._curvature_batch = (inputs, labels)
 
     def arch_step(self, valid_loss, valid_acc=None):
         self._valid = (_number(valid_loss), _number(valid_acc))
@@ -463,8 +474,15 @@ class Probe:
                     "operations": self.operations, "node_inputs": self.node_inputs,
                     "alphas": {cell: self._parameter_name(tensor) for cell, tensor in self.arch.items()},
                     "genotype": self._architecture().genotype, "values": self.values()}
+        extra = {}
+        if self.network is not None:
+            manifest["network"] = dict(self.network, cells=self.cells) if self.cells else dict(self.network)
+        if getattr(self, "_curvature_batch", None) is not None:
+            inputs, labels = self._curvature_batch
+            extra[snapshot.HESSIAN_BATCH] = {"inputs": inputs, "labels": labels}
         optimizers = {"weight": self.weight_optimizer, "arch": self.arch_optimizer}
-        return snapshot.write(os.path.join(self.run_dir, "snapshots"), name, model=self.model, optimizers=optimizers, manifest=manifest)
+        return snapshot.write(os.path.join(self.run_dir, "snapshots"), name, model=self.model, optimizers=optimizers,
+                              manifest=manifest, extra_files=extra)
 
     def _parameter_name(self, tensor):
         for key, value in self.model.state_dict(keep_vars=True).items():
@@ -477,3 +495,27 @@ class Probe:
             return
         prefix = "dartscope-probe" + (f"[rank {self.rank}]" if self.world_size > 1 else "")
         print(f"{prefix}: {message}", file=sys.stderr, flush=True)
+
+
+_NETWORK_KEYS = {"init_channels": int, "layers": int, "classes": int, "in_channels": int, "parameter_names": dict}
+
+
+def _network_description(network):
+    """Checks `Probe(network=...)`: how dartscope rebuilds the model as its
+    own supernet (C, L, classes, input channels; `parameter_names` maps
+    dartscope's state_dict names to the model's where they differ)."""
+    if network is None:
+        return None
+    if not isinstance(network, dict):
+        raise ValueError("network is a dict: init_channels, layers, classes, in_channels[, parameter_names]")
+    unknown = set(network) - set(_NETWORK_KEYS)
+    missing = {"init_channels", "layers", "classes", "in_channels"} - set(network)
+    if unknown or missing:
+        raise ValueError(f"network: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
+    for key, kind in _NETWORK_KEYS.items():
+        if key in network and not isinstance(network[key], kind):
+            raise ValueError(f"network.{key} must be {kind.__name__}")
+    names = network.get("parameter_names", {})
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+        raise ValueError("network.parameter_names maps names to names")
+    return dict(network)

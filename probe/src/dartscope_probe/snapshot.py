@@ -3,6 +3,7 @@
 
     NAME/model.safetensors      the model's state_dict (α included), PyTorch names
     NAME/optimizer.safetensors  the optimisers' state tensors
+    NAME/hessian_batch.safetensors  the α-Hessian's batch (inputs, labels), when given
     NAME/manifest.json          format "dartscope-probe-snapshot", version 1:
                                 step, epoch, the space's operations and wiring,
                                 which tensors are α, the genotype, and each
@@ -25,6 +26,7 @@ import zlib
 import torch
 
 FORMAT = "dartscope-probe-snapshot"
+HESSIAN_BATCH = "hessian_batch.safetensors"  # the α-Hessian's batch: inputs, labels
 VERSION = 1
 
 
@@ -61,8 +63,9 @@ def optimizer_tensors(prefix: str, optimizer, names: dict) -> dict:
     return tensors
 
 
-def write(directory: str, name: str, *, model, optimizers: dict, manifest: dict) -> str:
-    """Writes snapshot `directory/name` atomically and returns its path."""
+def write(directory: str, name: str, *, model, optimizers: dict, manifest: dict, extra_files=None) -> str:
+    """Writes snapshot `directory/name` atomically and returns its path;
+    `extra_files` maps further file names to dicts of tensors."""
     if not name or "/" in name or name.startswith(".") or any(ord(c) < 32 for c in name):
         raise ValueError("a snapshot name is one path component: not empty, no '/', no leading '.', no control characters")
     os.makedirs(directory, exist_ok=True)
@@ -80,6 +83,7 @@ def write(directory: str, name: str, *, model, optimizers: dict, manifest: dict)
         "optimizer.safetensors": safetensors_bytes(
             {k: v for prefix, opt in optimizers.items() for k, v in optimizer_tensors(prefix, opt, names).items()}),
     }
+    files.update({file: safetensors_bytes(tensors) for file, tensors in (extra_files or {}).items()})
     records = {}
     for file, data in files.items():
         with open(os.path.join(temporary, file), "wb") as handle:
