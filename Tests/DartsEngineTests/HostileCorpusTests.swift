@@ -147,7 +147,7 @@ struct HostileCorpusTests {
         probeHessian("cells that do not reduce where dartscope's do", expected: "reduction at L/3") {
             $0["network"] = edited($0["network"]) { $0["cells"] = ["normal", "normal", "reduce"] }
         },
-        probeHessian("a weight mapped to a tensor the model lacks", expected: "has no nowhere") {
+        probeHessian("a weight mapped to a tensor the model lacks", expected: "lacks nowhere, which dartscope's network needs as stem.0.weight") {
             $0["network"] = edited($0["network"]) { $0["parameter_names"] = ["stem.0.weight": "nowhere"] }
         },
         probeHessian("a batch label of 200", expected: "label 200", labels: [0, 200, 1, 2]),

@@ -160,24 +160,27 @@ class Supernet(nn.Module):
 def _dartscope_name(name, model):
     """This module's parameter name → dartscope's (reference layout):
     cells.L.pre0/pre1 → preprocess0/1, edges.E.candidates.K → _ops.E._ops.K,
-    a Sequential's conv under `op.`, FactorizedReduce's even/odd → conv_1/conv_2."""
+    and within each module its layers renamed by `_renamed`."""
     parts = name.split(".")
     if parts[0] != "cells":
         return name  # stem.*, classifier.*
-    cell, rest = parts[:2], parts[2:]
+    cell = model.cells[int(parts[1])]
+    rest = parts[2:]
     if rest[0] in ("pre0", "pre1"):
-        head = [f"preprocess{rest[0][-1]}"]
-        tail = rest[1:]
-        if tail[0] in ("even", "odd", "bn"):
-            return ".".join(cell + head + [{"even": "conv_1", "odd": "conv_2", "bn": "bn"}[tail[0]]] + tail[1:])
-        return ".".join(cell + head + ["op"] + tail)
-    edge, k, tail = rest[1], rest[3], rest[4:]
-    head = cell + ["_ops", edge, "_ops", k]
-    operation = model.cells[int(parts[1])].edges[int(edge)].candidates[int(k)]
-    if isinstance(operation, FactorizedReduce):
-        return ".".join(head + [{"even": "conv_1", "odd": "conv_2", "bn": "bn"}[tail[0]]] + tail[1:])
-    if isinstance(operation, SeparableConv):  # two 4-layer halves → op.0 … op.7
-        return ".".join(head + ["op", str(4 * int(tail[0]) + int(tail[1]))] + tail[2:])
-    if isinstance(operation, DilatedConv):
-        return ".".join(head + ["op"] + tail)
-    return ".".join(head + tail)  # a pool's BN (no parameters: affine-free)
+        head, module, tail = [f"preprocess{rest[0][-1]}"], getattr(cell, rest[0]), rest[1:]
+    else:  # edges.E.candidates.K.…
+        head, module, tail = ["_ops", rest[1], "_ops", rest[3]], cell.edges[int(rest[1])].candidates[int(rest[3])], rest[4:]
+    return ".".join(parts[:2] + head + _renamed(module, tail))
+
+
+def _renamed(module, tail):
+    """A module's parameter path as dartscope names it: FactorizedReduce's
+    even/odd → conv_1/conv_2, a separable conv's two 4-layer halves → op.0 …
+    op.7, the layers of any other sequence under `op.`."""
+    if isinstance(module, FactorizedReduce):
+        return [{"even": "conv_1", "odd": "conv_2", "bn": "bn"}[tail[0]]] + tail[1:]
+    if isinstance(module, SeparableConv):
+        return ["op", str(4 * int(tail[0]) + int(tail[1]))] + tail[2:]
+    if isinstance(module, (DilatedConv, ReLUConvBN)):
+        return ["op"] + tail
+    return tail  # a pool's BN (no parameters: affine-free)

@@ -55,29 +55,18 @@ public struct ProbeSnapshotNetwork {
         let supernet = Supernet<Float>(space: space, shape: shape, generator: &unused)
         let store = supernet.parameters
         let names = network.parameterNames ?? [:]
-        func values(_ engineName: String, as stateDictName: String, count: Int) throws -> [Float] {
-            guard let entry = model[stateDictName] else {
-                throw SnapshotError.incompatible("\(SnapshotFile.model) has no \(stateDictName), which dartscope's network needs as \(engineName)")
-            }
-            guard case .float32(let scalars) = entry.data, scalars.count == count else {
-                throw SnapshotError.incompatible("\(stateDictName) has shape \(entry.shape); dartscope's \(engineName) holds \(count) floats")
-            }
-            return scalars
-        }
-        // Everything is read and checked before the network is changed.
-        var weights = store.weights
+        // A fresh network, dropped if anything below throws: filled in place.
         for name in store.weightNames {
-            weights[name]!.scalars = try values(name, as: names[name] ?? name, count: weights[name]!.count)
+            store.weights[name]!.scalars = try LoadedSnapshot.floats(names[name] ?? name, count: store.weights[name]!.count, from: model,
+                                                                     file: SnapshotFile.model, role: name)
         }
-        var alphas = store.alphas
         for (name, cellType) in zip(store.alphaNames, ["normal", "reduce"]) {
             guard let stateDictName = manifest.alphas[cellType] else {
                 throw SnapshotError.incompatible("the manifest names no α for the \(cellType) cell, which dartscope's network of this space has")
             }
-            alphas[name]!.scalars = try values(name, as: stateDictName, count: alphas[name]!.count)
+            store.alphas[name]!.scalars = try LoadedSnapshot.floats(stateDictName, count: store.alphas[name]!.count, from: model,
+                                                                    file: SnapshotFile.model, role: name)
         }
-        store.weights = weights
-        store.alphas = alphas
 
         self.path = folder
         self.supernet = supernet

@@ -132,6 +132,18 @@ public struct LoadedSnapshot {
         }
     }
 
+    /// The F32 tensor `name` of a tensor file, which must hold exactly
+    /// `count` values. `role`: the network's own name for it, when the file
+    /// calls it something else (a probe's model), named in the errors.
+    static func floats(_ name: String, count: Int, from entries: [String: SafeTensors.Entry], file: String, role: String? = nil) throws -> [Float] {
+        let needed = role.map { ", which dartscope's network needs as \($0)" } ?? ""
+        guard let entry = entries[name] else { throw SnapshotError.incompatible("\(file) lacks \(name)\(needed)") }
+        guard case .float32(let values) = entry.data, values.count == count else {
+            throw SnapshotError.incompatible("\(name) in \(file) has shape \(entry.shape), this network needs \(count) floats\(needed)")
+        }
+        return values
+    }
+
     /// The names of the snapshots in a run's snapshot folder, oldest first.
     public static func names(in directory: String) -> [String] {
         let manager = FileManager.default
@@ -150,26 +162,19 @@ extension SearchEngine {
     /// parameters) with the snapshot's. The network structure must match.
     public func restore(_ snapshot: LoadedSnapshot, keepingJournal: Bool = false) throws {
         let store = supernet.parameters
-        func floats(_ name: String, count: Int, from entries: [String: SafeTensors.Entry], file: String) throws -> [Float] {
-            guard let entry = entries[name] else { throw SnapshotError.incompatible("\(file) lacks \(name)") }
-            guard case .float32(let values) = entry.data, values.count == count else {
-                throw SnapshotError.incompatible("\(name) in \(file) has shape \(entry.shape), this network needs \(count) floats")
-            }
-            return values
-        }
         // Validate everything before changing anything.
         var weights = store.weights
         for name in store.weightNames {
-            weights[name]!.scalars = try floats(name, count: weights[name]!.count, from: snapshot.model, file: SnapshotFile.model)
+            weights[name]!.scalars = try LoadedSnapshot.floats(name, count: weights[name]!.count, from: snapshot.model, file: SnapshotFile.model)
         }
         var alphas = store.alphas
         for name in store.alphaNames {
-            alphas[name]!.scalars = try floats(name, count: alphas[name]!.count, from: snapshot.model, file: SnapshotFile.model)
+            alphas[name]!.scalars = try LoadedSnapshot.floats(name, count: alphas[name]!.count, from: snapshot.model, file: SnapshotFile.model)
         }
         var batchNorms: [(BatchNormStatistics<Float>, [Float], [Float], Int)] = []
         for (prefix, statistics) in store.batchNorms {
-            let mean = try floats(prefix + ".running_mean", count: statistics.channels, from: snapshot.model, file: SnapshotFile.model)
-            let variance = try floats(prefix + ".running_var", count: statistics.channels, from: snapshot.model, file: SnapshotFile.model)
+            let mean = try LoadedSnapshot.floats(prefix + ".running_mean", count: statistics.channels, from: snapshot.model, file: SnapshotFile.model)
+            let variance = try LoadedSnapshot.floats(prefix + ".running_var", count: statistics.channels, from: snapshot.model, file: SnapshotFile.model)
             guard case .int64(let tracked)? = snapshot.model[prefix + ".num_batches_tracked"]?.data, tracked.count == 1 else {
                 throw SnapshotError.incompatible("\(SnapshotFile.model) lacks \(prefix).num_batches_tracked")
             }
@@ -180,13 +185,13 @@ extension SearchEngine {
         }
         var momentum = MomentumSGD()
         for name in store.weightNames where snapshot.optimizer["momentum." + name] != nil {
-            momentum.buffers[name] = try floats("momentum." + name, count: weights[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
+            momentum.buffers[name] = try LoadedSnapshot.floats("momentum." + name, count: weights[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
         }
         var adam = Adam()
         adam.stepCount = snapshot.state.adamSteps
         for name in store.alphaNames where snapshot.optimizer["adam.m." + name] != nil {
-            adam.firstMoments[name] = try floats("adam.m." + name, count: alphas[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
-            adam.secondMoments[name] = try floats("adam.v." + name, count: alphas[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
+            adam.firstMoments[name] = try LoadedSnapshot.floats("adam.m." + name, count: alphas[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
+            adam.secondMoments[name] = try LoadedSnapshot.floats("adam.v." + name, count: alphas[name]!.count, from: snapshot.optimizer, file: SnapshotFile.optimizer)
         }
         let saved = snapshot.state
         guard saved.trainSampler.indices == state.trainSampler.indices, saved.validSampler.indices == state.validSampler.indices else {

@@ -137,6 +137,7 @@ class Probe:
         self._start = time.perf_counter()
         self._last_boundary = self._start
         self._curvature_loss = None
+        self._curvature_batch = None
         self._sequence = 0
         self._steps_history = collections.deque(maxlen=history)
         self._other_history = collections.deque(maxlen=history)
@@ -477,7 +478,7 @@ class Probe:
         extra = {}
         if self.network is not None:
             manifest["network"] = dict(self.network, cells=self.cells) if self.cells else dict(self.network)
-        if getattr(self, "_curvature_batch", None) is not None:
+        if self._curvature_batch is not None:
             inputs, labels = self._curvature_batch
             extra[snapshot.HESSIAN_BATCH] = {"inputs": inputs, "labels": labels}
         optimizers = {"weight": self.weight_optimizer, "arch": self.arch_optimizer}
