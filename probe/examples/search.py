@@ -80,6 +80,16 @@ def search(rank, args):
     steps_per_epoch = half // per_rank
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(weight_optimizer, args.epochs, eta_min=1e-3)
 
+    restart = {}  # set by on_restore: the snapshot's step and epoch
+
+    def restored(step, epoch):
+        """The probe restored a snapshot (weights, α, optimisers, knobs):
+        the loop goes on from its step, with the LR schedule at its epoch."""
+        restart.update(step=step, epoch=epoch)
+        schedule.last_epoch = epoch
+        checksum = sum(float(p.detach().double().sum()) for p in model.parameters())
+        print(f"rank {rank}: restored step {step}, epoch {epoch}, parameter sum {checksum:.15g}", flush=True)
+
     probe = None
     if not args.no_probe:
         probe = Probe(model, weight_optimizer=weight_optimizer, arch_optimizer=arch_optimizer,  # probe
@@ -87,24 +97,26 @@ def search(rank, args):
                       epochs=args.epochs, steps_per_epoch=steps_per_epoch, operations=primitives,
                       cells=model.cell_types(), hessian_every=args.hessian_every,
                       layer_weights=lambda: model.cell_weights,  # probe: per-layer α-gradients
-                      network=model.dartscope_network())  # probe: lets `dartscope hessian` rebuild it
+                      network=model.dartscope_network(),  # probe: lets `dartscope hessian` rebuild it
+                      on_restore=restored)  # probe: where the loop goes on after a :rollback
         if args.probe_idle:
             idle, probe = probe, None
         elif not args.no_eigenvalue:
             fixed = valid[0][: args.batch_size].to(device), valid[1][: args.batch_size].to(device)
             probe.curvature(lambda: F.cross_entropy(model(fixed[0]), fixed[1]), batch=fixed)  # probe: the α-Hessian's batch
 
-    generator = torch.Generator().manual_seed(args.seed)
-    step = 0
+    step, epoch, first = 0, 0, 0
     step_times = []  # search step plus what the probe adds to it, epoch ends excluded
     probe_seconds = 0.0  # inside the probe's per-step calls (its direct cost)
     called, uncalled = [], []  # --probe-alternate: step times with and without the probe's calls
     started = time.perf_counter()
-    for epoch in range(args.epochs):
+    while epoch < args.epochs:
         model.train()
+        # Each epoch's order comes from its number, so a rollback draws it again.
+        generator = torch.Generator().manual_seed(args.seed * 1_000_003 + epoch)
         order_train, order_valid = torch.randperm(half, generator=generator), torch.randperm(half, generator=generator)
-        sums = torch.zeros(2)
-        for index in range(steps_per_epoch):
+        sums, taken = torch.zeros(2), 0
+        for index in range(first, steps_per_epoch):
             step_started = time.perf_counter()
             # --probe-alternate: blocks of B steps with the probe's calls, then B without.
             calling = probe if not args.probe_alternate or (step // args.probe_alternate) % 2 == 0 else None
@@ -133,7 +145,7 @@ def search(rank, args):
             weight_optimizer.step()
             train_accuracy = accuracy(logits, yt)
             sums += torch.tensor([train_loss.item(), train_accuracy.item()])
-            step += 1
+            step, taken = step + 1, taken + 1
             if calling:
                 entered = time.perf_counter()
                 probe.weight_step(train_loss, train_accuracy, grad_norm=grad_norm,  # probe
@@ -142,21 +154,26 @@ def search(rank, args):
             step_times.append(time.perf_counter() - step_started)
             if args.probe_alternate and (step - 1) % args.probe_alternate:  # a block's first step absorbs the switch
                 (called if calling else uncalled).append(step_times[-1])
-            if probe and probe.stopped:  # probe
+            if restart or (probe and probe.stopped):  # probe
                 break
             if args.steps and step >= args.steps:
                 break
-        schedule.step()
-        valid_loss, valid_accuracy = evaluate(model, valid, args.batch_size, device)
-        if rank == 0:
-            print(f"epoch {epoch}: train loss {sums[0] / max(index + 1, 1):.3f}, valid acc {valid_accuracy:.3f}, "
-                  f"{time.perf_counter() - started:.0f} s", flush=True)
-        if probe:
-            probe.epoch_end(sums[0] / max(index + 1, 1), sums[1] / max(index + 1, 1), valid_loss, valid_accuracy)  # probe
-            if probe.stopped:
-                break
-        if args.steps and step >= args.steps:
+        if not restart:
+            schedule.step()
+            valid_loss, valid_accuracy = evaluate(model, valid, args.batch_size, device)
+            if rank == 0:
+                print(f"epoch {epoch}: train loss {sums[0] / max(taken, 1):.3f}, valid acc {valid_accuracy:.3f}, "
+                      f"{time.perf_counter() - started:.0f} s", flush=True)
+            if probe:
+                probe.epoch_end(sums[0] / max(taken, 1), sums[1] / max(taken, 1), valid_loss, valid_accuracy)  # probe
+        if restart:  # probe: a rollback or fork at this boundary
+            step, epoch = restart["step"], restart["epoch"]
+            first = step - epoch * steps_per_epoch
+            restart.clear()
+            continue
+        if (probe and probe.stopped) or (args.steps and step >= args.steps):
             break
+        epoch, first = epoch + 1, 0
     if probe:
         probe.close()  # probe
     if args.probe_idle:

@@ -19,6 +19,7 @@ REQUIRED = {
     "control": {"command": str},
     "snapshot": {"name": str, "command": str},
     "error": {"message": str},
+    "fork": {"from": str, "to": str, "snapshot": str},
 }
 STATES = {"RUNNING", "PAUSED", "STEPPING", "STOPPED", "FINISHED", "DIVERGED"}
 KINDS = {"integer", "real", "flag", "choice", "text"}

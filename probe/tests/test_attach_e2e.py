@@ -119,6 +119,13 @@ def test_attach_watches_and_steers_the_example_search(tmp_path):
         printed = subprocess.run([binary, "genotype", os.path.join(str(tmp_path), snapshot.group(1))], capture_output=True, text=True)
         assert printed.returncode == 0 and printed.stdout.startswith("Genotype(normal=["), printed.stderr
 
+        # :rollback to it, still paused: the search restores it at the boundary it holds at.
+        name = os.path.basename(snapshot.group(1))
+        tmux.keys(f":rollback {name}", literal=True)
+        tmux.keys("Enter")
+        rolled = wait_for(lambda: re.search(rf"step (\d+): rolled back to {name} \(step (\d+)", search.text()), 30, "the rollback")
+        assert rolled.group(2) == name.removeprefix("manual-step")
+
         tmux.keys("Space")
         wait_for(lambda: (shown_step(tmux.screen()) or 0) > paused_at, 60, "the search to resume")
 
@@ -139,7 +146,7 @@ def test_attach_watches_and_steers_the_example_search(tmp_path):
         search.stop()
 
 
-def test_two_ranks_apply_a_set_at_the_same_step(tmp_path):
+def test_two_ranks_apply_a_set_and_a_rollback_at_the_same_step(tmp_path):
     port = 29500 + os.getpid() % 400
     search = Search(str(tmp_path), "--listen", f"unix:{tmp_path}/probe.sock", "--run-name", "ranks", "--world-size", "2",
                     "--port", str(port))
@@ -155,6 +162,17 @@ def test_two_ranks_apply_a_set_at_the_same_step(tmp_path):
                          "both ranks to apply the set")
         assert sorted(rank for rank, _ in lines) == ["0", "1"]
         assert lines[0][1] == lines[1][1], lines
+        # A rollback: rank 0 reads the snapshot, every rank restores it at the same boundary.
+        client.command({"snapshot": {"name": "r"}})
+        wait_for(lambda: re.search(r"snapshot \S+/snapshots/r\b", search.text()), 60, "the snapshot")
+        client.command({"rollback": {"name": "r"}})
+        pattern = r"rank (\d): restored step (\d+), epoch (\d+), parameter sum (\S+)"
+        restored = wait_for(lambda: (lambda found: found if len(found) == 2 else None)(re.findall(pattern, search.text())), 90,
+                            "both ranks to restore the snapshot")
+        assert sorted(rank for rank, *_ in restored) == ["0", "1"]
+        assert restored[0][1:] == restored[1][1:], restored  # same step, epoch and weights on both ranks
+        rolled = re.findall(r"\[rank (\d)\]: step (\d+): rolled back to r \(step (\d+)", search.text())
+        assert len(rolled) == 2 and rolled[0][1:] == rolled[1][1:] and rolled[0][2] == restored[0][1], rolled
         client.command({"stop": {}})
         search.process.wait(60)
         assert search.process.returncode == 0, search.text()[-2000:]

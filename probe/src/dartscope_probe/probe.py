@@ -4,6 +4,7 @@ import collections
 import json
 import math
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -77,7 +78,7 @@ class Probe:
                  listen="127.0.0.1:7797", token=None, run_name="probe", space="darts", dataset="",
                  epochs=0, steps_per_epoch=0, operations=None, node_inputs=None, cells=None,
                  alphas_every=1, hessian_every=0, lanczos_iterations=20, run_dir=None, history=2000, quiet=False,
-                 layer_weights=None, alignment_every=1, network=None):
+                 layer_weights=None, alignment_every=1, network=None, on_restore=None):
         self.model = model
         self.network = _network_description(network)
         arch = arch_parameters if arch_parameters is not None else darts_arch_parameters(model)
@@ -104,6 +105,7 @@ class Probe:
         self.weight_optimizer = weight_optimizer
         self.arch_optimizer = arch_optimizer
         self.run_name = run_name
+        self._lineage = {run_name}  # this run and the runs it forked from: whose snapshots a rollback takes
         self.space = space
         self.dataset = dataset
         self.epochs = epochs
@@ -118,6 +120,10 @@ class Probe:
         self.layer_weights = layer_weights
         self.alignment_every = alignment_every
         self._valid_layers = None
+        # Called as on_restore(step, epoch) on every rank after a rollback
+        # restored a snapshot: the loop's position (data order, epoch, LR
+        # schedule) is the script's to move (docs/attach.md).
+        self.on_restore = on_restore
         self.quiet = quiet
 
         distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
@@ -129,7 +135,7 @@ class Probe:
         self.epoch = 0
         self.stopped = False
         self.state = "RUNNING"
-        self.snapshots = []
+        self.snapshots = _snapshots_on_disk(self.run_dir)
         self._paused = False
         self._steps_left = None
         self._pause_at_epoch_end = False
@@ -269,27 +275,40 @@ class Probe:
                 return
 
     def _broadcast(self, commands):
-        """Rank 0's commands on every rank: their JSON length, then (when
-        there are any) the bytes — two small collectives, entered by every
-        rank at every boundary, so no rank can wait for one that never
-        comes. (Not broadcast_object_list: it needs numpy, the probe needs
-        torch alone.)"""
-        device = torch.device("cuda", torch.cuda.current_device()) if torch.distributed.get_backend() == "nccl" else torch.device("cpu")
-        data = json.dumps(commands).encode() if self.rank == 0 else b""
+        """Rank 0's commands on every rank: two small collectives, entered by
+        every rank at every boundary, so no rank can wait for one that never
+        comes."""
+        return [tuple(c) for c in self._broadcast_json(commands, empty=[])]
+
+    def _collective_device(self):
+        return torch.device("cuda", torch.cuda.current_device()) if torch.distributed.get_backend() == "nccl" else torch.device("cpu")
+
+    def _broadcast_json(self, value, empty):
+        """Rank 0's JSON-able `value` on every rank: its length, then (when
+        not `empty`) its bytes. (Not broadcast_object_list: it needs numpy,
+        the probe needs torch alone.)"""
+        device = self._collective_device()
+        data = json.dumps(value).encode() if self.rank == 0 and value != empty else b""
         size = torch.tensor([len(data)], dtype=torch.int64, device=device)
         torch.distributed.broadcast(size, src=0)
         count = int(size.item())
         if count == 0:
-            return []
+            return empty
         buffer = (torch.frombuffer(bytearray(data), dtype=torch.uint8).to(device) if self.rank == 0
                   else torch.empty(count, dtype=torch.uint8, device=device))
         torch.distributed.broadcast(buffer, src=0)
-        return [tuple(c) for c in json.loads(bytes(buffer.cpu().tolist()).decode())]
+        return json.loads(bytes(buffer.cpu().tolist()).decode())
 
     def _apply(self, verb, arguments):
         command = {verb: arguments}
         text = verb
+        at_step, at_epoch = self.step, self.epoch  # where the command took effect (a rollback moves them)
         try:
+            if verb in _NAMED:
+                name = arguments.get("name")
+                if not isinstance(name, str):
+                    raise ValueError(f"{verb} takes {_NAMED[verb]}")
+                text = f"{verb} {name}"
             if verb == "pause":
                 self._set_paused(True)
             elif verb == "resume":
@@ -320,10 +339,6 @@ class Probe:
                     self._record("control", command=text, key=key)
                     self._status()
             elif verb == "snapshot":
-                name = arguments.get("name")
-                if not isinstance(name, str):
-                    raise ValueError("snapshot takes a name")
-                text = f"snapshot {name}"
                 if self.rank == 0:
                     path = self.write_snapshot(name)
                     self._log(f"step {self.step}: snapshot {path}")
@@ -335,12 +350,16 @@ class Probe:
                 self.stopped = True
                 self._log(f"step {self.step}: stop (asked by the dashboard)", every_rank=True)
                 self._set_state("STOPPED")
+            elif verb == "rollback":
+                self._restore(name)
+            elif verb == "fork":
+                self._fork(name)
             else:
-                raise ValueError(f"{verb} is not supported by the probe (roll back or fork in the PyTorch script)")
+                raise ValueError(f"{verb} is not a command the probe knows")
             if self.rank == 0:
                 if verb != "set":
                     self._record("control", command=text)
-                self._journal.write(json.dumps({"step": self.step, "epoch": self.epoch, "command": command}, sort_keys=True) + "\n")
+                self._journal.write(json.dumps({"step": at_step, "epoch": at_epoch, "command": command}, sort_keys=True) + "\n")
                 self._journal.flush()
         except (ValueError, OSError) as error:
             if self.rank == 0:
@@ -481,9 +500,207 @@ class Probe:
         if self._curvature_batch is not None:
             inputs, labels = self._curvature_batch
             extra[snapshot.HESSIAN_BATCH] = {"inputs": inputs, "labels": labels}
+        extra[snapshot.RNG] = {"cpu": torch.get_rng_state()}
+        device = self._device()
+        if device.type == "cuda":
+            extra[snapshot.RNG]["cuda"] = torch.cuda.get_rng_state(device)
         optimizers = {"weight": self.weight_optimizer, "arch": self.arch_optimizer}
         return snapshot.write(os.path.join(self.run_dir, "snapshots"), name, model=self.model, optimizers=optimizers,
                               manifest=manifest, extra_files=extra)
+
+    def _device(self):
+        return next(iter(self.arch.values())).device
+
+    # -- rollback and fork --------------------------------------------------------
+
+    def _restore(self, name):
+        """`:rollback NAME`: the model (weights, α, BN buffers), the
+        optimisers' state, the knobs' values and the probe's step and epoch
+        become snapshot NAME's, on every rank (rank 0 reads the files and
+        broadcasts what they hold); rank 0's torch random state too. Nothing
+        changes unless all of it checks out. The script's loop position is
+        moved by its `on_restore` hook."""
+        plan, error = None, None
+        if self.rank == 0:
+            try:
+                plan = self._restore_plan(os.path.join(self.run_dir, "snapshots", name))
+            except ValueError as failure:
+                error = str(failure)
+        if self.distributed:
+            plan, error = self._broadcast_plan(plan, error)
+        if error:
+            raise ValueError(error)
+        at_step = self.step
+        self._apply_plan(plan)
+        self._log(f"step {at_step}: rolled back to {name} (step {self.step}, epoch {self.epoch})", every_rank=True)
+        if self.rank == 0:
+            self._announce_run()
+        if self.on_restore is not None:
+            self.on_restore(self.step, self.epoch)
+
+    def _optimizer_parameters(self, optimizer):
+        members = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        return {name: p for name, p in self.model.named_parameters() if id(p) in members}
+
+    def _optimizers(self):
+        return [(prefix, opt) for prefix, opt in (("weight", self.weight_optimizer), ("arch", self.arch_optimizer)) if opt is not None]
+
+    def _restore_plan(self, folder):
+        """What snapshot `folder` restores, checked against this model, its
+        optimisers and knobs (a SnapshotError names the first mismatch)."""
+        manifest, files = snapshot.read(folder)
+        fail = snapshot.SnapshotError
+        if manifest.get("run_name") not in self._lineage:
+            raise fail(f"{folder}: a snapshot of run {str(manifest.get('run_name'))[:80]!r}, not of this run ({self.run_name!r})")
+        step, epoch = manifest.get("step"), manifest.get("epoch")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (step, epoch)):
+            raise fail(f"{folder}: step and epoch must be whole numbers ≥ 0")
+        if self.steps_per_epoch and not epoch * self.steps_per_epoch <= step <= (epoch + 1) * self.steps_per_epoch:
+            raise fail(f"{folder}: step {step} is not in epoch {epoch} ({self.steps_per_epoch} steps per epoch)")
+        if self.epochs and epoch > self.epochs:
+            raise fail(f"{folder}: epoch {epoch} is past the run's {self.epochs}")
+        state, stored = self.model.state_dict(), files["model.safetensors"]
+        missing, unexpected = sorted(set(state) - set(stored)), sorted(set(stored) - set(state))
+        if missing or unexpected:
+            raise fail(f"{folder}: model.safetensors does not fit this model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        for key, tensor in stored.items():
+            if tuple(tensor.shape) != tuple(state[key].shape) or tensor.is_floating_point() != state[key].is_floating_point():
+                raise fail(f"{folder}: {key} is {tuple(tensor.shape)} {tensor.dtype}, the model's {tuple(state[key].shape)} {state[key].dtype}")
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                raise fail(f"{folder}: {key} holds a non-finite value")
+        optimizers = {prefix: {} for prefix, _ in self._optimizers()}
+        parameters = {prefix: self._optimizer_parameters(opt) for prefix, opt in self._optimizers()}
+        for key, tensor in files.get("optimizer.safetensors", {}).items():
+            prefix, _, rest = key.partition(".")
+            name, _, entry = rest.rpartition(".")
+            parameter = parameters.get(prefix, {}).get(name)
+            if parameter is None or not entry:
+                raise fail(f"{folder}: optimizer.safetensors: {key[:120]} is no optimiser state of this model's parameters")
+            if tensor.dim() and tuple(tensor.shape) != tuple(parameter.shape):
+                raise fail(f"{folder}: {key} is {tuple(tensor.shape)}, its parameter {tuple(parameter.shape)}")
+            if not tensor.is_floating_point() or not torch.isfinite(tensor).all():
+                raise fail(f"{folder}: {key} must hold finite floating-point values")
+            optimizers[prefix][(name, entry)] = tensor
+        values = manifest.get("values", {})
+        if not isinstance(values, dict):
+            raise fail(f"{folder}: values must be an object")
+        try:
+            values = {key: self.knobs[key].coerce(value) for key, value in values.items() if key in self.knobs}
+        except ValueError as error:
+            raise fail(f"{folder}: values: {error}") from None
+        rng = files.get(snapshot.RNG, {})
+        for device, tensor in rng.items():
+            current = torch.get_rng_state() if device == "cpu" else torch.cuda.get_rng_state(self._device()) if device == "cuda" and self._device().type == "cuda" else None
+            if current is None or tensor.shape != current.shape or tensor.is_floating_point() or tensor.min() < 0 or tensor.max() > 255:
+                raise fail(f"{folder}: {snapshot.RNG}: {device[:20]} is not a random state this process can take")
+        return {"step": step, "epoch": epoch, "values": values, "model": stored, "optimizers": optimizers,
+                "rng": {device: tensor.to(torch.uint8) for device, tensor in rng.items()}}
+
+    def _broadcast_plan(self, plan, error):
+        """Rank 0's plan on every rank: its description as JSON, then each
+        tensor (the random state stays rank 0's)."""
+        tensors = []
+        if self.rank == 0 and plan is not None:
+            tensors = [("model", key, tensor) for key, tensor in sorted(plan["model"].items())]
+            tensors += [(prefix, f"{name}\x00{entry}", tensor) for prefix, group in plan["optimizers"].items()
+                        for (name, entry), tensor in sorted(group.items())]
+        description = {"error": error}
+        if plan is not None:
+            description.update(step=plan["step"], epoch=plan["epoch"], values=plan["values"],
+                               tensors=[[group, key, str(t.dtype).removeprefix("torch."), list(t.shape)] for group, key, t in tensors])
+        description = self._broadcast_json(description, empty=None)
+        if description["error"]:
+            return None, description["error"]
+        device = self._collective_device()
+        received = {"step": description["step"], "epoch": description["epoch"], "values": description["values"],
+                    "model": {}, "optimizers": {prefix: {} for prefix, _ in self._optimizers()}, "rng": plan["rng"] if plan else {}}
+        for index, (group, key, dtype, shape) in enumerate(description["tensors"]):
+            tensor = (tensors[index][2].to(device) if self.rank == 0
+                      else torch.empty(shape, dtype=getattr(torch, dtype), device=device))
+            torch.distributed.broadcast(tensor, src=0)
+            if group == "model":
+                received["model"][key] = tensor.cpu()
+            else:
+                received["optimizers"][group][tuple(key.split("\x00"))] = tensor.cpu()
+        return received, None
+
+    def _apply_plan(self, plan):
+        with torch.no_grad():
+            self.model.load_state_dict(plan["model"], strict=True)
+        for prefix, optimizer in self._optimizers():
+            parameters = self._optimizer_parameters(optimizer)
+            restored = collections.defaultdict(dict)
+            for (name, entry), tensor in plan["optimizers"][prefix].items():
+                parameter = parameters[name]
+                before = optimizer.state.get(parameter, {}).get(entry)
+                if entry == "step" and tensor.dim() == 0:
+                    # Adam keeps its count where it had it (a CPU float unless capturable or fused).
+                    value = tensor.to(before.device, before.dtype) if torch.is_tensor(before) else tensor.to(torch.float32)
+                else:
+                    value = tensor.to(parameter.device, parameter.dtype)
+                restored[parameter][entry] = value
+            optimizer.state = restored
+        for key, value in plan["values"].items():
+            self.knobs[key].set(value)
+        self.step, self.epoch = plan["step"], plan["epoch"]
+        self._valid_layers = None
+        for device, state in plan["rng"].items():
+            if device == "cpu":
+                torch.set_rng_state(state)
+            else:
+                torch.cuda.set_rng_state(state, self._device())
+
+    def _announce_run(self):
+        """After a rollback or fork (rank 0): the history past the new step
+        is dropped and every dashboard receives the run afresh, as a late
+        one would, then the restored α."""
+        def kept(entries):
+            return [entry for entry in entries if json.loads(entry[1])["step"] <= self.step]
+
+        with self.server.lock:
+            self._steps_history = collections.deque(kept(self._steps_history), maxlen=self._steps_history.maxlen)
+            self._other_history = collections.deque(kept(self._other_history), maxlen=self._other_history.maxlen)
+            self._alignment_history = collections.deque(kept(self._alignment_history), maxlen=self._alignment_history.maxlen)
+            self._last_alphas = None
+            self.server.welcome_all()
+        self._record_alphas(self._architecture())
+
+    def _fork(self, name):
+        """`:fork NAME`: the run so far stays behind as snapshot fork-NAME of
+        this run, and the search goes on as run NAME (its folder beside this
+        one: the snapshot, the journal so far). Unlike the engine's fork the
+        original does not also go on: it is one PyTorch process."""
+        snapshot.check_path_component(name, "a fork's run name")
+        if name == self.run_name:
+            raise ValueError(f"{name} is this run's name: fork to a new one")
+        target = os.path.join(os.path.dirname(os.path.abspath(self.run_dir)), name)
+        error, kept = None, f"fork-{name}"
+        if self.rank == 0:
+            try:
+                if os.path.exists(target):
+                    raise ValueError(f"{target} exists: fork to a new run name")
+                path = self.write_snapshot(kept)
+                os.makedirs(os.path.join(target, "snapshots"))
+                shutil.copytree(path, os.path.join(target, "snapshots", kept))
+                self._journal.close()
+                shutil.copyfile(os.path.join(self.run_dir, "journal.jsonl"), os.path.join(target, "journal.jsonl"))
+                self._journal = open(os.path.join(target, "journal.jsonl"), "a")
+            except (ValueError, OSError) as failure:
+                error = str(failure)
+                if self._journal.closed:
+                    self._journal = open(os.path.join(self.run_dir, "journal.jsonl"), "a")
+        if self.distributed:
+            error = self._broadcast_json(error, empty=None)
+        if error:
+            raise ValueError(error)
+        parent, self.run_name, self.run_dir = self.run_name, name, target
+        self._lineage.add(name)
+        self._log(f"step {self.step}: forked: run {parent} stays behind as snapshot {kept}; this search goes on as run {name} ({target})",
+                  every_rank=True)
+        if self.rank == 0:
+            self.snapshots = [kept]
+            self._record("fork", **{"from": parent, "to": name, "snapshot": kept})
+            self._announce_run()
 
     def _parameter_name(self, tensor):
         for key, value in self.model.state_dict(keep_vars=True).items():
@@ -496,6 +713,20 @@ class Probe:
             return
         prefix = "dartscope-probe" + (f"[rank {self.rank}]" if self.world_size > 1 else "")
         print(f"{prefix}: {message}", file=sys.stderr, flush=True)
+
+
+_NAMED = {"snapshot": "a name", "rollback": "a snapshot name", "fork": "a run name"}  # the commands that take one
+
+
+def _snapshots_on_disk(run_dir):
+    """The snapshots an earlier process of this run left (so `:rollback`
+    completes them), oldest first."""
+    folder = os.path.join(run_dir, "snapshots")
+    try:
+        names = [n for n in os.listdir(folder) if not n.startswith(".") and os.path.isfile(os.path.join(folder, n, "manifest.json"))]
+    except OSError:
+        return []
+    return sorted(names, key=lambda n: os.stat(os.path.join(folder, n, "manifest.json")).st_mtime)
 
 
 _NETWORK_KEYS = {"init_channels": int, "layers": int, "classes": int, "in_channels": int, "parameter_names": dict}

@@ -191,6 +191,12 @@ class ProbeServer:
         """Called under `lock` (the probe holds it while it records)."""
         self.dashboards = [d for d in self.dashboards if d.offer(line)]
 
+    def welcome_all(self):
+        """Sends every attached dashboard the run afresh (called under
+        `lock`, after a rollback or fork changed the run)."""
+        for dashboard in self.dashboards:
+            self.welcome(dashboard)
+
     def drain(self, wait: float = 0.0):
         """The commands that arrived since the last call (waiting up to `wait`
         seconds for the first one)."""
