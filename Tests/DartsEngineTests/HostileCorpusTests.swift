@@ -134,6 +134,18 @@ struct HostileCorpusTests {
         },
         probeEdit("α named after a tensor the model lacks", expected: "no alphas_nowhere") { $0["alphas"] = ["normal": "alphas_nowhere"] },
         probeEdit("step -5", expected: "never negative") { $0["step"] = -5 },
+        probeEdit("per-layer α with fewer cells than matrices", expected: "layer_alphas names 2 matrices and cells 1 types") {
+            $0["layer_alphas"] = ["alphas_normal", "alphas_normal"]
+            $0["cells"] = ["normal"]
+        },
+        probeEdit("per-layer α of a cell type that does not exist", expected: "cell type 'sideways'") {
+            $0["layer_alphas"] = ["alphas_normal"]
+            $0["cells"] = ["sideways"]
+        },
+        probeEdit("per-layer α naming a tensor the model lacks", expected: "layer_alphas names 2 matrices, the file holds 1") {
+            $0["layer_alphas"] = ["alphas_normal", "cells.9.alphas"]
+            $0["cells"] = ["normal", "normal"]
+        },
         probeEdit("a later probe format", expected: "probe snapshot version 2") { $0["version"] = 2 },
         Case(name: "resuming a probe snapshot", prepare: { _, snapshot in try rewriteAsProbeSnapshot(snapshot) { _ in } },
              arguments: { ["resume", $0, "--headless", "--steps", "1"] }, expected: "probe's snapshot"),

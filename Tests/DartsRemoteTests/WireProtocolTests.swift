@@ -28,7 +28,14 @@ import Testing
             default: break
             }
         }
-        #expect(types.isSuperset(of: ["run", "step", "alphas", "alignment", "epoch", "hessian", "control", "snapshot", "error", "status"]))
+        #expect(types.isSuperset(of: ["run", "step", "alphas", "alignment", "epoch", "hessian", "control", "snapshot", "error", "status", "fork"]))
+        // A rollback sends the run afresh at the snapshot's step; a fork under its new name.
+        let runs = messages.compactMap { message -> (String, Int)? in
+            guard case .event(let event) = message, case .run(let run) = event.payload else { return nil }
+            return (run.runName, event.step)
+        }
+        #expect(runs.map(\.0) == ["fixture", "fixture", "fixture-fork"])
+        #expect(runs[1].1 == 2)  // the snapshot was taken at step 2's boundary
         guard case .event(let first) = messages[1], case .run(let run) = first.payload else {
             Issue.record("second message is not the run")
             return

@@ -33,6 +33,8 @@ def arguments(argv=None):
     parser.add_argument("--channels", type=int, default=8)
     parser.add_argument("--layers", type=int, default=5)
     parser.add_argument("--space", choices=["darts", "s3"], default="darts", help="s3: none, skip_connect, sep_conv_3x3 (R-DARTS S3)")
+    parser.add_argument("--alphas", choices=["shared", "per-layer"], default="shared",
+                        help="per-layer: every cell its own α (the dashboard's per-layer softmax heatmaps)")
     parser.add_argument("--lr", type=float, default=0.025)
     parser.add_argument("--arch-lr", type=float, default=3e-4)
     parser.add_argument("--weight-decay", type=float, default=3e-4)
@@ -73,7 +75,7 @@ def search(rank, args):
     half = len(images) // 2
     train, valid = (images[:half], labels[:half]), (images[half:], labels[half:])
     primitives = PRIMITIVES if args.space == "darts" else ["none", "skip_connect", "sep_conv_3x3"]
-    model = Supernet(args.channels, args.layers, primitives=primitives).to(device)
+    model = Supernet(args.channels, args.layers, primitives=primitives, per_layer=args.alphas == "per-layer").to(device)
     weight_optimizer = torch.optim.SGD(model.weights(), args.lr, momentum=0.9, weight_decay=args.weight_decay)
     arch_optimizer = torch.optim.Adam(model.arch_parameters(), args.arch_lr, betas=(0.5, 0.999), weight_decay=1e-3)
     per_rank = args.batch_size * args.world_size
@@ -98,7 +100,8 @@ def search(rank, args):
                       cells=model.cell_types(), hessian_every=args.hessian_every,
                       layer_weights=lambda: model.cell_weights,  # probe: per-layer α-gradients
                       network=model.dartscope_network(),  # probe: lets `dartscope hessian` rebuild it
-                      on_restore=restored)  # probe: where the loop goes on after a :rollback
+                      on_restore=restored,  # probe: where the loop goes on after a :rollback
+                      layer_arch_parameters=list(model.cell_alphas) if args.alphas == "per-layer" else None)  # probe: α per cell
         if args.probe_idle:
             idle, probe = probe, None
         elif not args.no_eigenvalue:

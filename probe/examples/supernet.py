@@ -101,7 +101,7 @@ class Cell(nn.Module):
 
 
 class Supernet(nn.Module):
-    def __init__(self, channels=8, layers=5, classes=10, nodes=4, in_channels=1, primitives=PRIMITIVES):
+    def __init__(self, channels=8, layers=5, classes=10, nodes=4, in_channels=1, primitives=PRIMITIVES, per_layer=False):
         super().__init__()
         self.primitives = list(primitives)
         self.channels = channels
@@ -118,8 +118,11 @@ class Supernet(nn.Module):
             c_prev_prev, c_prev = c_prev, nodes * c
         self.classifier = nn.Linear(c_prev, classes)
         edges = sum(2 + i for i in range(nodes))
-        self.alphas_normal = nn.Parameter(1e-3 * torch.randn(edges, len(self.primitives)))
-        self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(edges, len(self.primitives)))
+        if per_layer:  # every cell its own α (Probe(layer_arch_parameters=model.cell_alphas))
+            self.cell_alphas = nn.ParameterList(nn.Parameter(1e-3 * torch.randn(edges, len(self.primitives))) for _ in self.cells)
+        else:
+            self.alphas_normal = nn.Parameter(1e-3 * torch.randn(edges, len(self.primitives)))
+            self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(edges, len(self.primitives)))
 
     def dartscope_network(self):
         """How dartscope rebuilds this supernet as its own (Probe(network=...)),
@@ -128,7 +131,7 @@ class Supernet(nn.Module):
         layout) gives it. The operations are the same; only names differ."""
         names = {}
         for name, _ in self.named_parameters():
-            if not name.startswith("alphas_"):
+            if not _is_alpha(name):
                 names[_dartscope_name(name, self)] = name
         return {"init_channels": self.channels, "layers": len(self.cells), "classes": self.classifier.out_features,
                 "in_channels": self.stem[0].in_channels, "parameter_names": names}
@@ -137,10 +140,15 @@ class Supernet(nn.Module):
         return ["reduce" if cell.reduction else "normal" for cell in self.cells]
 
     def weights(self):
-        return [p for name, p in self.named_parameters() if not name.startswith("alphas_")]
+        return [p for name, p in self.named_parameters() if not _is_alpha(name)]
 
     def arch_parameters(self):
-        return [self.alphas_normal, self.alphas_reduce]
+        return list(self.cell_alphas) if hasattr(self, "cell_alphas") else [self.alphas_normal, self.alphas_reduce]
+
+    def alpha_of(self, index):
+        if hasattr(self, "cell_alphas"):
+            return self.cell_alphas[index]
+        return self.alphas_reduce if self.cells[index].reduction else self.alphas_normal
 
     def forward(self, x):
         s0 = s1 = self.stem(x)
@@ -148,13 +156,17 @@ class Supernet(nn.Module):
         # gradient each cell sends to α can be told apart (the probe's
         # per-layer panels: layer_weights=lambda: model.cell_weights).
         self.cell_weights = []
-        for cell in self.cells:
-            weights = F.softmax(self.alphas_reduce if cell.reduction else self.alphas_normal, dim=-1)
+        for index, cell in enumerate(self.cells):
+            weights = F.softmax(self.alpha_of(index), dim=-1)
             if weights.requires_grad:
                 weights.retain_grad()
             self.cell_weights.append(weights)
             s0, s1 = s1, cell(s0, s1, weights)
         return self.classifier(F.adaptive_avg_pool2d(s1, 1).flatten(1))
+
+
+def _is_alpha(name):
+    return name.startswith("alphas_") or name.startswith("cell_alphas.")
 
 
 def _dartscope_name(name, model):

@@ -12,6 +12,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 from supernet import Supernet  # noqa: E402
 
 S3 = ["none", "skip_connect", "sep_conv_3x3"]
+# Tiny networks gain nothing from a second thread, and beside a busy core
+# (a search under test, another job) OpenMP's spinning threads make a step
+# 10-50x slower: the tests' own torch runs on one thread.
+torch.set_num_threads(1)
 
 
 class Client:

@@ -1,6 +1,6 @@
 """Records what a dashboard receives from a probe on a tiny search — hello,
-run, history, status, steps, α, epoch, eigenvalue, control, snapshot, error
-— as the fixture the Swift side's decoding test reads
+run, history, status, steps, α, epoch, eigenvalue, control, snapshot, error,
+the run afresh after a rollback, fork — as the fixture the Swift side's decoding test reads
 (Tests/DartsRemoteTests/Fixtures/probe_session.jsonl). Run once after a
 change to the probe's messages:
 
@@ -39,6 +39,11 @@ with tempfile.TemporaryDirectory() as folder:
     time.sleep(0.3)
     search_step(model, weights, arch, batch, probe)
     probe.epoch_end(2.0, 0.2, 2.1, 0.15)
+    # A rollback and a fork: the run arrives afresh (twice), with a fork event.
+    client.command({"rollback": {"name": "fixture-snap"}})
+    client.command({"fork": {"name": "fixture-fork"}})
+    time.sleep(0.3)
+    search_step(model, weights, arch, batch, probe)
     probe.close()
     lines = []
     while True:

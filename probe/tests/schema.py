@@ -72,6 +72,12 @@ def problems(message):
                 found.append(f"softmax_{cell} rows do not sum to 1")
             if not isinstance(message.get(f"genotype_marks_{cell}"), list):
                 found.append(f"genotype_marks_{cell}")
+        layers = [message.get(k) for k in ("layer_softmax", "layer_genotype_marks", "layer_parameter_free")]
+        if any(v is not None for v in layers):
+            if not all(isinstance(v, list) for v in layers) or len({len(v) for v in layers}) != 1:
+                found.append("alphas: layer_softmax, layer_genotype_marks, layer_parameter_free are lists of one length")
+            elif any(abs(sum(r) - 1) > 1e-6 for cell in layers[0] for r in cell):
+                found.append("layer_softmax rows do not sum to 1")
         genotype = message["genotype"]
         if not all(isinstance(genotype.get(k), list) for k in ("normal", "reduce", "concat")):
             found.append("alphas.genotype")

@@ -37,6 +37,9 @@ public struct ProbeSnapshotNetwork {
             throw SnapshotError.foreign(path: manifestPath, reason: "not a probe's snapshot")
         }
         let manifest = try ProbeSnapshotManifest.decode(data, path: manifestPath)
+        guard manifest.layerAlphas == nil else {
+            throw SnapshotError.incompatible("\(manifestPath) holds per-layer α (layer_alphas): dartscope hessian rebuilds a probe's supernet with α per cell type only; `genotype` and `export` still read it")
+        }
         guard let network = manifest.network else {
             throw SnapshotError.incompatible("\(manifestPath) has no network block: the probe was not told how dartscope can rebuild the model (Probe(network=...), docs/attach.md); `genotype` and `export` still read it")
         }

@@ -12,9 +12,9 @@ public struct SnapshotArchitecture {
     /// type's cells.
     public let mixing: [[[Double]]]
     /// softmax(α) of every cell under per-layer α (nil when cells share α),
-    /// and the network shape that says which cells reduce.
+    /// and which of those cells reduce.
     public let layerMixing: [[[Double]]]?
-    let layerShape: NetworkShape?
+    let layerReduction: [Bool]?
     public let step: Int
     public let epoch: Int
 
@@ -22,13 +22,13 @@ public struct SnapshotArchitecture {
 
     /// `normal` or `reduce`: which type's operations cell `index` chooses from.
     public func cellTypeName(ofCell index: Int) -> String {
-        layerShape?.isReduction(cell: index) == true ? "reduce" : "normal"
+        layerReduction?[index] == true ? "reduce" : "normal"
     }
 
     /// Each cell's own kept edges under per-layer α; nil when cells share α.
     public var layerGenotypes: [[Genotype.Edge]]? {
-        guard let layerMixing, let layerShape else { return nil }
-        return Genotype.layers(layerMixing, shape: layerShape, in: space)
+        guard let layerMixing, let layerReduction else { return nil }
+        return Genotype.layers(layerMixing, reductionCells: layerReduction, in: space)
     }
 
     public init(path given: String) throws {
@@ -39,9 +39,20 @@ public struct SnapshotArchitecture {
             let manifest = try ProbeSnapshotManifest.decode(data, path: manifestPath)
             space = try manifest.searchSpace(path: manifestPath)
             let model = try LoadedSnapshot.verified(SnapshotFile.model, in: folder, records: manifest.files)
-            let names = ["normal", "reduce"].compactMap { manifest.alphas[$0] }
-            mixing = try LoadedSnapshot.mixingWeights(names, in: model, path: folder)
-            (layerMixing, layerShape) = (nil, nil)
+            if let layers = try manifest.layerAlphaCells(path: manifestPath) {
+                let read = try LoadedSnapshot.mixingWeights(layers.names, in: model, path: folder)
+                guard read.count == layers.names.count else {
+                    throw SnapshotError.damaged(path: folder + "/" + SnapshotFile.model, reason: "layer_alphas names \(layers.names.count) matrices, the file holds \(read.count) of them")
+                }
+                try Self.requireFit(read, count: layers.names.count, space: space, path: folder)
+                layerMixing = read
+                layerReduction = layers.reduction
+                mixing = AlphaLayout.typeMixing(layerMixing: read, cellsByType: AlphaLayout.cellsByType(reductionCells: layers.reduction, sharedAcrossTypes: space.sharesAlphaAcrossCellTypes))
+            } else {
+                let names = ["normal", "reduce"].compactMap { manifest.alphas[$0] }
+                mixing = try LoadedSnapshot.mixingWeights(names, in: model, path: folder)
+                (layerMixing, layerReduction) = (nil, nil)
+            }
             (step, epoch) = (manifest.step, manifest.epoch)
         } else {
             let loaded = try LoadedSnapshot(path: folder)
@@ -56,10 +67,10 @@ public struct SnapshotArchitecture {
                 let shape = NetworkShape(inputChannels: 1, imageSize: 1, classes: 2, initialChannels: 1, layers: loaded.config.layers)
                 try Self.requireFit(read, count: shape.layers, space: space, path: folder)
                 layerMixing = read
-                layerShape = shape
+                layerReduction = shape.reductionCells
                 mixing = AlphaLayout.typeMixing(layerMixing: read, cellsByType: shape.cellsByType(sharedAcrossTypes: space.sharesAlphaAcrossCellTypes))
             } else {
-                (mixing, layerMixing, layerShape) = (read, nil, nil)
+                (mixing, layerMixing, layerReduction) = (read, nil, nil)
             }
         }
         try Self.requireFit(mixing, count: space.sharesAlphaAcrossCellTypes ? 1 : 2, space: space, path: path)
@@ -88,11 +99,20 @@ struct ProbeSnapshotManifest: Decodable {
     var epoch: Int
     /// Per cell type, per edge, the candidate operations' DARTS names.
     var operations: [String: [[String]]]
-    enum CodingKeys: String, CodingKey { case version, producer, space, step, epoch, operations, nodeInputs = "node_inputs", alphas, files, network }
+    enum CodingKeys: String, CodingKey {
+        case version, producer, space, step, epoch, operations, nodeInputs = "node_inputs", alphas, files, network
+        case layerAlphas = "layer_alphas", cells
+    }
     /// For each intermediate node, the states it reads (0, 1: the cell's inputs).
     var nodeInputs: [[Int]]
-    /// Cell type → the state_dict name of its α.
+    /// Cell type → the state_dict name of its α (empty under per-layer α).
     var alphas: [String: String]
+    /// Per-layer α: each cell's α's state_dict name, in cell order, and the
+    /// cells' types (`cells`).
+    var layerAlphas: [String]?
+    var cells: [String]?
+    /// The most cells a per-layer manifest may name (a paper network has 8 to 20).
+    static let maximumCells = 1024
     var files: [String: SnapshotManifest.FileRecord]
     /// How dartscope can rebuild the model (`dartscope hessian`); absent for
     /// a model that is not a supernet in dartscope's definition.
@@ -122,7 +142,7 @@ struct ProbeSnapshotManifest: Decodable {
             }
         }
         let topology = CellTopology(nodeInputs: nodeInputs)
-        guard alphas["normal"] != nil, let normalNames = operations["normal"] else {
+        guard alphas["normal"] != nil || layerAlphas != nil, let normalNames = operations["normal"] else {
             throw SnapshotError.damaged(path: manifestName, reason: "no normal cell in alphas and operations")
         }
         func parse(_ names: [[String]], _ cell: String) throws -> [[Operation]] {
@@ -139,12 +159,28 @@ struct ProbeSnapshotManifest: Decodable {
             }
         }
         let normal = try parse(normalNames, "normal")
-        let shared = alphas["reduce"] == nil
+        let shared = layerAlphas == nil ? alphas["reduce"] == nil : operations["reduce"] == nil
         let reduce = shared ? normal : try parse(operations["reduce"] ?? [], "reduce")
         let width = normal[0].count
         guard width > 0, (normal + reduce).allSatisfy({ $0.count == width }) else {
             throw SnapshotError.damaged(path: manifestName, reason: "every edge needs the same number of candidate operations")
         }
         return SearchSpace(name: space ?? "probe", topology: topology, normal: normal, reduce: reduce, sharesAlphaAcrossCellTypes: shared)
+    }
+
+    /// Under per-layer α: each cell's α name and whether it reduces, checked
+    /// (a name per cell, each cell `normal` or `reduce`); nil when cells share α.
+    func layerAlphaCells(path manifestName: String) throws -> (names: [String], reduction: [Bool])? {
+        guard let layerAlphas else { return nil }
+        guard let cells, cells.count == layerAlphas.count, (1...Self.maximumCells).contains(cells.count) else {
+            throw SnapshotError.damaged(path: manifestName, reason: "layer_alphas names \(layerAlphas.count) matrices and cells \(cells?.count ?? 0) types: one each, 1 to \(Self.maximumCells) cells")
+        }
+        let reduction = try cells.map { type -> Bool in
+            guard type == "normal" || type == "reduce" else {
+                throw SnapshotError.damaged(path: manifestName, reason: "cell type '\(type.prefix(40))' is neither normal nor reduce")
+            }
+            return type == "reduce"
+        }
+        return (layerAlphas, reduction)
     }
 }

@@ -41,8 +41,19 @@ extension NetworkShape {
     /// ``SearchSpace/sharesAlphaAcrossCellTypes``). A type may have no cells
     /// (one or two layers have no normal cell).
     public func cellsByType(sharedAcrossTypes: Bool) -> [[Int]] {
-        let all = Array(0..<layers)
+        AlphaLayout.cellsByType(reductionCells: reductionCells, sharedAcrossTypes: sharedAcrossTypes)
+    }
+
+    /// Which cells reduce, in network order.
+    public var reductionCells: [Bool] { (0..<layers).map { isReduction(cell: $0) } }
+}
+
+extension AlphaLayout {
+    /// Cell indices of each cell type given which cells reduce (a network
+    /// of dartscope's shape, or a probe's declared cells).
+    public static func cellsByType(reductionCells: [Bool], sharedAcrossTypes: Bool) -> [[Int]] {
+        let all = Array(reductionCells.indices)
         if sharedAcrossTypes { return [all] }
-        return [all.filter { !isReduction(cell: $0) }, all.filter { isReduction(cell: $0) }]
+        return [all.filter { !reductionCells[$0] }, all.filter { reductionCells[$0] }]
     }
 }

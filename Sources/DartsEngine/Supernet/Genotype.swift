@@ -92,9 +92,9 @@ extension Genotype {
     }
 
     /// Each cell's own kept edges from per-layer mixing weights (one matrix
-    /// per cell of `shape`).
-    public static func layers(_ layerMixing: [[[Double]]], shape: NetworkShape, in space: SearchSpace) -> [[Edge]] {
-        layerMixing.indices.map { derive(cell: layerMixing[$0], reduction: shape.isReduction(cell: $0), in: space) }
+    /// per cell; `reductionCells` says which cells reduce).
+    public static func layers(_ layerMixing: [[[Double]]], reductionCells: [Bool], in space: SearchSpace) -> [[Edge]] {
+        layerMixing.indices.map { derive(cell: layerMixing[$0], reduction: reductionCells[$0], in: space) }
     }
 
     /// One cell's kept edges as the reference code's list, `[('op', input), ...]`.
@@ -141,7 +141,7 @@ extension Supernet {
     /// Each cell's own kept edges under per-layer α (the DARTS rule on the
     /// cell's α with its type's operations); nil when cells share α.
     public func layerGenotypes() -> [[Genotype.Edge]]? {
-        alphaLayout == .perLayer ? Genotype.layers(mixingWeights(), shape: shape, in: space) : nil
+        alphaLayout == .perLayer ? Genotype.layers(mixingWeights(), reductionCells: cells.map(\.reduction), in: space) : nil
     }
 
     /// The discrete network α derives as mixing weights, one matrix per α

@@ -43,6 +43,9 @@ class _Architecture:
     normal: list
     reduce: list
     concat: tuple
+    layer_softmax: list | None = None  # per-layer α: every cell's own softmax, marks, parameter-free count
+    layer_marks: list | None = None
+    layer_parameter_free: list | None = None
 
     @property
     def genotype(self) -> str:
@@ -78,10 +81,23 @@ class Probe:
                  listen="127.0.0.1:7797", token=None, run_name="probe", space="darts", dataset="",
                  epochs=0, steps_per_epoch=0, operations=None, node_inputs=None, cells=None,
                  alphas_every=1, hessian_every=0, lanczos_iterations=20, run_dir=None, history=2000, quiet=False,
-                 layer_weights=None, alignment_every=1, network=None, on_restore=None):
+                 layer_weights=None, alignment_every=1, network=None, on_restore=None, layer_arch_parameters=None):
         self.model = model
         self.network = _network_description(network)
-        arch = arch_parameters if arch_parameters is not None else darts_arch_parameters(model)
+        # Per-layer α: every cell its own matrix, in cell order; each cell
+        # type is then seen through its cells' mean softmax.
+        self.layer_alphas = list(layer_arch_parameters) if layer_arch_parameters is not None else None
+        if self.layer_alphas is not None:
+            if arch_parameters is not None:
+                raise ValueError("pass arch_parameters (α per cell type) or layer_arch_parameters (α per cell), not both")
+            if not cells or len(cells) != len(self.layer_alphas):
+                raise ValueError(f"layer_arch_parameters has {len(self.layer_alphas)} matrices: cells must name each one's type")
+            arch = {cell: self.layer_alphas[list(cells).index(cell)] for cell in dict.fromkeys(cells)}
+            for index, (cell, tensor) in enumerate(zip(cells, self.layer_alphas)):
+                if tensor.shape != arch[cell].shape:
+                    raise ValueError(f"α of cell {index} is {tuple(tensor.shape)}, its type's first cell's {tuple(arch[cell].shape)}")
+        else:
+            arch = arch_parameters if arch_parameters is not None else darts_arch_parameters(model)
         if not isinstance(arch, dict):
             arch = dict(zip(["normal", "reduce"], arch))
         self.arch = {name: tensor for name, tensor in arch.items() if tensor is not None}
@@ -163,7 +179,7 @@ class Probe:
 
         self.server = None
         if self.rank == 0:
-            device = str(next(iter(self.arch.values())).device)
+            device = str(self._device())
             hello = {"type": "hello", "schema": wire.SCHEMA, "producer": f"dartscope-probe {VERSION}",
                      "device": device, "world_size": self.world_size}
             self.server = ProbeServer(listen, token, hello, self._welcome, self._log)
@@ -426,19 +442,36 @@ class Probe:
                     parameters=[k.descriptor() for k in self.knobs.values()], values=self.values())
 
     def _architecture(self):
-        """softmax(α) and the genotype DARTS's rule derives from it, now."""
+        """softmax(α) and the genotype DARTS's rule derives from it, now;
+        with per-layer α each type's softmax is its cells' mean (the
+        headline genotype), and every cell's own is kept beside it."""
         with torch.no_grad():
-            softmax = {name: torch.softmax(tensor.detach().double(), dim=-1).cpu().tolist() for name, tensor in self.arch.items()}
+            if self.layer_alphas is None:
+                softmax = {name: torch.softmax(t.detach().double(), dim=-1).cpu() for name, t in self.arch.items()}
+                layers = None
+            else:
+                layers = [torch.softmax(t.detach().double(), dim=-1).cpu() for t in self.layer_alphas]
+                softmax = {name: torch.stack([w for w, c in zip(layers, self.cells) if c == name]).mean(0) for name in self.arch}
+        softmax = {name: w.tolist() for name, w in softmax.items()}
         derived = {name: rule.derive(softmax[name], self.operations[name], self.node_inputs) for name in self.arch}
-        return _Architecture(softmax=softmax, marks={name: marks for name, (_, marks) in derived.items()},
-                             normal=derived["normal"][0], reduce=derived.get("reduce", derived["normal"])[0],
-                             concat=(2, 2 + len(self.node_inputs)))
+        architecture = _Architecture(softmax=softmax, marks={name: marks for name, (_, marks) in derived.items()},
+                                     normal=derived["normal"][0], reduce=derived.get("reduce", derived["normal"])[0],
+                                     concat=(2, 2 + len(self.node_inputs)))
+        if layers is not None:
+            architecture.layer_softmax = [w.tolist() for w in layers]
+            own = [rule.derive(w, self.operations[c], self.node_inputs) for w, c in zip(architecture.layer_softmax, self.cells)]
+            architecture.layer_marks = [marks for _, marks in own]
+            architecture.layer_parameter_free = [sum(op in rule.PARAMETER_FREE for op, _ in edges) for edges, _ in own]
+        return architecture
 
     def _record_alphas(self, architecture):
         fields = {}
         for name in self.arch:
             fields[f"softmax_{name}"] = architecture.softmax[name]
             fields[f"genotype_marks_{name}"] = architecture.marks[name]
+        if architecture.layer_softmax is not None:
+            fields.update(layer_softmax=architecture.layer_softmax, layer_genotype_marks=architecture.layer_marks,
+                          layer_parameter_free=architecture.layer_parameter_free)
         fields["genotype"] = {"normal": [{"op": op, "input": s} for op, s in architecture.normal],
                               "reduce": [{"op": op, "input": s} for op, s in architecture.reduce], "concat": list(architecture.concat)}
         self._record("alphas", **fields)
@@ -475,7 +508,7 @@ class Probe:
         start = time.perf_counter()
         try:
             with hessian.preserved(self.model):
-                value, products, loss = hessian.dominant_eigenvalue(self._curvature_loss, self.arch.values(), self.lanczos_iterations)
+                value, products, loss = hessian.dominant_eigenvalue(self._curvature_loss, self._alpha_tensors(), self.lanczos_iterations)
         except RuntimeError as error:
             self._record("error", message=f"eigenvalue measurement failed: {error}")
             return
@@ -492,8 +525,10 @@ class Probe:
         manifest = {"producer": f"dartscope-probe {VERSION}", "run_name": self.run_name, "space": self.space,
                     "dataset": self.dataset, "step": self.step, "epoch": self.epoch,
                     "operations": self.operations, "node_inputs": self.node_inputs,
-                    "alphas": {cell: self._parameter_name(tensor) for cell, tensor in self.arch.items()},
+                    "alphas": {} if self.layer_alphas else {cell: self._parameter_name(t) for cell, t in self.arch.items()},
                     "genotype": self._architecture().genotype, "values": self.values()}
+        if self.layer_alphas is not None:
+            manifest.update(layer_alphas=[self._parameter_name(t) for t in self.layer_alphas], cells=self.cells)
         extra = {}
         if self.network is not None:
             manifest["network"] = dict(self.network, cells=self.cells) if self.cells else dict(self.network)
@@ -510,6 +545,10 @@ class Probe:
 
     def _device(self):
         return next(iter(self.arch.values())).device
+
+    def _alpha_tensors(self):
+        """Every α matrix: one per cell type, or with per-layer α one per cell."""
+        return list(self.layer_alphas) if self.layer_alphas is not None else list(self.arch.values())
 
     # -- rollback and fork --------------------------------------------------------
 
