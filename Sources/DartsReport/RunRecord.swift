@@ -32,6 +32,9 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var failure: String?
     /// The last event's wall time.
     public var wallTime: Double = 0
+    /// `search.seed` as the run description gave it (nil for a producer
+    /// that declares none, such as a probe).
+    public var seed: Int?
 
     public init() {}
 
@@ -73,6 +76,8 @@ public struct RunRecord: Codable, Sendable, Equatable {
             }
             wallTime = max(wallTime, event.wallTime)
             switch event.payload {
+            case .run(let run):
+                if case .integer(let value)? = run.values["search.seed"] { seed = value }
             case .step(let step):
                 clipFactors.append(step.clipFactor)
             case .hessian(let hessian) where hessian.atEpochEnd:

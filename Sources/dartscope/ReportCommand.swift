@@ -31,7 +31,7 @@ struct ReportCommand: ParsableCommand {
         guard !record.epochs.isEmpty else { throw ValidationError("\(metrics) holds no finished epoch yet: nothing to plot") }
         let name = isDirectory.boolValue ? (runPath as NSString).lastPathComponent
             : ((runPath as NSString).lastPathComponent as NSString).deletingPathExtension
-        let report = ExperimentReport(title: name, runs: [.init(variant: name, seed: 0, record: record)])
+        let report = ExperimentReport(title: name, runs: [.init(variant: name, seed: record.seed ?? 0, record: record)])
         let destination = output ?? (folder as NSString).appendingPathComponent("report")
         do { try report.write(to: destination) } catch { throw ValidationError("cannot write \(destination): \(error)") }
         let summary = RunSummary(record)

@@ -53,6 +53,19 @@ struct ReportTests {
         #expect(summary2.collapse.regretRose == nil && summary2.collapse.curvatureDoubled == nil && summary2.collapse.happened)
     }
 
+    /// `dartscope report RUN` labels its row with the run's own seed, read
+    /// from the run description (a producer that declares none has no seed).
+    @Test func theRecordKeepsTheRunsSeed() throws {
+        func runLine(_ values: [String: ConfigValue]) -> Substring {
+            Substring(TelemetryEvent(step: 0, epoch: 0, wallTime: 0, payload: .run(RunDescription(
+                producer: "test", runName: "r", space: "tiny-s3", dataset: "synthetic", epochs: 8, stepsPerEpoch: 10,
+                cells: ["normal"], cellTypes: ["normal"], edgeLabels: ["e0"], operations: ["normal": [["none", "skip_connect"]]],
+                parameters: [], values: values))).jsonLine())
+        }
+        #expect(try RunRecord(lines: [runLine(["search.seed": .integer(4)])] + Self.collapsing, source: "t").seed == 4)
+        #expect(try RunRecord(lines: [runLine([:])] + Self.collapsing, source: "t").seed == nil)
+    }
+
     @Test func aRollbackReplacesTheEpochsItUndid() throws {
         var lines = Self.collapsing
         lines.append(epochLine(5, regret: 0.02, parameterFree: 2))
