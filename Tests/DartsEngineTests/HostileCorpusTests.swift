@@ -157,7 +157,7 @@ struct HostileCorpusTests {
             $0["network"] = edited($0["network"]) { $0["init_channels"] = 1024; $0["layers"] = 200 }
         },
         probeHessian("cells that do not reduce where dartscope's do", expected: "reduction at L/3") {
-            $0["network"] = edited($0["network"]) { $0["cells"] = ["normal", "normal", "reduce"] }
+            $0["cells"] = ["normal", "normal", "reduce"]
         },
         probeHessian("a weight mapped to a tensor the model lacks", expected: "lacks nowhere, which dartscope's network needs as stem.0.weight") {
             $0["network"] = edited($0["network"]) { $0["parameter_names"] = ["stem.0.weight": "nowhere"] }

@@ -37,16 +37,9 @@ extension SearchEngine {
         let indices = sampler.nextBatch(size: config.batchSize)
         let batch = pipeline.batch(indices, augment: false, generator: &noise)
         var products = curvatureProducts(on: batch, noise: noise)
-        let hessian = products.fullHessian(progress: progress)
-        let fullHessianSeconds = Date().timeIntervalSince(started)
-        let fullHessianProducts = products.count
-        let lanczos = products.dominantEigenvalue(tolerance: config.hessianTolerance,
-                                                  maxIterations: config.hessianMaxIterations, seed: UInt64(step))
-        return CurvatureSpectrum(
-            eigenvalues: SymmetricEigen.eigenvalues(hessian), dimension: hessian.count, batchLoss: products.loss,
-            fullHessianProducts: fullHessianProducts, fullHessianSeconds: fullHessianSeconds,
-            lanczosEigenvalue: lanczos.value, lanczosProducts: products.count - fullHessianProducts, step: step, epoch: epoch,
-            batchIndices: indices)
+        return CurvatureSpectrum(measuring: &products, started: started, tolerance: config.hessianTolerance,
+                                 maxIterations: config.hessianMaxIterations, step: step, epoch: epoch, batchIndices: indices,
+                                 progress: progress)
     }
 }
 
@@ -67,6 +60,23 @@ public struct CurvatureSpectrum: Sendable {
     /// The dataset indices of the validation batch the Hessian was taken on
     /// (so another implementation can use the same one).
     public let batchIndices: [Int]
+
+    /// The full Hessian by `products` (one product per α coordinate), its
+    /// spectrum, then the Lanczos estimate on the same products; the full
+    /// Hessian's seconds count from `started`. `step` also seeds Lanczos.
+    init(measuring products: inout HessianVectorProducts<Float>, started: Date, tolerance: Double, maxIterations: Int,
+         step: Int, epoch: Int, batchIndices: [Int], progress: (Int, Int) -> Void) {
+        let hessian = products.fullHessian(progress: progress)
+        fullHessianSeconds = Date().timeIntervalSince(started)
+        fullHessianProducts = products.count
+        let lanczos = products.dominantEigenvalue(tolerance: tolerance, maxIterations: maxIterations, seed: UInt64(step))
+        eigenvalues = SymmetricEigen.eigenvalues(hessian)
+        dimension = hessian.count
+        batchLoss = products.loss
+        lanczosEigenvalue = lanczos.value
+        lanczosProducts = products.count - fullHessianProducts
+        (self.step, self.epoch, self.batchIndices) = (step, epoch, batchIndices)
+    }
 
     public var dominant: Double { eigenvalues.last ?? .nan }
     /// |Lanczos − largest eigenvalue| / |largest eigenvalue|.

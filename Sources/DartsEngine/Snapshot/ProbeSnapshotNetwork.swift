@@ -52,7 +52,7 @@ public struct ProbeSnapshotNetwork {
         let (images, labels) = try Self.batch(batch, network: network, path: folder + "/" + Self.batchFile)
         let shape = NetworkShape(inputChannels: network.inChannels, imageSize: images.shape[2], classes: network.classes,
                                  initialChannels: network.initChannels, layers: network.layers)
-        try network.validate(shape: shape, space: space, modelFloats: Self.floatCount(model), path: manifestPath)
+        try network.validate(shape: shape, cells: manifest.cells, space: space, modelFloats: Self.floatCount(model), path: manifestPath)
 
         var unused = RandomGenerator(seed: 0)
         let supernet = Supernet<Float>(space: space, shape: shape, generator: &unused)
@@ -86,15 +86,8 @@ public struct ProbeSnapshotNetwork {
                                   progress: (Int, Int) -> Void = { _, _ in }) -> CurvatureSpectrum {
         let started = Date()
         var products = HessianVectorProducts(supernet: supernet, input: images, labels: labels, noise: RandomGenerator(seed: 0), step: h, l2: 0)
-        let hessian = products.fullHessian(progress: progress)
-        let fullHessianSeconds = Date().timeIntervalSince(started)
-        let fullHessianProducts = products.count
-        let lanczos = products.dominantEigenvalue(tolerance: tolerance, maxIterations: maxIterations, seed: UInt64(step))
-        return CurvatureSpectrum(
-            eigenvalues: SymmetricEigen.eigenvalues(hessian), dimension: hessian.count, batchLoss: products.loss,
-            fullHessianProducts: fullHessianProducts, fullHessianSeconds: fullHessianSeconds,
-            lanczosEigenvalue: lanczos.value, lanczosProducts: products.count - fullHessianProducts, step: step, epoch: epoch,
-            batchIndices: [])
+        return CurvatureSpectrum(measuring: &products, started: started, tolerance: tolerance, maxIterations: maxIterations,
+                                 step: step, epoch: epoch, batchIndices: [], progress: progress)
     }
 
     static func floatCount(_ entries: [String: SafeTensors.Entry]) -> Int {
@@ -134,27 +127,26 @@ extension ProbeSnapshotManifest {
         var layers: Int
         var classes: Int
         var inChannels: Int
-        /// Cell types in order, as the model built them; checked against
-        /// dartscope's reduction rule.
-        var cells: [String]?
         /// dartscope's name → the model's state_dict name, for entries whose
         /// names differ (absent: the reference layout, names equal).
         var parameterNames: [String: String]?
 
         enum CodingKeys: String, CodingKey {
-            case initChannels = "init_channels", layers, classes, inChannels = "in_channels", cells, parameterNames = "parameter_names"
+            case initChannels = "init_channels", layers, classes, inChannels = "in_channels", parameterNames = "parameter_names"
         }
 
-        /// Ranges first, then a lower bound on the weights this shape needs
-        /// against the floats the model file holds — so a hostile manifest
-        /// cannot make dartscope allocate a network no file could fill.
-        func validate(shape: NetworkShape, space: SearchSpace, modelFloats: Int, path: String) throws {
+        /// Ranges first, the model's cell types (the manifest's `cells`, as
+        /// the model built them) against dartscope's reduction rule, then a
+        /// lower bound on the weights this shape needs against the floats the
+        /// model file holds — so a hostile manifest cannot make dartscope
+        /// allocate a network no file could fill.
+        func validate(shape: NetworkShape, cells: [String]?, space: SearchSpace, modelFloats: Int, path: String) throws {
             for (key, value, range) in [("init_channels", initChannels, 1...1024), ("layers", layers, 1...256),
                                         ("classes", classes, 2...100_000), ("in_channels", inChannels, 1...64)] where !range.contains(value) {
                 throw SnapshotError.damaged(path: path, reason: "network.\(key) is \(value); allowed \(range.lowerBound)…\(range.upperBound)")
             }
             if let cells {
-                let expected = (0..<layers).map { shape.isReduction(cell: $0) ? "reduce" : "normal" }
+                let expected = shape.reductionCells.map { $0 ? "reduce" : "normal" }
                 guard cells == expected else {
                     throw SnapshotError.incompatible("the model's cells are \(cells.joined(separator: ",")); dartscope's network of \(layers) cells is \(expected.joined(separator: ",")) (reduction at L/3 and 2L/3)")
                 }

@@ -44,10 +44,7 @@ public struct SnapshotArchitecture {
                 guard read.count == layers.names.count else {
                     throw SnapshotError.damaged(path: folder + "/" + SnapshotFile.model, reason: "layer_alphas names \(layers.names.count) matrices, the file holds \(read.count) of them")
                 }
-                try Self.requireFit(read, count: layers.names.count, space: space, path: folder)
-                layerMixing = read
-                layerReduction = layers.reduction
-                mixing = AlphaLayout.typeMixing(layerMixing: read, cellsByType: AlphaLayout.cellsByType(reductionCells: layers.reduction, sharedAcrossTypes: space.sharesAlphaAcrossCellTypes))
+                (mixing, layerMixing, layerReduction) = try Self.perLayer(read, reductionCells: layers.reduction, space: space, path: folder)
             } else {
                 let names = ["normal", "reduce"].compactMap { manifest.alphas[$0] }
                 mixing = try LoadedSnapshot.mixingWeights(names, in: model, path: folder)
@@ -65,15 +62,21 @@ public struct SnapshotArchitecture {
             if loaded.config.alphaLayout == .perLayer {
                 // Dimensions only matter to the shape's reduction rule.
                 let shape = NetworkShape(inputChannels: 1, imageSize: 1, classes: 2, initialChannels: 1, layers: loaded.config.layers)
-                try Self.requireFit(read, count: shape.layers, space: space, path: folder)
-                layerMixing = read
-                layerReduction = shape.reductionCells
-                mixing = AlphaLayout.typeMixing(layerMixing: read, cellsByType: shape.cellsByType(sharedAcrossTypes: space.sharesAlphaAcrossCellTypes))
+                (mixing, layerMixing, layerReduction) = try Self.perLayer(read, reductionCells: shape.reductionCells, space: space, path: folder)
             } else {
                 (mixing, layerMixing, layerReduction) = (read, nil, nil)
             }
         }
         try Self.requireFit(mixing, count: space.sharesAlphaAcrossCellTypes ? 1 : 2, space: space, path: path)
+    }
+
+    /// Per-layer α as read (one matrix per cell): each checked against the
+    /// space, and each cell type's mixing, the mean over its cells.
+    static func perLayer(_ read: [[[Double]]], reductionCells: [Bool], space: SearchSpace, path: String) throws
+        -> (mixing: [[[Double]]], layers: [[[Double]]], reduction: [Bool]) {
+        try requireFit(read, count: reductionCells.count, space: space, path: path)
+        let cellsByType = AlphaLayout.cellsByType(reductionCells: reductionCells, sharedAcrossTypes: space.sharesAlphaAcrossCellTypes)
+        return (AlphaLayout.typeMixing(layerMixing: read, cellsByType: cellsByType), read, reductionCells)
     }
 
     /// Every matrix must fit the space before the genotype rule indexes it.
@@ -107,9 +110,11 @@ struct ProbeSnapshotManifest: Decodable {
     var nodeInputs: [[Int]]
     /// Cell type → the state_dict name of its α (empty under per-layer α).
     var alphas: [String: String]
-    /// Per-layer α: each cell's α's state_dict name, in cell order, and the
-    /// cells' types (`cells`).
+    /// Per-layer α: each cell's α's state_dict name, in cell order.
     var layerAlphas: [String]?
+    /// Every cell's type in network order (`normal`, `reduce`), as the model
+    /// built them: which α each per-layer cell chooses from, and what
+    /// `dartscope hessian` checks against its reduction rule.
     var cells: [String]?
     /// The most cells a per-layer manifest may name (a paper network has 8 to 20).
     static let maximumCells = 1024

@@ -527,24 +527,30 @@ class Probe:
                     "operations": self.operations, "node_inputs": self.node_inputs,
                     "alphas": {} if self.layer_alphas else {cell: self._parameter_name(t) for cell, t in self.arch.items()},
                     "genotype": self._architecture().genotype, "values": self.values()}
+        if self.cells:
+            manifest["cells"] = self.cells
         if self.layer_alphas is not None:
-            manifest.update(layer_alphas=[self._parameter_name(t) for t in self.layer_alphas], cells=self.cells)
+            manifest["layer_alphas"] = [self._parameter_name(t) for t in self.layer_alphas]
         extra = {}
         if self.network is not None:
-            manifest["network"] = dict(self.network, cells=self.cells) if self.cells else dict(self.network)
+            manifest["network"] = dict(self.network)
         if self._curvature_batch is not None:
             inputs, labels = self._curvature_batch
             extra[snapshot.HESSIAN_BATCH] = {"inputs": inputs, "labels": labels}
-        extra[snapshot.RNG] = {"cpu": torch.get_rng_state()}
-        device = self._device()
-        if device.type == "cuda":
-            extra[snapshot.RNG]["cuda"] = torch.cuda.get_rng_state(device)
+        extra[snapshot.RNG] = self._random_state()
         optimizers = {"weight": self.weight_optimizer, "arch": self.arch_optimizer}
         return snapshot.write(os.path.join(self.run_dir, "snapshots"), name, model=self.model, optimizers=optimizers,
                               manifest=manifest, extra_files=extra)
 
     def _device(self):
         return next(iter(self.arch.values())).device
+
+    def _random_state(self):
+        """torch's generators a snapshot keeps: the CPU's, and the model's CUDA device's."""
+        state = {"cpu": torch.get_rng_state()}
+        if self._device().type == "cuda":
+            state["cuda"] = torch.cuda.get_rng_state(self._device())
+        return state
 
     def _alpha_tensors(self):
         """Every α matrix: one per cell type, or with per-layer α one per cell."""
@@ -627,9 +633,9 @@ class Probe:
             values = {key: self.knobs[key].coerce(value) for key, value in values.items() if key in self.knobs}
         except ValueError as error:
             raise fail(f"{folder}: values: {error}") from None
-        rng = files.get(snapshot.RNG, {})
+        rng, now = files.get(snapshot.RNG, {}), self._random_state()
         for device, tensor in rng.items():
-            current = torch.get_rng_state() if device == "cpu" else torch.cuda.get_rng_state(self._device()) if device == "cuda" and self._device().type == "cuda" else None
+            current = now.get(device)
             if current is None or tensor.shape != current.shape or tensor.is_floating_point() or tensor.min() < 0 or tensor.max() > 255:
                 raise fail(f"{folder}: {snapshot.RNG}: {device[:20]} is not a random state this process can take")
         return {"step": step, "epoch": epoch, "values": values, "model": stored, "optimizers": optimizers,
