@@ -56,6 +56,18 @@ public struct RunDescription: EventPayload {
     public var liveParameters: [ParameterDescriptor] { parameters.filter(\.isLive) }
     public func descriptor(_ key: String) -> ParameterDescriptor? { parameters.first { $0.key == key } }
 
+    /// The cell type whose α cell `index` mixes with: its own type, or the
+    /// only one when every cell shares one α (`tiny`, `tiny-s3`).
+    public func alphaType(ofCell index: Int) -> String {
+        let type = cells.indices.contains(index) ? cells[index] : "normal"
+        return cellTypes.count == 1 ? cellTypes[0] : type
+    }
+
+    /// The cells that mix with α of `type`, in network order: the rows of that type's layer-cosine matrix.
+    public func cells(mixingAlphaOf type: String) -> [Int] {
+        cells.indices.filter { alphaType(ofCell: $0) == type }
+    }
+
     enum CodingKeys: String, CodingKey {
         case schema, producer, runName = "run_name", space, dataset, epochs, stepsPerEpoch = "steps_per_epoch"
         case cells, cellTypes = "cell_types", edgeLabels = "edge_labels", operations, parameters, values, groundTruth = "ground_truth"

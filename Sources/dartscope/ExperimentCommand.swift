@@ -26,6 +26,10 @@ struct ExperimentCommand: ParsableCommand {
     @Option(help: "Runs at a time (default: the file's experiment.jobs, else cores ÷ threads per run).")
     var jobs: Int?
 
+    @Option(name: .customLong("variant"),
+            help: "Run only this variant (repeatable; a fork's parent runs too). The report still covers every variant.")
+    var variants: [String] = []
+
     @Flag(help: "Run nothing: write results.md and the figures from the runs finished so far.")
     var reportOnly = false
 
@@ -36,6 +40,10 @@ struct ExperimentCommand: ParsableCommand {
     func run() throws {
         let plan: ExperimentPlan
         do { plan = try ExperimentPlan.load(path: file) } catch { throw ValidationError(error.description) }
+        let known = Set(plan.variants.map(\.name))
+        if let unknown = variants.first(where: { !known.contains($0) }) {
+            throw ValidationError("--variant \(unknown): \(file) has no such variant (it has \(plan.variants.map(\.name).joined(separator: ", ")))")
+        }
         let folder = output ?? URL(fileURLWithPath: file).deletingLastPathComponent().path
         let layout = ExperimentLayout(plan: plan, folder: folder)
         do {
@@ -43,7 +51,7 @@ struct ExperimentCommand: ParsableCommand {
         } catch { throw ValidationError("cannot create \(layout.runsFolder): \(error)") }
         if !reportOnly {
             let parallel = jobs ?? plan.jobs ?? max(1, ProcessInfo.processInfo.activeProcessorCount / plan.threads)
-            try ExperimentScheduler(layout: layout, parallel: parallel).run()
+            try ExperimentScheduler(layout: layout, parallel: parallel, only: variants.isEmpty ? nil : Set(variants)).run()
         }
         let report = layout.report()
         do { try report.write(to: folder) } catch { throw ValidationError("cannot write the results into \(folder): \(error)") }

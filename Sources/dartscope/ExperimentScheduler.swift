@@ -24,6 +24,8 @@ final class ExperimentScheduler {
 
     let layout: ExperimentLayout
     let parallel: Int
+    /// The runs to run: all of the plan's, or those of the chosen variants and what they fork from.
+    private let selected: [ExperimentPlan.Run]
     private var tasks: [Task] = []
     private var succeeded: Set<String> = []
     private var failed: [String: String] = [:]
@@ -32,17 +34,26 @@ final class ExperimentScheduler {
     private var finishedNow = 0
     private let totalRuns: Int
 
-    init(layout: ExperimentLayout, parallel: Int) {
+    /// - Parameter only: variant names to run (nil: every variant); a chosen
+    ///   fork's parent is run too, since the fork starts from its snapshot.
+    init(layout: ExperimentLayout, parallel: Int, only: Set<String>? = nil) {
         self.layout = layout
         self.parallel = parallel
-        totalRuns = layout.plan.runs.count
+        let plan = layout.plan
+        let chosen = only.map { names in
+            names.union(plan.variants.compactMap { names.contains($0.name) ? $0.fork?.from : nil })
+        }
+        selected = plan.runs.filter { chosen?.contains($0.variant.name) ?? true }
+        totalRuns = selected.count
     }
 
     func run() throws {
         planTasks()
         let pending = tasks.filter(\.isFinal).count
         finishedRuns = totalRuns - pending
-        log("dartscope: experiment \(layout.plan.name): \(totalRuns) runs (\(layout.plan.variants.count) variants × \(layout.plan.seeds.count) seeds), \(finishedRuns) finished before, \(parallel) at a time")
+        let grid = "\(layout.plan.variants.count) variants × \(layout.plan.seeds.count) seeds"
+        let scope = totalRuns == layout.plan.runs.count ? grid : "\(Set(selected.map(\.variant.name)).count) chosen variants of \(grid)"
+        log("dartscope: experiment \(layout.plan.name): \(totalRuns) runs (\(scope)), \(finishedRuns) finished before, \(parallel) at a time")
         var running: [(task: Task, process: Process, start: Date)] = []
         while !tasks.isEmpty || !running.isEmpty {
             for (index, entry) in running.enumerated().reversed() where !entry.process.isRunning {
@@ -67,7 +78,7 @@ final class ExperimentScheduler {
 
     private func planTasks() {
         let plan = layout.plan
-        for run in plan.runs where RunOutcome.read(layout.result(run)) == nil {
+        for run in selected where RunOutcome.read(layout.result(run)) == nil {
             if let fork = run.variant.fork {
                 let parent = ExperimentPlan.Run(variant: plan.variants.first { $0.name == fork.from }!, seed: run.seed)
                 tasks.append(Task(

@@ -123,4 +123,23 @@ struct ExperimentTests {
         #expect(again.status == 0 && again.stderr.contains("6 finished before"), "\(again.stderr)")
         #expect(try events("plain-s1") == parent)
     }
+
+    /// `--variant` runs the chosen variants and what they fork from, and
+    /// nothing else; a name the file does not have is refused before anything runs.
+    @Test func chosenVariantsRunWithTheirParentsOnly() throws {
+        let directory = EngineFixture.temporaryDirectory()
+        let path = try Self.write(Self.grid, in: directory)
+        let refused = try DartscopeProcess.run(["experiment", path, "--variant", "lamda-at-5"], in: directory)
+        #expect(refused.status == 64 && refused.stderr.contains("--variant lamda-at-5: ") && refused.stderr.contains("plain, wd, lambda-at-5"),
+                "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/runs"))
+        let result = try DartscopeProcess.run(["experiment", path, "--variant", "lambda-at-5", "--jobs", "2"], in: directory)
+        #expect(result.status == 0 && result.stderr.contains("4/4") && result.stderr.contains("2 chosen variants of 3 variants"), "\(result.stderr)")
+        for label in ["plain-s1", "plain-s2", "lambda-at-5-s1", "lambda-at-5-s2"] {
+            #expect(FileManager.default.fileExists(atPath: directory + "/runs/\(label).result.json"), "\(label)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory + "/runs/wd-s1.jsonl"))
+        let table = try String(contentsOfFile: directory + "/results.md", encoding: .utf8)
+        #expect(table.contains("| wd | 0 (+2 not run yet) |"), "\(table)")
+    }
 }

@@ -169,4 +169,16 @@ struct LayerAlignmentTests {
         #expect(event["valid_corr_reduce"]?.doubleValue.map { abs($0) <= 1 } == true)
         #expect(event["train_corr_normal"] == .null)  // one normal cell: no pairs
     }
+
+    /// A space with one α for both cell types still describes its reduction
+    /// cells as `reduce` (the dashboard's titles; `genotype` says the same).
+    @Test func aSharedAlphaRunNamesItsReductionCells() throws {
+        var config = EngineFixture.config(space: "tiny-s3")
+        config.layers = 5
+        let (engine, _) = try EngineFixture.engine(config)
+        let run = engine.runDescription
+        #expect(run.cellTypes == ["normal"])
+        #expect(run.cells == ["normal", "reduce", "normal", "reduce", "normal"])
+        #expect(run.cells(mixingAlphaOf: "normal") == [0, 1, 2, 3, 4])
+    }
 }

@@ -107,4 +107,17 @@ import Testing
             try parameters.liveChange("lambda.value", to: .integer(11))
         }
     }
+
+    /// `cells` names each cell's own type; with one shared α (`cell_types`
+    /// `["normal"]`) a reduction cell still mixes with that α.
+    @Test func cellsMixWithTheirTypesAlphaOrTheSharedOne() {
+        var run = RunDescription.empty
+        run.cells = ["normal", "reduce", "normal", "reduce", "normal"]
+        run.cellTypes = ["normal", "reduce"]
+        #expect(run.cells(mixingAlphaOf: "normal") == [0, 2, 4] && run.cells(mixingAlphaOf: "reduce") == [1, 3])
+        #expect(run.alphaType(ofCell: 1) == "reduce")
+        run.cellTypes = ["normal"]
+        #expect(run.cells(mixingAlphaOf: "normal") == [0, 1, 2, 3, 4] && run.cells(mixingAlphaOf: "reduce").isEmpty)
+        #expect(run.alphaType(ofCell: 3) == "normal")
+    }
 }

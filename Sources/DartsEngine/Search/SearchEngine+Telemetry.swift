@@ -13,7 +13,7 @@ extension SearchEngine {
         var description = RunDescription(
             producer: "dartscope", runName: config.runName, space: space.name, dataset: dataset.name,
             epochs: config.epochs, stepsPerEpoch: stepsPerEpoch,
-            cells: (0..<supernet.shape.layers).map { types[supernet.typeIndex(ofCell: $0)] },
+            cells: (0..<supernet.shape.layers).map { supernet.isReduction(cell: $0) ? "reduce" : "normal" },
             cellTypes: types, edgeLabels: (0..<space.topology.edgeCount).map { space.topology.edgeLabel($0) },
             operations: operations, parameters: SearchParameters.all.map(\.descriptor), values: parameterValues)
         description.groundTruth = tabular.map { table in

@@ -154,8 +154,8 @@ public struct DashboardView {
     /// sees which layers collapse first.
     func layerAlphaPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ layers: [AlphaMetrics.Layer], _ rect: Rect) {
         let layer = selectedCell(s, view)
-        let type = layer < s.run.cells.count ? s.run.cells[layer] : "normal"
-        grid.box(rect, title: "softmax(α) cell \(layer) (\(type)) own α  [←/→]", glyphs: glyphs)
+        let type = s.run.alphaType(ofCell: layer)
+        grid.box(rect, title: "softmax(α) cell \(layer) (\(cellTypeName(s, layer))) own α  [←/→]", glyphs: glyphs)
         let inner = rect.inner
         guard layer < layers.count else { return }
         var heatmap = Heatmap(rowLabels: s.run.edgeLabels, columnLabels: operationLabels(s, type: type), values: layers[layer].softmax, scale: .sequential(0...1))
@@ -173,6 +173,11 @@ public struct DashboardView {
         }
     }
 
+    /// A cell's own type (a reduction cell is `reduce` even where it mixes with the shared α).
+    func cellTypeName(_ s: MetricsSnapshot, _ layer: Int) -> String {
+        layer < s.run.cells.count ? s.run.cells[layer] : "normal"
+    }
+
     /// The cell ←/→ selects, within the run's cells.
     func selectedCell(_ s: MetricsSnapshot, _ view: ViewState) -> Int {
         min(max(view.selectedLayer, 0), max(s.run.cells.count - 1, 0))
@@ -180,8 +185,8 @@ public struct DashboardView {
 
     func layerPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
         let layer = selectedCell(s, view)
-        let type = layer < s.run.cells.count ? s.run.cells[layer] : "normal"
-        grid.box(rect, title: "−∂L/∂α via cell \(layer) (\(type))  [←/→]", glyphs: glyphs)
+        let type = s.run.alphaType(ofCell: layer)
+        grid.box(rect, title: "−∂L/∂α via cell \(layer) (\(cellTypeName(s, layer)))  [←/→]", glyphs: glyphs)
         guard let cells = s.lastAlignment?.value.layerAlphaGradients, layer < cells.count else {
             grid.write(Self.noAlignmentYet(s), x: rect.x + 2, y: rect.y + 2, style: CellStyle(.dim), maxWidth: rect.width - 3)
             return
@@ -244,7 +249,7 @@ public struct DashboardView {
             grid.write(Self.noAlignmentYet(s), x: inner.x + 1, y: inner.y + 1, style: CellStyle(.dim), maxWidth: inner.width - 1)
             return
         }
-        let cells = s.run.cells.indices.filter { s.run.cells[$0] == type }
+        let cells = s.run.cells(mixingAlphaOf: type)
         var heatmap = Heatmap(rowLabels: cells.map { "cell \($0)" }, columnLabels: cells.map { "c\($0)" }, values: values, scale: .diverging(magnitude: 1))
         heatmap.shaded = shaded
         heatmap.steps = rampSteps
