@@ -56,11 +56,15 @@ public struct RunDescription: EventPayload {
     public var liveParameters: [ParameterDescriptor] { parameters.filter(\.isLive) }
     public func descriptor(_ key: String) -> ParameterDescriptor? { parameters.first { $0.key == key } }
 
+    /// Cell `index`'s own type (`normal` past the described cells).
+    public func cellType(ofCell index: Int) -> String {
+        cells.indices.contains(index) ? cells[index] : "normal"
+    }
+
     /// The cell type whose α cell `index` mixes with: its own type, or the
     /// only one when every cell shares one α (`tiny`, `tiny-s3`).
     public func alphaType(ofCell index: Int) -> String {
-        let type = cells.indices.contains(index) ? cells[index] : "normal"
-        return cellTypes.count == 1 ? cellTypes[0] : type
+        cellTypes.count == 1 ? cellTypes[0] : cellType(ofCell: index)
     }
 
     /// The cells that mix with α of `type`, in network order: the rows of that type's layer-cosine matrix.

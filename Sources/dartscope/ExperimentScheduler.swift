@@ -32,7 +32,7 @@ final class ExperimentScheduler {
     private let started = Date()
     private var finishedRuns = 0
     private var finishedNow = 0
-    private let totalRuns: Int
+    private var totalRuns: Int { selected.count }
 
     /// - Parameter only: variant names to run (nil: every variant); a chosen
     ///   fork's parent is run too, since the fork starts from its snapshot.
@@ -44,7 +44,6 @@ final class ExperimentScheduler {
             names.union(plan.variants.compactMap { names.contains($0.name) ? $0.fork?.from : nil })
         }
         selected = plan.runs.filter { chosen?.contains($0.variant.name) ?? true }
-        totalRuns = selected.count
     }
 
     func run() throws {

@@ -118,6 +118,6 @@ import Testing
         #expect(run.alphaType(ofCell: 1) == "reduce")
         run.cellTypes = ["normal"]
         #expect(run.cells(mixingAlphaOf: "normal") == [0, 1, 2, 3, 4] && run.cells(mixingAlphaOf: "reduce").isEmpty)
-        #expect(run.alphaType(ofCell: 3) == "normal")
+        #expect(run.alphaType(ofCell: 3) == "normal" && run.cellType(ofCell: 3) == "reduce")
     }
 }

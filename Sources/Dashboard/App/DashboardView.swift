@@ -155,7 +155,7 @@ public struct DashboardView {
     func layerAlphaPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ layers: [AlphaMetrics.Layer], _ rect: Rect) {
         let layer = selectedCell(s, view)
         let type = s.run.alphaType(ofCell: layer)
-        grid.box(rect, title: "softmax(α) cell \(layer) (\(cellTypeName(s, layer))) own α  [←/→]", glyphs: glyphs)
+        grid.box(rect, title: "softmax(α) cell \(layer) (\(s.run.cellType(ofCell: layer))) own α  [←/→]", glyphs: glyphs)
         let inner = rect.inner
         guard layer < layers.count else { return }
         var heatmap = Heatmap(rowLabels: s.run.edgeLabels, columnLabels: operationLabels(s, type: type), values: layers[layer].softmax, scale: .sequential(0...1))
@@ -173,11 +173,6 @@ public struct DashboardView {
         }
     }
 
-    /// A cell's own type (a reduction cell is `reduce` even where it mixes with the shared α).
-    func cellTypeName(_ s: MetricsSnapshot, _ layer: Int) -> String {
-        layer < s.run.cells.count ? s.run.cells[layer] : "normal"
-    }
-
     /// The cell ←/→ selects, within the run's cells.
     func selectedCell(_ s: MetricsSnapshot, _ view: ViewState) -> Int {
         min(max(view.selectedLayer, 0), max(s.run.cells.count - 1, 0))
@@ -186,7 +181,7 @@ public struct DashboardView {
     func layerPanel(_ grid: inout CellGrid, _ s: MetricsSnapshot, _ view: ViewState, _ rect: Rect) {
         let layer = selectedCell(s, view)
         let type = s.run.alphaType(ofCell: layer)
-        grid.box(rect, title: "−∂L/∂α via cell \(layer) (\(cellTypeName(s, layer)))  [←/→]", glyphs: glyphs)
+        grid.box(rect, title: "−∂L/∂α via cell \(layer) (\(s.run.cellType(ofCell: layer)))  [←/→]", glyphs: glyphs)
         guard let cells = s.lastAlignment?.value.layerAlphaGradients, layer < cells.count else {
             grid.write(Self.noAlignmentYet(s), x: rect.x + 2, y: rect.y + 2, style: CellStyle(.dim), maxWidth: rect.width - 3)
             return
