@@ -106,7 +106,7 @@ public struct EpochEnd {
 /// The remedies the engine knows, in the order their hooks run.
 public enum Remedies {
     public static let all: [any Remedy.Type] = [LambdaDarts.self, DropPath.self, Cutout.self, RandomSmoothing.self, AuxiliarySkip.self,
-                                               EarlyStoppingPolicy.self]
+                                               GradientNoise.self, EarlyStoppingPolicy.self]
 
     /// Every remedy's parameters.
     static let parameters: [ParameterSpec] = all.flatMap { $0.parameters }
