@@ -100,12 +100,7 @@ struct AuxiliarySkipTests {
         var config = EngineFixture.config(epochs: 3)
         config.auxiliarySkipBeta = 1
         let (engine, _) = try EngineFixture.engine(config)
-        var seen: [Double] = []
-        while !engine.isFinished {
-            let epoch = engine.epoch
-            engine.runStep()
-            if seen.count == epoch { seen.append(engine.supernet.auxiliarySkipWeight) }
-        }
+        let seen = EngineFixture.valuePerEpoch(running: engine, afterFirstStep: true) { $0.supernet.auxiliarySkipWeight }
         #expect(seen == [1, 0.5, 0])
     }
 

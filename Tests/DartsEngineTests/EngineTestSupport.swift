@@ -33,6 +33,21 @@ enum EngineFixture {
         return (engine, recorder)
     }
 
+    /// Runs `engine` to its end and returns `value` once per epoch, read
+    /// before the epoch's first step (a schedule a remedy computes from the
+    /// epoch) or, with `afterFirstStep`, after it (a value the step sets).
+    static func valuePerEpoch(running engine: SearchEngine, afterFirstStep: Bool = false,
+                              _ value: (SearchEngine) -> Double) -> [Double] {
+        var seen: [Double] = []
+        while !engine.isFinished {
+            let epoch = engine.epoch
+            if !afterFirstStep, seen.count == epoch { seen.append(value(engine)) }
+            engine.runStep()
+            if afterFirstStep, seen.count == epoch { seen.append(value(engine)) }
+        }
+        return seen
+    }
+
     static func temporaryDirectory() -> String {
         let path = NSTemporaryDirectory() + "dartscope-tests-" + UUID().uuidString
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

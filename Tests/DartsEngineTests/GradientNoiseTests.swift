@@ -42,11 +42,7 @@ struct GradientNoiseTests {
         var config = EngineFixture.config(epochs: 3)
         config.gradientNoise = 4
         let (ramped, _) = try EngineFixture.engine(config)
-        var norms: [Double] = []
-        while !ramped.isFinished {
-            if norms.count == ramped.epoch { norms.append(GradientNoise().relativeNorm(ramped)) }
-            ramped.runStep()
-        }
+        let norms = EngineFixture.valuePerEpoch(running: ramped) { GradientNoise().relativeNorm($0) }
         #expect(norms == [0, 2, 4], "\(norms)")
 
         // While the ramped norm is 0 (the first epoch) nothing is drawn: the

@@ -55,11 +55,7 @@ struct RandomSmoothingTests {
         var config = EngineFixture.config(epochs: 3)
         config.sdartsEpsilon = 0.3
         let (engine, _) = try EngineFixture.engine(config)
-        var radii: [Double] = []
-        while !engine.isFinished {
-            if radii.count == engine.epoch { radii.append(RandomSmoothing().radius(engine)) }
-            engine.runStep()
-        }
+        let radii = EngineFixture.valuePerEpoch(running: engine) { RandomSmoothing().radius($0) }
         #expect(zip(radii, [0.03, 0.165, 0.3]).allSatisfy { abs($0 - $1) < 1e-12 }, "\(radii)")
         config.sdartsEpsilon = 0
         let (off, _) = try EngineFixture.engine(config)
