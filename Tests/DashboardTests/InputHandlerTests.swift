@@ -32,6 +32,17 @@ struct InputHandlerTests {
         #expect(type(":frobnicate", into: &handler).isEmpty && handler.view.status.contains("unknown command"))
     }
 
+    @Test func theParametersPanelFollowsTheKeyASetNames() {
+        var handler = InputHandler()
+        let live = snapshot.run.parameters.filter(\.isLive).map(\.key)
+        _ = type(":set lambda 0.3", into: &handler)
+        #expect(live[handler.view.selectedParameter] == "lambda.value")
+        _ = type(":set optim.lr abc", into: &handler)
+        #expect(live[handler.view.selectedParameter] == "optim.lr", "a refused value still shows its row")
+        _ = type(":set nonsense 1", into: &handler)
+        #expect(live[handler.view.selectedParameter] == "optim.lr", "an unknown key moves nothing")
+    }
+
     @Test func commandsBecomeEffects() {
         var handler = InputHandler()
         #expect(type(":snapshot keep", into: &handler) == [.send(.snapshot(name: "keep"))])

@@ -167,6 +167,9 @@ public struct InputHandler: Sendable {
     /// boundary (which can be an epoch-end eigenvalue away). The search
     /// still validates what it applies, combinations included.
     mutating func sendSet(key: String, value text: String, _ s: MetricsSnapshot) -> [InputEffect] {
+        // The parameters panel follows the key a `:set` names, so its row (new
+        // value, or the old one beside the error) is in view however long the list.
+        if let index = s.run.parameters.filter(\.isLive).firstIndex(where: { $0.key == key }) { view.selectedParameter = index }
         let value = ConfigValue.parse(text)
         do {
             _ = try s.run.parameters.liveChange(key, to: value)
