@@ -34,7 +34,7 @@ struct InputHandlerTests {
 
     @Test func theParametersPanelFollowsTheKeyASetNames() {
         var handler = InputHandler()
-        let live = snapshot.run.parameters.filter(\.isLive).map(\.key)
+        let live = snapshot.run.liveParameters.map(\.key)
         _ = type(":set lambda 0.3", into: &handler)
         #expect(live[handler.view.selectedParameter] == "lambda.value")
         _ = type(":set optim.lr abc", into: &handler)

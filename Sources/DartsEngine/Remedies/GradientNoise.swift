@@ -34,11 +34,12 @@ public struct GradientNoise: Remedy {
 
     /// Adds n to the gradients, n isotropic over all their entries with
     /// ‖n‖ = `relativeNorm` · ‖g‖, g the gradient as the earlier remedies
-    /// left it (the task gradient unless Λ-DARTS also runs). A zero or non-finite gradient is left as
-    /// it is (the weight step skips non-finite ones; a zero one has no scale).
+    /// left it (the task gradient unless Λ-DARTS also runs). A zero or
+    /// non-finite gradient is left as it is (the weight step skips
+    /// non-finite ones; a zero one has no scale).
     static func addNoise(to gradients: inout [String: Tensor<Float>], relativeNorm: Double, generator: inout RandomGenerator) {
         let names = gradients.keys.sorted()
-        let gradientNorm = names.reduce(0.0) { $0 + gradients[$1]!.squaredNorm }.squareRoot()
+        let gradientNorm = globalNorm(gradients)
         guard gradientNorm > 0, gradientNorm.isFinite else { return }
         let noise = names.map { name in
             (0..<gradients[name]!.scalars.count).map { _ in generator.nextStandardNormal() }

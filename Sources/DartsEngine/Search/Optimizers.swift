@@ -68,13 +68,18 @@ public struct Adam: Codable, Sendable, Equatable {
     }
 }
 
+/// The L2 norm of all `tensors` together, summed in a fixed (name) order:
+/// dictionary order varies between instances, and a different summation
+/// order changes the last bits.
+public func globalNorm(_ tensors: [String: Tensor<Float>]) -> Double {
+    tensors.keys.sorted().reduce(0.0) { $0 + tensors[$1]!.squaredNorm }.squareRoot()
+}
+
 /// Scales all gradients so their global L2 norm is at most `maxNorm`
 /// (`clip_grad_norm_`); returns the norm before clipping and the factor applied.
 @discardableResult
 public func clipGlobalNorm(_ gradients: inout [String: Tensor<Float>], maxNorm: Double) -> (norm: Double, factor: Double) {
-    // Summed in a fixed (name) order: dictionary order varies between
-    // instances, and a different summation order changes the last bits.
-    let norm = gradients.keys.sorted().reduce(0.0) { $0 + gradients[$1]!.squaredNorm }.squareRoot()
+    let norm = globalNorm(gradients)
     let factor = min(1, maxNorm / (norm + 1e-6))
     if factor < 1 {
         for name in Array(gradients.keys) { gradients[name]!.scale(by: Float(factor)) }

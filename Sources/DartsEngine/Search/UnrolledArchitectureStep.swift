@@ -44,7 +44,7 @@ extension SearchEngine {
         tape.backward(from: loss)
         var alphaGradient = alphaGradients(pass)
         let validWeightGradient = pass.weights.compactMapValues(\.grad)
-        let norm = validWeightGradient.keys.sorted().reduce(0.0) { $0 + validWeightGradient[$1]!.squaredNorm }.squareRoot()
+        let norm = globalNorm(validWeightGradient)
         let epsilon = 0.01 / max(norm, 1e-12)
 
         // (∇α L_train(w + ε v) − ∇α L_train(w − ε v)) / 2ε

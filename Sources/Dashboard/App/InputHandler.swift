@@ -169,7 +169,7 @@ public struct InputHandler: Sendable {
     mutating func sendSet(key: String, value text: String, _ s: MetricsSnapshot) -> [InputEffect] {
         // The parameters panel follows the key a `:set` names, so its row (new
         // value, or the old one beside the error) is in view however long the list.
-        if let index = s.run.parameters.filter(\.isLive).firstIndex(where: { $0.key == key }) { view.selectedParameter = index }
+        if let index = s.run.liveParameters.firstIndex(where: { $0.key == key }) { view.selectedParameter = index }
         let value = ConfigValue.parse(text)
         do {
             _ = try s.run.parameters.liveChange(key, to: value)
